@@ -1,0 +1,164 @@
+"""The command line: `dsqa check` and `dsqa rules`; the only module that imports click."""
+
+from __future__ import annotations
+
+import inspect
+import io
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import DsqaError, UsageError
+from .formats import FORMATS
+from .model import FAIL_ON_CHOICES
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+REPORT_FORMATS = ("text", "json")
+
+
+def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        out.extend(part.strip().upper() for part in value.split(",") if part.strip())
+    return tuple(out)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", prog_name="dsqa")
+def cli() -> None:
+    """Check fine-tuning datasets before they are uploaded."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="FILE...")
+@click.option("-r", "--rules", metavar="PACK", help="Rule pack: a bundled name (default, openai-sft, openai-dpo, strict) or a YAML file. Replaces the project config.")
+@click.option(
+    "-f", "--format", "output_format", default="text", show_default=True,
+    type=click.Choice([*REPORT_FORMATS, *FORMATS]),
+    help="Report format. A data format name (openai-chat, ...) is accepted as a shorthand for --data-format.",
+)
+@click.option("--data-format", type=click.Choice(["auto", *FORMATS]), help="Treat every record as this format instead of detecting it.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), help="Exit 1 when a finding is at or above this severity (default: error).")
+@click.option("--select", multiple=True, metavar="CODES", help="Only report codes starting with these prefixes (comma-separated).")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Do not report codes starting with these prefixes (comma-separated).")
+@click.option("--validation", "validation", multiple=True, metavar="FILE", help="A validation file to check alongside (no minimum size).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file (atomically) instead of stdout.")
+@click.option("--color/--no-color", default=None, help="Colour the text report (default: only on a terminal, never with NO_COLOR).")
+def check(
+    paths: tuple[str, ...],
+    rules: str | None,
+    output_format: str,
+    data_format: str | None,
+    fail_on: str | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    validation: tuple[str, ...],
+    output: Path | None,
+    color: bool | None,
+) -> int:
+    """Check FILE... (JSONL, or .json holding an array) and report every finding.
+
+    Exit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 for a usage,
+    config or unreadable-input error.
+    """
+    from .config import load_config
+    from .engine import check as run_check
+    from .reporters import render
+    from .sources import write_atomic
+
+    if output_format in FORMATS:
+        if data_format is not None and data_format != output_format:
+            raise UsageError(f"--format {output_format} and --data-format {data_format} disagree")
+        data_format, output_format = output_format, "text"
+    config = load_config(rules).with_overrides(
+        fail_on=fail_on, data_format=data_format, select=_split_codes(select), ignore=_split_codes(ignore)
+    )
+    for p in (*paths, *validation):
+        if not Path(p).exists():
+            raise DsqaError(f"{p}: cannot read: No such file or directory")
+    report = run_check(list(paths), config, validation=list(validation))
+    if output is not None:
+        buf = io.StringIO()
+        render(output_format, report, buf, color=False)
+        try:
+            write_atomic(output, buf.getvalue())
+        except OSError as exc:
+            raise DsqaError(f"{output}: cannot write report: {exc.strerror or exc}") from None
+        s = report.summary()
+        click.echo(
+            f"dsqa: {'passed' if report.passed else 'FAILED'}: {s['error']} error(s), {s['warning']} warning(s), "
+            f"{s['info']} info; report written to {output}",
+            err=True,
+        )
+    else:
+        use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+        render(output_format, report, sys.stdout, color=use_color and output_format == "text")
+    return EXIT_OK if report.passed else EXIT_FINDINGS
+
+
+@cli.command()
+@click.argument("code", required=False)
+def rules(code: str | None) -> int:
+    """List every validator and finding code, or document one CODE (or validator)."""
+    from .validators import all_validators
+
+    registry = all_validators()
+    if code is None:
+        for name, cls in registry.items():
+            for c, info in cls.codes.items():
+                click.echo(f"{c:<8} {str(info.severity):<8} {name:<10} {info.summary}")
+        click.echo("\nPacks: " + ", ".join(_packs()) + ".  `dsqa rules CODE` documents a code.")
+        return EXIT_OK
+    wanted = code.strip()
+    for name, cls in registry.items():
+        doc = inspect.cleandoc(cls.__doc__ or "(no documentation)")
+        if wanted.upper() in cls.codes:
+            c = wanted.upper()
+            info = cls.codes[c]
+            click.echo(f"{c}: {info.summary}\nDefault severity: {info.severity}.  Validator: {name}.\n\n{doc}")
+            return EXIT_OK
+        if wanted.lower() == name:
+            click.echo(f"Validator {name}\n\n{doc}")
+            return EXIT_OK
+    raise UsageError(f"unknown code or validator {code!r}; `dsqa rules` lists them")
+
+
+def _packs() -> list[str]:
+    from .config import pack_names
+
+    return pack_names()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `dsqa` console script; turns every failure into an exit code."""
+    code: Any
+    try:
+        code = cli.main(args=argv, prog_name="dsqa", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("dsqa: interrupted", err=True)
+        code = EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("dsqa: interrupted", err=True)
+        code = EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        code = EXIT_ERROR
+    except DsqaError as exc:
+        click.echo(f"dsqa: error: {exc}", err=True)
+        code = exc.exit_code
+    except BrokenPipeError:
+        code = EXIT_FINDINGS
+    except Exception as exc:
+        if os.environ.get("DSQA_DEBUG"):
+            raise
+        click.echo(f"dsqa: internal error: {type(exc).__name__}: {exc} (set DSQA_DEBUG=1 for a traceback)", err=True)
+        code = EXIT_ERROR
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,25 @@
+"""Detect which training-data format a record is in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CHAT = "openai-chat"
+PREFERENCE = "openai-preference"
+COMPLETION = "prompt-completion"
+FORMATS = (CHAT, PREFERENCE, COMPLETION)
+
+_PREFERENCE_KEYS = ("preferred_output", "non_preferred_output", "preferred_completion", "non_preferred_completion")
+
+
+def detect_format(value: Any) -> str | None:
+    """Return the format a parsed record looks like, or None when it matches none."""
+    if not isinstance(value, dict):
+        return None
+    if "messages" in value:
+        return CHAT
+    if "input" in value or any(k in value for k in _PREFERENCE_KEYS):
+        return PREFERENCE
+    if "prompt" in value or "completion" in value:
+        return COMPLETION
+    return None

@@ -1,0 +1,142 @@
+"""Pure data: severities, records, findings and the report every reporter renders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+
+class Severity(IntEnum):
+    """How bad a finding is; ordered so that comparisons mean "at least as bad as"."""
+
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @classmethod
+    def parse(cls, name: str) -> Severity:
+        try:
+            return cls[name.upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {name!r} (expected error, warning or info)") from None
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing wrong (or worth knowing) about a dataset, located by file, line and JSON Pointer."""
+
+    code: str
+    severity: Severity
+    message: str
+    validator: str
+    path: str
+    line: int | None = None
+    pointer: str | None = None
+    hint: str | None = None
+    data: dict[str, Any] | None = None
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (
+            self.path,
+            self.line is None,
+            self.line or 0,
+            self.pointer or "",
+            self.code,
+            self.message,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "code": self.code,
+            "severity": str(self.severity),
+            "validator": self.validator,
+            "path": self.path,
+            "line": self.line,
+            "pointer": self.pointer,
+            "message": self.message,
+            "hint": self.hint,
+        }
+        if self.data is not None:
+            out["data"] = self.data
+        return out
+
+
+@dataclass(slots=True)
+class Record:
+    """One training example as parsed JSON plus where it came from.
+
+    ``value`` is None when the line could not be parsed; ``problems`` then says why.
+    """
+
+    path: str
+    line: int
+    index: int
+    value: Any = None
+    raw: bytes = b""
+    problems: tuple[Finding, ...] = ()
+    format: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return isinstance(self.value, dict)
+
+
+@dataclass(slots=True)
+class DatasetResult:
+    """What one checked file contributed to a report."""
+
+    path: str
+    format: str | None
+    records: int
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "format": self.format, "records": self.records, "stats": self.stats}
+
+
+FAIL_ON_CHOICES = ("error", "warning", "info", "never")
+
+
+@dataclass(slots=True)
+class Report:
+    """All findings and per-dataset statistics of one check; ``to_dict`` is the one serialization."""
+
+    findings: list[Finding]
+    datasets: list[DatasetResult]
+    fail_on: str = "error"
+    version: str = "0.1.0"
+
+    def summary(self) -> dict[str, int]:
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for f in self.findings:
+            counts[str(f.severity)] += 1
+        return counts
+
+    @property
+    def threshold(self) -> Severity | None:
+        return None if self.fail_on == "never" else Severity.parse(self.fail_on)
+
+    @property
+    def passed(self) -> bool:
+        threshold = self.threshold
+        if threshold is None:
+            return True
+        return not any(f.severity >= threshold for f in self.findings)
+
+    def sorted_findings(self) -> list[Finding]:
+        return sorted(self.findings, key=Finding.sort_key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tool": "dsqa",
+            "version": self.version,
+            "passed": self.passed,
+            "fail_on": self.fail_on,
+            "summary": self.summary(),
+            "datasets": [d.to_dict() for d in self.datasets],
+            "findings": [f.to_dict() for f in self.sorted_findings()],
+        }

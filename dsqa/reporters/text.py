@@ -1,0 +1,50 @@
+"""The human text report: one line per finding, grouped by file, and a summary line."""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import TextIO
+
+from ..model import Finding, Report, Severity
+
+_COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36"}
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 or word == "info" else "s")
+
+
+def _counts(findings: list[Finding]) -> str:
+    counts = {s: 0 for s in (Severity.ERROR, Severity.WARNING, Severity.INFO)}
+    for f in findings:
+        counts[f.severity] += 1
+    return ", ".join(_plural(n, str(s)) for s, n in counts.items())
+
+
+def render(report: Report, out: TextIO, *, color: bool = False) -> None:
+    findings = report.sorted_findings()
+    by_path = {path: list(group) for path, group in groupby(findings, key=lambda f: f.path)}
+    hinted: set[str] = set()
+    for ds in report.datasets:
+        group = by_path.get(ds.path, [])
+        for f in group:
+            where = f"{f.path}:{f.line}:" if f.line is not None else f"{f.path}:"
+            sev = _paint(str(f.severity), _COLORS[f.severity], color)
+            at = f" (at {f.pointer})" if f.pointer else ""
+            out.write(f"{where} {_paint(f.code, '1', color)} {sev} {f.message}{at}\n")
+            if f.hint and f.code not in hinted:
+                hinted.add(f.code)
+                out.write(f"    hint: {f.hint}\n")
+        fmt = ds.format or "unknown format"
+        out.write(_paint(f"{ds.path}: {_plural(ds.records, 'record')} ({fmt}): {_counts(group)}", "2", color) + "\n")
+        if group:
+            out.write("\n")
+    total = sum(ds.records for ds in report.datasets)
+    verdict = "passed" if report.passed else "FAILED"
+    verdict = _paint(verdict, "32" if report.passed else "31;1", color)
+    files = _plural(len(report.datasets), "file")
+    out.write(f"{verdict}: {_counts(findings)} in {files}, {_plural(total, 'record')} (fail-on: {report.fail_on})\n")

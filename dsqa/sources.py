@@ -1,0 +1,330 @@
+"""Read records from JSONL and JSON-array files, streaming, and write output files atomically."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .errors import InputError
+from .model import Finding, Record, Severity
+
+BOM = b"\xef\xbb\xbf"
+DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
+_CHUNK = 1 << 20
+READER = "reader"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON (only finite numbers are allowed)")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def loads(text: str) -> Any:
+    """Parse one JSON document strictly (no NaN or Infinity)."""
+    return _DECODER.decode(text)
+
+
+def _finding(
+    code: str,
+    severity: Severity,
+    path: str,
+    line: int | None,
+    message: str,
+    hint: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Finding:
+    return Finding(code, severity, message, READER, path, line, None, hint, data)
+
+
+def _json_error(path: str, line: int, exc: ValueError | RecursionError, col_offset: int = 0) -> Finding:
+    if isinstance(exc, json.JSONDecodeError):
+        column = exc.colno + (col_offset if exc.lineno == 1 else 0)
+        return _finding(
+            "RDR001",
+            Severity.ERROR,
+            path,
+            line,
+            f"invalid JSON: {exc.msg} (column {column})",
+            "each line must be one complete JSON object; check quoting, commas and escapes",
+            {"column": column},
+        )
+    if isinstance(exc, RecursionError):
+        return _finding("RDR001", Severity.ERROR, path, line, "invalid JSON: nested too deeply to parse")
+    return _finding("RDR001", Severity.ERROR, path, line, f"invalid JSON: {exc}")
+
+
+def open_source(path: Path) -> BinaryIO:
+    """Open a dataset for reading or raise InputError naming the file and the reason."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a dataset file")
+    try:
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def read_records(path: Path, display: str | None = None, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Record]:
+    """Yield every record of a JSONL file, or of a .json file holding an array, in file order.
+
+    Lines that cannot be used still come out as records whose ``problems`` say why, so that no
+    line is lost silently; blank lines and file-level oddities come out as records with no value.
+    """
+    name = display if display is not None else str(path)
+    with open_source(path) as f:
+        try:
+            head = f.read(4096)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        f.seek(0)
+        stripped = head[3:] if head.startswith(BOM) else head
+        if path.suffix.lower() == ".json" and stripped.lstrip().startswith(b"["):
+            yield from _read_array(f, name)
+        else:
+            yield from _read_lines(f, name, max_line_bytes)
+
+
+def _read_lines(f: BinaryIO, path: str, max_line_bytes: int) -> Iterator[Record]:
+    line_no = 0
+    index = 0
+    crlf_lines = 0
+    first_crlf: int | None = None
+    while True:
+        raw = f.readline(max_line_bytes + 2)
+        if not raw:
+            break
+        line_no += 1
+        if not raw.endswith(b"\n") and len(raw) > max_line_bytes:
+            size = len(raw)
+            while True:
+                rest = f.readline(_CHUNK)
+                size += len(rest)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            mb = size / 1_000_000
+            yield Record(path, line_no, index, problems=(_finding(
+                "RDR008", Severity.ERROR, path, line_no,
+                f"line is {mb:.1f} MB, over the {max_line_bytes / 1_000_000:.1f} MB limit; not parsed",
+                "split the example or raise reader.max_line_bytes in the rule pack",
+                {"bytes": size},
+            ),))
+            index += 1
+            continue
+        content = raw[:-1] if raw.endswith(b"\n") else raw
+        if content.endswith(b"\r"):
+            content = content[:-1]
+            crlf_lines += 1
+            if first_crlf is None:
+                first_crlf = line_no
+        problems: list[Finding] = []
+        col_offset = 0
+        if line_no == 1 and content.startswith(BOM):
+            content = content[3:]
+            col_offset = 1
+            problems.append(_finding(
+                "RDR003", Severity.WARNING, path, 1,
+                "file starts with a UTF-8 byte-order mark",
+                "save the file as UTF-8 without BOM; many JSONL readers reject it",
+            ))
+        if not content.strip():
+            problems.append(_finding(
+                "RDR005", Severity.WARNING, path, line_no, "blank line",
+                "remove blank lines; every line of a JSONL file must hold one example",
+            ))
+            yield Record(path, line_no, -1, problems=tuple(problems))
+            continue
+        record = Record(path, line_no, index, raw=content)
+        index += 1
+        nul = content.find(b"\x00")
+        if nul >= 0:
+            problems.append(_finding(
+                "RDR007", Severity.ERROR, path, line_no,
+                f"NUL byte at byte {nul + 1}; line not parsed",
+                "a NUL byte usually means a UTF-16 or binary file; re-export as UTF-8 JSONL",
+                {"column": nul + 1},
+            ))
+        else:
+            try:
+                text = content.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problems.append(_finding(
+                    "RDR002", Severity.ERROR, path, line_no,
+                    f"invalid UTF-8 at byte {exc.start + 1}: {exc.reason}; line not parsed",
+                    "re-encode the file as UTF-8",
+                    {"column": exc.start + 1},
+                ))
+            else:
+                try:
+                    value = loads(text)
+                except (ValueError, RecursionError) as exc:
+                    problems.append(_json_error(path, line_no, exc, col_offset))
+                else:
+                    if isinstance(value, dict):
+                        record.value = value
+                    else:
+                        problems.append(_not_object(path, line_no, value))
+        record.problems = tuple(problems)
+        yield record
+    if crlf_lines:
+        yield Record(path, first_crlf or 1, -1, problems=(_finding(
+            "RDR004", Severity.WARNING, path, first_crlf,
+            f"{crlf_lines} line(s) end with CRLF, first at this line",
+            "convert line endings to LF (e.g. dos2unix)",
+            {"lines": crlf_lines},
+        ),))
+
+
+def _not_object(path: str, line: int, value: Any) -> Finding:
+    kind = _json_type(value)
+    return _finding(
+        "RDR006", Severity.ERROR, path, line,
+        f"record is a JSON {kind}, not an object",
+        "each line must be one JSON object such as {\"messages\": [...]}",
+        {"type": kind},
+    )
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+class _ArrayStream:
+    """A growing text window over a binary file, with line counting for consumed text."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self.f = f
+        self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self.buf = ""
+        self.pos = 0
+        self.line = 1
+        self.eof = False
+        self.chunk = _CHUNK
+
+    def more(self) -> bool:
+        if self.eof:
+            return False
+        data = self.f.read(self.chunk)
+        if not data:
+            self.eof = True
+            self.buf += self.decoder.decode(b"", final=True)
+            return False
+        self.chunk = min(self.chunk * 2, 64 * _CHUNK)
+        if self.pos > _CHUNK:
+            self.line += self.buf.count("\n", 0, self.pos)
+            self.buf = self.buf[self.pos:]
+            self.pos = 0
+        self.buf += self.decoder.decode(data)
+        return True
+
+    def current_line(self) -> int:
+        return self.line + self.buf.count("\n", 0, self.pos)
+
+    def skip_ws(self) -> str:
+        while True:
+            n = len(self.buf)
+            while self.pos < n and self.buf[self.pos] in " \t\r\n":
+                self.pos += 1
+            if self.pos < n:
+                return self.buf[self.pos]
+            if not self.more():
+                return ""
+
+
+def _read_array(f: BinaryIO, path: str) -> Iterator[Record]:
+    stream = _ArrayStream(f)
+    index = 0
+    try:
+        stream.more()
+        if stream.buf.startswith("\ufeff"):
+            stream.pos = 1
+            yield Record(path, 1, -1, problems=(_finding(
+                "RDR003", Severity.WARNING, path, 1, "file starts with a UTF-8 byte-order mark",
+                "save the file as UTF-8 without BOM; many JSON readers reject it",
+            ),))
+        stream.skip_ws()
+        stream.pos += 1  # the opening bracket, already seen by read_records
+        first = True
+        while True:
+            ch = stream.skip_ws()
+            if ch == "]":
+                stream.pos += 1
+                break
+            if not ch:
+                yield _array_error(path, stream.current_line(), "the file ends before the closing ']'")
+                return
+            if not first:
+                if ch != ",":
+                    yield _array_error(path, stream.current_line(), "expected ',' or ']' between array elements")
+                    return
+                stream.pos += 1
+                stream.skip_ws()
+            first = False
+            line = stream.current_line()
+            while True:
+                try:
+                    value, end = _DECODER.raw_decode(stream.buf, stream.pos)
+                except (ValueError, RecursionError) as exc:
+                    if stream.more():
+                        continue
+                    yield Record(path, line, index, problems=(_json_error(path, line, exc),))
+                    return
+                if end >= len(stream.buf) and stream.more():
+                    continue
+                break
+            stream.pos = end
+            record = Record(path, line, index, value=value if isinstance(value, dict) else None)
+            if not isinstance(value, dict):
+                record.problems = (_not_object(path, line, value),)
+            index += 1
+            yield record
+        if stream.skip_ws():
+            yield _array_error(path, stream.current_line(), "unexpected data after the closing ']' of the array")
+    except UnicodeDecodeError as exc:
+        yield Record(path, stream.current_line(), -1, problems=(_finding(
+            "RDR002", Severity.ERROR, path, stream.current_line(),
+            f"invalid UTF-8 ({exc.reason}); the rest of the file was not read",
+            "re-encode the file as UTF-8",
+        ),))
+
+
+def _array_error(path: str, line: int, message: str) -> Record:
+    return Record(path, line, -1, problems=(_finding(
+        "RDR009", Severity.ERROR, path, line, f"malformed JSON array: {message}; the rest of the file was not read",
+        "a .json dataset must be one array of objects: [{...}, {...}]",
+    ),))
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write a file so that readers see either the old or the complete new content, never a part."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(payload)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,84 @@
+"""The validator interface: a streaming fold over records that reports findings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+from ..model import Finding, Record, Severity
+
+
+class Code(NamedTuple):
+    """A finding code's default severity and one-line summary."""
+
+    severity: Severity
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetContext:
+    """What a validator may know about the dataset it is checking."""
+
+    path: str
+    role: str = "train"
+    data_format: str | None = None
+
+
+class Validator:
+    """Base class of every validator.
+
+    A validator sees each record once through ``check`` (it may keep compact state) and gets one
+    ``finish`` call at the end for dataset-level findings; it sets ``metrics`` for the report's
+    dataset stats. A fresh instance is made per dataset. Subclasses set ``name``, ``codes`` and,
+    when they take options, ``options_schema`` (a JSON Schema of the ``validators.<name>`` table)
+    and ``defaults``. The engine applies severity overrides, ``select`` and ``ignore``.
+    """
+
+    name: ClassVar[str] = ""
+    codes: ClassVar[Mapping[str, Code]] = {}
+    options_schema: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}}
+    defaults: ClassVar[Mapping[str, Any]] = {}
+    #: also receive records that could not be parsed (``record.value is None``)
+    wants_invalid: ClassVar[bool] = False
+
+    def __init__(self, options: Mapping[str, Any], context: DatasetContext) -> None:
+        self.options: dict[str, Any] = {**self.defaults, **options}
+        self.context = context
+        self.metrics: dict[str, Any] = {}
+
+    def check(self, record: Record) -> Iterable[Finding]:
+        return ()
+
+    def finish(self) -> Iterable[Finding]:
+        return ()
+
+    def finding(
+        self,
+        code: str,
+        record: Record | None,
+        message: str,
+        pointer: str | None = None,
+        hint: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Finding:
+        """Build a finding at a record (or at dataset level when ``record`` is None)."""
+        return Finding(
+            code=code,
+            severity=self.codes[code].severity,
+            message=message,
+            validator=self.name,
+            path=self.context.path,
+            line=record.line if record is not None else None,
+            pointer=pointer,
+            hint=hint,
+            data=data,
+        )
+
+
+def pointer_of(parts: Iterable[str | int]) -> str:
+    """Build an RFC 6901 JSON Pointer from path parts."""
+    out = []
+    for part in parts:
+        out.append("/" + str(part).replace("~", "~0").replace("/", "~1"))
+    return "".join(out)

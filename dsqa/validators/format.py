@@ -1,0 +1,77 @@
+"""Per-record format detection findings: unknown, mixed and legacy formats."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import ClassVar
+
+from ..formats import COMPLETION
+from ..model import Finding, Record, Severity
+from .base import Code, Validator
+
+
+class FormatValidator(Validator):
+    """Record formats: every record must be in one format OpenAI can train on.
+
+    dsqa recognises three formats by their top-level keys: ``openai-chat`` (``messages``),
+    ``openai-preference`` (``input``, ``preferred_output``, ``non_preferred_output``) and the
+    legacy ``prompt-completion`` (``prompt``, ``completion``). The first record fixes the file's
+    format unless ``--data-format`` (or ``format:`` in the rule pack) names it; OpenAI rejects a
+    file that mixes formats ("Unexpected file format, expected either prompt/completion pairs or
+    chat messages").
+
+    Codes:
+      FMT001  the record matches no known format
+      FMT002  the record's format differs from the file's format
+      FMT003  legacy prompt/completion: only babbage-002 and davinci-002 took it, and their
+              training ended on 2024-10-28, so no current OpenAI base model can train on it
+
+    Passing:  {"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]}
+    Failing:  {"prompt": "2+2?", "completion": "4"}       -> FMT003
+    """
+
+    name = "format"
+    codes: ClassVar[dict[str, Code]] = {
+        "FMT001": Code(Severity.ERROR, "record matches no known format"),
+        "FMT002": Code(Severity.ERROR, "file mixes record formats"),
+        "FMT003": Code(Severity.ERROR, "legacy prompt/completion format is not trainable"),
+    }
+
+    first: tuple[str, int] | None = None
+
+    def check(self, record: Record) -> Iterator[Finding]:
+        fmt = record.format
+        counts: Counter[str] = self.metrics.setdefault("formats", Counter())
+        counts[fmt or "unknown"] += 1
+        if fmt is None:
+            keys = ", ".join(sorted(record.value)[:8]) or "none"
+            yield self.finding(
+                "FMT001", record,
+                f"record matches no known format (top-level keys: {keys})",
+                hint="use {\"messages\": [...]} for chat or input/preferred_output/non_preferred_output for preference data",
+            )
+            return
+        if self.context.data_format is None:
+            if self.first is None:
+                self.first = (fmt, record.line)
+            elif fmt != self.first[0]:
+                yield self.finding(
+                    "FMT002", record,
+                    f"record is {fmt} but the file is {self.first[0]} (from line {self.first[1]})",
+                    hint="keep one format per file; OpenAI rejects mixed files",
+                )
+        if fmt == COMPLETION:
+            yield self.finding(
+                "FMT003", record,
+                "legacy prompt/completion format: no current OpenAI base model can be trained on it "
+                "(babbage-002 and davinci-002 training ended 2024-10-28)",
+                hint="convert to chat: {\"messages\": [{\"role\": \"user\", \"content\": PROMPT}, "
+                "{\"role\": \"assistant\", \"content\": COMPLETION}]}",
+            )
+
+    def finish(self) -> Iterator[Finding]:
+        counts = self.metrics.get("formats")
+        if counts is not None:
+            self.metrics["formats"] = dict(sorted(counts.items()))
+        return iter(())
