@@ -112,7 +112,7 @@ def _read_file(path: Path) -> dict[str, Any]:
         section = data.get("tool", {}).get("dsqa")
         if section is None:
             raise ConfigError(f"{path}: has no [tool.dsqa] table")
-        return _validate(section, path, "[tool.dsqa]")
+        return _validate(section, path, "tool.dsqa")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -128,16 +128,16 @@ def _validate(data: Any, path: Path, prefix: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: config must be a mapping of keys, got {type(data).__name__}")
     errors = sorted(_config_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        err = errors[0]
-        where = prefix + ".".join(str(p) for p in err.absolute_path)
-        if err.validator == "additionalProperties":
-            allowed = set(err.schema.get("properties", {}))
-            extra = sorted(k for k in err.instance if k not in allowed)
-            key = ".".join([*(str(p) for p in err.absolute_path), extra[0]]) if extra else where
-            raise ConfigError(f"{path}: unknown key '{prefix + key if prefix else key}'")
-        raise ConfigError(f"{path}: {where or 'config'}: {err.message}")
-    return data
+    if not errors:
+        return data
+    err = errors[0]
+    parts = [prefix] if prefix else []
+    parts += [str(p) for p in err.absolute_path]
+    if err.validator == "additionalProperties":
+        allowed = set(err.schema.get("properties", {}))
+        extra = sorted(k for k in err.instance if k not in allowed)
+        raise ConfigError(f"{path}: unknown key '{'.'.join([*parts, extra[0]])}'")
+    raise ConfigError(f"{path}: {'.'.join(parts) or 'config'}: {err.message}")
 
 
 def _resolve_pack(ref: str, base: Path | None) -> Path:
