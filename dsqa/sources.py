@@ -96,26 +96,22 @@ def _read_lines(f: BinaryIO, path: str, max_line_bytes: int) -> Iterator[Record]
     crlf_lines = 0
     first_crlf: int | None = None
     while True:
-        raw = f.readline(max_line_bytes + 2)
+        raw = f.readline(_CHUNK)
         if not raw:
             break
         line_no += 1
-        if not raw.endswith(b"\n") and len(raw) > max_line_bytes:
-            size = len(raw)
-            while True:
-                rest = f.readline(_CHUNK)
-                size += len(rest)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            mb = size / 1_000_000
-            yield Record(path, line_no, index, problems=(_finding(
-                "RDR008", Severity.ERROR, path, line_no,
-                f"line is {mb:.1f} MB, over the {max_line_bytes / 1_000_000:.1f} MB limit; not parsed",
-                "split the example or raise reader.max_line_bytes in the rule pack",
-                {"bytes": size},
-            ),))
-            index += 1
-            continue
+        if not raw.endswith(b"\n"):
+            raw, size = _rest_of_line(f, raw, max_line_bytes)
+            if raw is None:
+                mb = size / 1_000_000
+                yield Record(path, line_no, index, problems=(_finding(
+                    "RDR008", Severity.ERROR, path, line_no,
+                    f"line is {mb:.1f} MB, over the {max_line_bytes / 1_000_000:.1f} MB limit; not parsed",
+                    "split the example or raise validators.reader.max_line_bytes in the rule pack",
+                    {"bytes": size},
+                ),))
+                index += 1
+                continue
         content = raw[:-1] if raw.endswith(b"\n") else raw
         if content.endswith(b"\r"):
             content = content[:-1]
@@ -178,6 +174,31 @@ def _read_lines(f: BinaryIO, path: str, max_line_bytes: int) -> Iterator[Record]
             "convert line endings to LF (e.g. dos2unix)",
             {"lines": crlf_lines},
         ),))
+
+
+def _rest_of_line(f: BinaryIO, head: bytes, max_line_bytes: int) -> tuple[bytes | None, int]:
+    """Finish a line longer than one read; past the limit, drop it while counting its size."""
+    parts = [head]
+    size = len(head)
+    while size <= max_line_bytes + 2:
+        more = f.readline(_CHUNK)
+        if not more:
+            break
+        parts.append(more)
+        size += len(more)
+        if more.endswith(b"\n"):
+            break
+    content = size - (1 if parts[-1].endswith(b"\n") else 0)
+    if content <= max_line_bytes or (content == max_line_bytes + 1 and parts[-1].endswith(b"\r\n")):
+        return b"".join(parts), size
+    if not parts[-1].endswith(b"\n"):
+        parts.clear()
+        while True:
+            more = f.readline(_CHUNK)
+            size += len(more)
+            if not more or more.endswith(b"\n"):
+                break
+    return None, size
 
 
 def _not_object(path: str, line: int, value: Any) -> Finding:

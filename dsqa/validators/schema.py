@@ -133,7 +133,7 @@ class SchemaValidator(Validator):
 
     Codes:
       SCH001  unexpected top-level key           SCH011  assistant message with no content and no tool call
-      SCH002  messages missing or empty           SCH012  tool-call arguments are not valid JSON
+      SCH002  messages missing or empty           SCH012  tool-call arguments are not a JSON object
       SCH003  role unknown or not allowed         SCH013  tool message answers no earlier tool call
       SCH004  required key missing                SCH014  malformed tool or function definition
       SCH005  value of the wrong type             SCH015  reserved special token inside text
@@ -142,6 +142,7 @@ class SchemaValidator(Validator):
       SCH008  image outside a user message        SCH018  other schema violation
       SCH009  invalid weight                      SCH019  tool call names a function not in tools (warning)
       SCH010  nothing to train on (no assistant message with weight 1)
+                                                  SCH020  the same tool call id twice in one example
       PRF001  input.messages missing or empty     PRF005  preferred and non-preferred outputs are identical
       PRF002  input ends with an assistant turn   PRF006  *_completion key names instead of *_output
       PRF003  output must hold exactly one message PRF007 images in preference data (DPO is text only)
@@ -175,7 +176,7 @@ class SchemaValidator(Validator):
         "SCH009": Code(Severity.ERROR, "invalid weight"),
         "SCH010": Code(Severity.ERROR, "no assistant message with weight 1"),
         "SCH011": Code(Severity.ERROR, "assistant message without content or tool call"),
-        "SCH012": Code(Severity.ERROR, "tool-call arguments are not valid JSON"),
+        "SCH012": Code(Severity.ERROR, "tool-call arguments are not a JSON object"),
         "SCH013": Code(Severity.ERROR, "tool message answers no earlier tool call"),
         "SCH014": Code(Severity.ERROR, "malformed tool or function definition"),
         "SCH015": Code(Severity.ERROR, "reserved special token inside text"),
@@ -183,6 +184,7 @@ class SchemaValidator(Validator):
         "SCH017": Code(Severity.INFO, "deprecated functions / function_call"),
         "SCH018": Code(Severity.ERROR, "other schema violation"),
         "SCH019": Code(Severity.WARNING, "tool call names a function that is not in tools"),
+        "SCH020": Code(Severity.ERROR, "tool call id used twice in one example"),
         "PRF001": Code(Severity.ERROR, "preference input.messages missing or empty"),
         "PRF002": Code(Severity.ERROR, "preference input ends with an assistant message"),
         "PRF003": Code(Severity.ERROR, "preference output must hold exactly one message"),
@@ -247,6 +249,7 @@ class SchemaValidator(Validator):
         rel = path[depth:] if message is not None else []
         role = message.get("role") if message is not None else None
         where = f"{role} message" if isinstance(role, str) and role in ROLES else "message"
+        a_where = ("an " if where[0] in "aeiou" else "a ") + where
 
         if kw == "required":
             for key in err.validator_value:
@@ -284,7 +287,7 @@ class SchemaValidator(Validator):
                     yield "SCH014", ptr, f"unexpected key '{key}' in a tool definition", None
                 elif message is not None and len(rel) == 0:
                     if key == "weight":
-                        yield "SCH009", ptr, f"'weight' is only allowed on assistant messages, not on a {where}", "remove it; only assistant turns are trained"
+                        yield "SCH009", ptr, f"'weight' is only allowed on assistant messages, not on {a_where}", "remove it; only assistant turns are trained"
                     else:
                         yield "SCH006", ptr, f"unexpected key '{key}' in {where}", None
                 elif message is not None and len(rel) >= 2 and rel[0] == "content":
@@ -317,12 +320,12 @@ class SchemaValidator(Validator):
             return
         if kw == "enum" and message is not None and len(rel) == 3 and rel[0] == "content" and rel[2] == "type":
             if inst == "image_url":
-                yield "SCH008", pointer, f"image in a {where}; images are allowed only in user messages", "move the image to a user message"
+                yield "SCH008", pointer, f"image in {a_where}; images are allowed only in user messages", "move the image to a user message"
             elif isinstance(inst, str) and inst in ("input_audio", "file", "audio"):
                 yield "SCH007", pointer, f"content part type {_quote(inst)} is not accepted for fine-tuning (text and images only)", None
             else:
                 allowed = ", ".join(str(v) for v in err.validator_value)
-                yield "SCH007", pointer, f"content part type {_quote(inst)} is not allowed in a {where} (allowed: {allowed})", None
+                yield "SCH007", pointer, f"content part type {_quote(inst)} is not allowed in {a_where} (allowed: {allowed})", None
             return
         if in_tools:
             if kw == "pattern":
@@ -375,8 +378,9 @@ class SchemaValidator(Validator):
             role = m.get("role")
             ptr = f"{prefix}/{i}"
             if role == "assistant":
+                # an invalid weight is SCH009's business; only an explicit 0 means "do not train"
                 weight = m.get("weight", 1)
-                if weight == 1 and not isinstance(weight, bool):
+                if not (weight == 0 and not isinstance(weight, bool)):
                     trainable = True
                 calls = m.get("tool_calls")
                 fcall = m.get("function_call")
@@ -392,8 +396,14 @@ class SchemaValidator(Validator):
                     for j, call in enumerate(calls):
                         if not isinstance(call, dict):
                             continue
-                        if isinstance(call.get("id"), str):
-                            call_ids.add(call["id"])
+                        call_id = call.get("id")
+                        if isinstance(call_id, str):
+                            if call_id in call_ids:
+                                yield self.finding(
+                                    "SCH020", record, f"tool call id {call_id!r} is used twice in this example",
+                                    f"{ptr}/tool_calls/{j}/id", hint="give every tool call its own id",
+                                )
+                            call_ids.add(call_id)
                         fn = call.get("function")
                         if isinstance(fn, dict):
                             yield from self._arguments(record, fn, f"{ptr}/tool_calls/{j}/function")
@@ -426,13 +436,17 @@ class SchemaValidator(Validator):
         args = fn.get("arguments")
         if not isinstance(args, str):
             return
+        hint = "arguments is a string holding a JSON object, e.g. \"{\\\"city\\\": \\\"Paris\\\"}\""
         try:
-            loads(args)
+            parsed = loads(args)
         except (ValueError, RecursionError) as exc:
             reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            yield self.finding("SCH012", record, f"tool-call arguments are not valid JSON: {reason}", f"{ptr}/arguments", hint=hint)
+            return
+        if not isinstance(parsed, dict):
             yield self.finding(
-                "SCH012", record, f"tool-call arguments are not valid JSON: {reason}",
-                f"{ptr}/arguments", hint="arguments is a string holding a JSON object, e.g. \"{\\\"city\\\": \\\"Paris\\\"}\"",
+                "SCH012", record, f"tool-call arguments must be a JSON object, got {_json_type(parsed)}",
+                f"{ptr}/arguments", hint=hint,
             )
 
     def _tools(self, record: Record, tools: Any, prefix: str) -> Iterator[Finding]:
