@@ -17,6 +17,7 @@ from ..formats import CHAT, PREFERENCE
 from ..model import Finding, Record, Severity
 from ..sources import loads
 from .base import Code, Validator, pointer_of
+from .fastpath import chat_is_valid, preference_is_valid
 
 DEFAULT_SPECIAL_TOKENS = (
     "<|endoftext|>",
@@ -224,17 +225,22 @@ class SchemaValidator(Validator):
                         "PRF006", record, f"'{old}' is the old key name; OpenAI expects '{new}'",
                         "/" + old, hint=f"rename '{old}' to '{new}'",
                     )
-        for err in self._validators[fmt].iter_errors(value):
-            for code, pointer, message, hint in self._map_error(err, value, fmt):
-                if pointer in suppressed or (code, pointer) in seen:
-                    continue
-                seen.add((code, pointer))
-                yield self.finding(code, record, message, pointer, hint)
+        valid = chat_is_valid(value) if fmt == CHAT else preference_is_valid(value)
+        if not valid:
+            for err in self._validators[fmt].iter_errors(value):
+                for code, pointer, message, hint in self._map_error(err, value, fmt):
+                    if pointer in suppressed or (code, pointer) in seen:
+                        continue
+                    seen.add((code, pointer))
+                    yield self.finding(code, record, message, pointer, hint)
         if fmt == CHAT:
             yield from self._chat_rules(record, value)
         else:
             yield from self._preference_rules(record, value)
-        yield from self._special_tokens(record, value)
+        raw = record.raw
+        # '<|' can only be in the text if '<' and '|' are in the line, literally or \u-escaped
+        if not raw or ((b"<" in raw or b"\\u003" in raw) and (b"|" in raw or b"\\u007" in raw)):
+            yield from self._special_tokens(record, value)
 
     # -- jsonschema errors -> findings --------------------------------------------------------
 
