@@ -53,7 +53,9 @@ def _check_dataset(path: Path, display: str, role: str, config: Config, out: lis
         if record.value is None:
             targets: Sequence[Validator] = every
         else:
-            record.format = forced or detect_format(record.value)
+            detected = detect_format(record.value)
+            # a record that plainly is another format stays that format, so FMT002 can say so
+            record.format = forced if forced and detected in (None, forced) else detected
             if first_format is None:
                 first_format = record.format
             targets = validators

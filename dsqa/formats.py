@@ -18,7 +18,8 @@ def detect_format(value: Any) -> str | None:
         return None
     if "messages" in value:
         return CHAT
-    if "input" in value or any(k in value for k in _PREFERENCE_KEYS):
+    # an Alpaca record also has "input", but as a string; preference input is an object
+    if any(k in value for k in _PREFERENCE_KEYS) or isinstance(value.get("input"), dict):
         return PREFERENCE
     if "prompt" in value or "completion" in value:
         return COMPLETION

@@ -43,7 +43,9 @@ def _finding(
     return Finding(code, severity, message, READER, path, line, None, hint, data)
 
 
-def _json_error(path: str, line: int, exc: ValueError | RecursionError, col_offset: int = 0) -> Finding:
+def _json_error(
+    path: str, line: int, exc: ValueError | RecursionError, col_offset: int = 0, text: str = ""
+) -> Finding:
     if isinstance(exc, json.JSONDecodeError):
         column = exc.colno + (col_offset if exc.lineno == 1 else 0)
         return _finding(
@@ -57,6 +59,13 @@ def _json_error(path: str, line: int, exc: ValueError | RecursionError, col_offs
         )
     if isinstance(exc, RecursionError):
         return _finding("RDR001", Severity.ERROR, path, line, "invalid JSON: nested too deeply to parse")
+    column = _constant_column(text)
+    if column is not None:
+        column += col_offset
+        return _finding(
+            "RDR001", Severity.ERROR, path, line, f"invalid JSON: {exc} (column {column})",
+            "write null, or a finite number, instead", {"column": column},
+        )
     return _finding("RDR001", Severity.ERROR, path, line, f"invalid JSON: {exc}")
 
 
@@ -100,20 +109,22 @@ def _read_lines(f: BinaryIO, path: str, max_line_bytes: int) -> Iterator[Record]
         if not raw:
             break
         line_no += 1
+        size = len(raw)
         if not raw.endswith(b"\n"):
             raw, size = _rest_of_line(f, raw, max_line_bytes)
-            if raw is None:
-                mb = size / 1_000_000
-                yield Record(path, line_no, index, problems=(_finding(
-                    "RDR008", Severity.ERROR, path, line_no,
-                    f"line is {mb:.1f} MB, over the {max_line_bytes / 1_000_000:.1f} MB limit; not parsed",
-                    "split the example or raise validators.reader.max_line_bytes in the rule pack",
-                    {"bytes": size},
-                ),))
-                index += 1
-                continue
+        if raw is not None and len(raw) - (2 if raw.endswith(b"\r\n") else 1 if raw.endswith(b"\n") else 0) > max_line_bytes:
+            raw = None
+        if raw is None:
+            yield Record(path, line_no, index, problems=(_finding(
+                "RDR008", Severity.ERROR, path, line_no,
+                f"line is {_size(size)}, over the {_size(max_line_bytes)} limit; not parsed",
+                "split the example or raise validators.reader.max_line_bytes in the rule pack",
+                {"bytes": size},
+            ),))
+            index += 1
+            continue
         content = raw[:-1] if raw.endswith(b"\n") else raw
-        if content.endswith(b"\r"):
+        if raw.endswith(b"\r\n"):
             content = content[:-1]
             crlf_lines += 1
             if first_crlf is None:
@@ -159,7 +170,7 @@ def _read_lines(f: BinaryIO, path: str, max_line_bytes: int) -> Iterator[Record]
                 try:
                     value = loads(text)
                 except (ValueError, RecursionError) as exc:
-                    problems.append(_json_error(path, line_no, exc, col_offset))
+                    problems.append(_json_error(path, line_no, exc, col_offset, text))
                 else:
                     if isinstance(value, dict):
                         record.value = value
@@ -183,22 +194,39 @@ def _rest_of_line(f: BinaryIO, head: bytes, max_line_bytes: int) -> tuple[bytes 
     while size <= max_line_bytes + 2:
         more = f.readline(_CHUNK)
         if not more:
-            break
+            return b"".join(parts), size
         parts.append(more)
         size += len(more)
         if more.endswith(b"\n"):
-            break
-    content = size - (1 if parts[-1].endswith(b"\n") else 0)
-    if content <= max_line_bytes or (content == max_line_bytes + 1 and parts[-1].endswith(b"\r\n")):
-        return b"".join(parts), size
-    if not parts[-1].endswith(b"\n"):
-        parts.clear()
-        while True:
-            more = f.readline(_CHUNK)
-            size += len(more)
-            if not more or more.endswith(b"\n"):
-                break
-    return None, size
+            return b"".join(parts), size
+    parts.clear()
+    while True:
+        more = f.readline(_CHUNK)
+        size += len(more)
+        if not more or more.endswith(b"\n"):
+            return None, size
+
+
+def _size(n: int) -> str:
+    return f"{n:,} bytes" if n < 1_000_000 else f"{n / 1_000_000:.1f} MB"
+
+
+def _constant_column(text: str) -> int | None:
+    """Column (1-based) of the first NaN or Infinity outside a string, for RDR001."""
+    in_string = escaped = False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "NI" or (ch == "-" and text.startswith("-Infinity", i)):
+            return i + 1
+    return None
 
 
 def _not_object(path: str, line: int, value: Any) -> Finding:
@@ -223,6 +251,15 @@ def _json_type(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     return "object"
+
+
+class _BadUtf8(Exception):
+    """Invalid UTF-8 in a JSON-array file, with the line that holds the bad byte."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
 
 
 class _ArrayStream:
@@ -250,11 +287,20 @@ class _ArrayStream:
             self.line += self.buf.count("\n", 0, self.pos)
             self.buf = self.buf[self.pos:]
             self.pos = 0
-        self.buf += self.decoder.decode(data)
+        try:
+            self.buf += self.decoder.decode(data)
+        except UnicodeDecodeError as exc:
+            line = self.line + self.buf.count("\n") + data.count(b"\n", 0, exc.start)
+            raise _BadUtf8(line, exc.reason) from None
         return True
 
     def current_line(self) -> int:
         return self.line + self.buf.count("\n", 0, self.pos)
+
+    def last_line(self) -> int:
+        """The line of the last non-blank character read so far."""
+        end = len(self.buf.rstrip())
+        return self.line + self.buf.count("\n", 0, max(end - 1, 0))
 
     def skip_ws(self) -> str:
         while True:
@@ -287,14 +333,20 @@ def _read_array(f: BinaryIO, path: str) -> Iterator[Record]:
                 stream.pos += 1
                 break
             if not ch:
-                yield _array_error(path, stream.current_line(), "the file ends before the closing ']'")
+                yield _array_error(path, stream.last_line(), "the file ends before the closing ']'")
                 return
             if not first:
                 if ch != ",":
                     yield _array_error(path, stream.current_line(), "expected ',' or ']' between array elements")
                     return
                 stream.pos += 1
-                stream.skip_ws()
+                after = stream.skip_ws()
+                if after == "]":
+                    yield _array_error(path, stream.current_line(), "trailing comma before the closing ']'")
+                    return
+                if not after:
+                    yield _array_error(path, stream.last_line(), "the file ends before the closing ']'")
+                    return
             first = False
             line = stream.current_line()
             while True:
@@ -303,7 +355,8 @@ def _read_array(f: BinaryIO, path: str) -> Iterator[Record]:
                 except (ValueError, RecursionError) as exc:
                     if stream.more():
                         continue
-                    yield Record(path, line, index, problems=(_json_error(path, line, exc),))
+                    at = stream.line + exc.lineno - 1 if isinstance(exc, json.JSONDecodeError) else line
+                    yield Record(path, line, index, problems=(_json_error(path, at, exc),))
                     return
                 if end >= len(stream.buf) and stream.more():
                     continue
@@ -316,9 +369,9 @@ def _read_array(f: BinaryIO, path: str) -> Iterator[Record]:
             yield record
         if stream.skip_ws():
             yield _array_error(path, stream.current_line(), "unexpected data after the closing ']' of the array")
-    except UnicodeDecodeError as exc:
-        yield Record(path, stream.current_line(), -1, problems=(_finding(
-            "RDR002", Severity.ERROR, path, stream.current_line(),
+    except _BadUtf8 as exc:
+        yield Record(path, exc.line, -1, problems=(_finding(
+            "RDR002", Severity.ERROR, path, exc.line,
             f"invalid UTF-8 ({exc.reason}); the rest of the file was not read",
             "re-encode the file as UTF-8",
         ),))

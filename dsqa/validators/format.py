@@ -52,7 +52,13 @@ class FormatValidator(Validator):
                 hint="use {\"messages\": [...]} for chat or input/preferred_output/non_preferred_output for preference data",
             )
             return
-        if self.context.data_format is None:
+        declared = self.context.data_format
+        if declared is not None and fmt != declared:
+            yield self.finding(
+                "FMT002", record, f"record is {fmt} but the file's format is set to {declared}",
+                hint="convert the record, or check the --data-format / format: setting",
+            )
+        elif declared is None:
             if self.first is None:
                 self.first = (fmt, record.line)
             elif fmt != self.first[0]:

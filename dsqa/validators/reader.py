@@ -31,7 +31,7 @@ class ReaderValidator(Validator):
       max_line_bytes: 33554432   lines longer than this are not parsed (RDR008)
 
     Passing:  {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}
-    Failing:  {"messages": [{"role": "user", "content": "Hi"},]}      -> RDR001 invalid JSON (column 45)
+    Failing:  {"messages": [{"role": "user", "content": "Hi"},]}      -> RDR001 invalid JSON (column 49)
     """
 
     name = "reader"

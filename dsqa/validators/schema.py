@@ -205,6 +205,8 @@ class SchemaValidator(Validator):
         super().__init__(options, context)
         tokens = [t for t in self.options["special_tokens"] if t]
         self._special = re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True))) if tokens else None
+        # the common case: every token starts with '<|', which allows cheap pre-checks
+        self._angle_pipe = all(t.startswith("<|") for t in tokens)
         self._validators = schema_validators()
 
     # -- entry point -------------------------------------------------------------------------
@@ -239,7 +241,7 @@ class SchemaValidator(Validator):
             yield from self._preference_rules(record, value)
         raw = record.raw
         # '<|' can only be in the text if '<' and '|' are in the line, literally or \u-escaped
-        if not raw or ((b"<" in raw or b"\\u003" in raw) and (b"|" in raw or b"\\u007" in raw)):
+        if not raw or not self._angle_pipe or ((b"<" in raw or b"\\u003" in raw) and (b"|" in raw or b"\\u007" in raw)):
             yield from self._special_tokens(record, value)
 
     # -- jsonschema errors -> findings --------------------------------------------------------
@@ -261,7 +263,9 @@ class SchemaValidator(Validator):
             for key in err.validator_value:
                 if isinstance(inst, dict) and key not in inst:
                     ptr = pointer_of([*path, key])
-                    if not path and key == "messages":
+                    if not path and key == "input" and fmt == PREFERENCE:
+                        yield "PRF001", ptr, "preference record has no 'input'", "put the prompt turns in input.messages"
+                    elif not path and key == "messages":
                         yield "SCH002", ptr, "record has no 'messages' array", "add \"messages\": [{\"role\": ..., \"content\": ...}, ...]"
                     elif fmt == PREFERENCE and path == ["input"] and key == "messages":
                         yield "PRF001", ptr, "preference record has no input.messages", "put the prompt turns in input.messages"
@@ -297,7 +301,7 @@ class SchemaValidator(Validator):
                     else:
                         yield "SCH006", ptr, f"unexpected key '{key}' in {where}", None
                 elif message is not None and len(rel) >= 2 and rel[0] == "content":
-                    yield "SCH007", ptr, f"unexpected key '{key}' in a content part", None
+                    yield "SCH006", ptr, f"unexpected key '{key}' in a content part", None
                 else:
                     yield "SCH006", ptr, f"unexpected key '{key}'", None
             return
@@ -349,10 +353,14 @@ class SchemaValidator(Validator):
             if path == ["messages"]:
                 yield "SCH002", pointer, f"'messages' must be an array, got {_json_type(inst)}", None
                 return
+            if fmt == PREFERENCE and path in (["input"], ["input", "messages"]):
+                want = "an object holding messages" if path == ["input"] else "an array"
+                yield "PRF001", pointer, f"'{path[-1]}' must be {want}, got {_json_type(inst)}", "put the prompt turns in input.messages"
+                return
             name = path[-1] if path else "record"
             what = f"'{name}'" if isinstance(name, str) else f"item {name}"
-            if isinstance(name, int) and message is not None and depth == len(path):
-                what = "message"
+            if isinstance(name, int) and len(path) >= 2 and path[-2] == "messages":
+                what = f"message {name}"
             elif isinstance(name, int) and len(path) >= 2 and path[-2] == "content":
                 what = "content part"
             yield "SCH005", pointer, f"{what} must be {_expected(err.validator_value)}, got {_json_type(inst)}", None
@@ -503,9 +511,11 @@ class SchemaValidator(Validator):
             yield self.finding("SCH010", record, msg, "/messages", hint=hint)
         last = messages[-1]
         if isinstance(last, dict) and last.get("role") != "assistant":
+            role = last.get("role")
+            what = f"a {_quote(role)} message" if isinstance(role, str) else "a message without a valid role"
             yield self.finding(
                 "SCH016", record,
-                f"conversation ends with a {_quote(last.get('role'))} message, not an assistant reply",
+                f"conversation ends with {what}, not an assistant reply",
                 f"/messages/{len(messages) - 1}", hint="end each example with the assistant turn to learn",
             )
 
@@ -547,7 +557,7 @@ class SchemaValidator(Validator):
         while stack:
             node, path = stack.pop()
             if isinstance(node, str):
-                if "<|" in node:
+                if not self._angle_pipe or "<|" in node:
                     match = pattern.search(node)
                     if match:
                         yield self.finding(
@@ -573,7 +583,8 @@ def _output_text(output: Any) -> str | None:
     if isinstance(content, str):
         return content.strip()
     if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)).strip()
+        text = "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)).strip()
+        return text or None
     return None
 
 
