@@ -52,6 +52,7 @@ def cli() -> None:
 @click.option("--validation", "validation", multiple=True, metavar="FILE", help="A validation file to check alongside (no minimum size).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file (atomically) instead of stdout.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: only on a terminal, never with NO_COLOR).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes for large files (default: the number of cores).")
 def check(
     paths: tuple[str, ...],
     rules: str | None,
@@ -63,6 +64,7 @@ def check(
     validation: tuple[str, ...],
     output: Path | None,
     color: bool | None,
+    jobs: int | None,
 ) -> int:
     """Check FILE... (JSONL, or .json holding an array) and report every finding.
 
@@ -71,6 +73,7 @@ def check(
     """
     from .config import load_config
     from .engine import check as run_check
+    from .engine import default_jobs
     from .reporters import render
     from .sources import write_atomic
 
@@ -84,7 +87,7 @@ def check(
     for p in (*paths, *validation):
         if not Path(p).exists():
             raise DsqaError(f"{p}: cannot read: No such file or directory")
-    report = run_check(list(paths), config, validation=list(validation))
+    report = run_check(list(paths), config, validation=list(validation), jobs=jobs or default_jobs())
     if output is not None:
         buf = io.StringIO()
         render(output_format, report, buf, color=False)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +14,22 @@ from . import __version__
 from .config import Config, load_config
 from .formats import detect_format
 from .model import DatasetResult, Finding, Record, Report, Severity
-from .sources import read_records
+from .sources import Span, crlf_finding, read_records, split_lines
 from .validators import DatasetContext, Validator
 from .validators.internal import ENGINE
+
+#: below this size a file is checked in-process: starting workers would cost more than it saves
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+#: spans per worker, so that a slow part of the file does not leave the other workers idle
+SPANS_PER_JOB = 4
+
+
+def default_jobs() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _crash(validator: Validator, record: Record | None, exc: BaseException, path: str) -> Finding:
@@ -25,53 +42,128 @@ def _crash(validator: Validator, record: Record | None, exc: BaseException, path
     )
 
 
-def _check_dataset(path: Path, display: str, role: str, config: Config, out: list[Finding]) -> DatasetResult:
-    context = DatasetContext(path=display, role=role, data_format=config.data_format)
-    validators = [
-        cls(config.options(name), context)
-        for name, cls in config.registry.items()
-        if name not in ("reader", ENGINE) and config.enabled(name)
-    ]
-    every = [v for v in validators if getattr(v, "wants_invalid", False)]
-    apply = config.apply
-    forced = config.data_format
-    records = 0
-    first_format: str | None = None
+@dataclass
+class _Pass:
+    """One streaming pass of the validators over a file or a span of it."""
 
-    def emit(findings: Iterable[Finding]) -> None:
+    validators: list[Validator]
+    config: Config
+    findings: list[Finding] = field(default_factory=list)
+    records: int = 0
+    first_format: tuple[str | None, int] | None = None
+    crlf: list[Finding] = field(default_factory=list)
+
+    def emit(self, findings: Any) -> None:
+        apply = self.config.apply
+        out = self.findings
         for f in findings:
             kept = apply(f)
             if kept is not None:
                 out.append(kept)
 
-    for record in read_records(path, display, max_line_bytes=config.options("reader")["max_line_bytes"]):
-        if record.problems:
-            emit(record.problems)
-        if record.index < 0:
-            continue
-        records += 1
-        if record.value is None:
-            targets: Sequence[Validator] = every
-        else:
+    def run(self, path: Path, display: str, span: Span | None) -> None:
+        validators = self.validators
+        every = [v for v in validators if v.wants_invalid]
+        forced = self.config.data_format
+        max_line = self.config.options("reader")["max_line_bytes"]
+        for record in read_records(path, display, max_line_bytes=max_line, span=span):
+            if record.problems:
+                if span is not None and record.problems[0].code == "RDR004":
+                    self.crlf.extend(record.problems)  # one per span; the engine sums them per file
+                else:
+                    self.emit(record.problems)
+            if record.index < 0:
+                continue
+            self.records += 1
+            if record.value is None:
+                targets: Sequence[Validator] = every
+            else:
+                detected = detect_format(record.value)
+                # a record that plainly is another format stays that format, so FMT002 can say so
+                record.format = forced if forced and detected in (None, forced) else detected
+                if self.first_format is None:
+                    self.first_format = (record.format, record.line)
+                targets = validators
+            for v in targets:
+                try:
+                    self.emit(v.check(record))
+                except Exception as exc:  # one bad validator must not lose the other findings
+                    self.emit((_crash(v, record, exc, display),))
+
+
+def _make_validators(config: Config, context: DatasetContext) -> list[Validator]:
+    return [
+        cls(config.options(name), context)
+        for name, cls in config.registry.items()
+        if name not in ("reader", ENGINE) and config.enabled(name)
+    ]
+
+
+def _run_span(path: Path, display: str, context: DatasetContext, config: Config, span: Span) -> _Pass:
+    run = _Pass(_make_validators(config, context), config)
+    run.run(path, display, span)
+    return run
+
+
+def _first_format(path: Path, display: str, config: Config) -> tuple[str | None, int] | None:
+    """The format and line of the first parsable record, read before the file is split."""
+    max_line = config.options("reader")["max_line_bytes"]
+    forced = config.data_format
+    for record in read_records(path, display, max_line_bytes=max_line):
+        if record.value is not None:
             detected = detect_format(record.value)
-            # a record that plainly is another format stays that format, so FMT002 can say so
-            record.format = forced if forced and detected in (None, forced) else detected
-            if first_format is None:
-                first_format = record.format
-            targets = validators
-        for v in targets:
-            try:
-                emit(v.check(record))
-            except Exception as exc:  # one bad validator must not lose the other findings
-                emit((_crash(v, record, exc, display),))
-    stats: dict[str, Any] = {}
-    for v in validators:
+            return (forced if forced and detected in (None, forced) else detected, record.line)
+    return None
+
+
+def _parallel(path: Path, display: str, context: DatasetContext, config: Config, jobs: int) -> _Pass | None:
+    spans = split_lines(path, jobs * SPANS_PER_JOB)
+    if len(spans) < 2:
+        return None
+    first = _first_format(path, display, config)
+    context = DatasetContext(context.path, context.role, context.data_format, first)
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        futures = [pool.submit(_run_span, path, display, context, config, span) for span in spans]
         try:
-            emit(v.finish())
+            parts = [f.result() for f in futures]
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    head = parts[0]
+    for part in parts[1:]:
+        for mine, theirs in zip(head.validators, part.validators):
+            try:
+                mine.merge(theirs)
+            except Exception as exc:
+                head.emit((_crash(mine, None, exc, display),))
+        head.findings.extend(part.findings)
+        head.records += part.records
+        head.crlf.extend(part.crlf)
+    head.first_format = first
+    if head.crlf:
+        total = sum(f.data["lines"] for f in head.crlf if f.data)
+        head.emit((crlf_finding(display, min(f.line or 1 for f in head.crlf), total),))
+    return head
+
+
+def _check_dataset(path: Path, display: str, role: str, config: Config, jobs: int) -> tuple[DatasetResult, list[Finding]]:
+    context = DatasetContext(path=display, role=role, data_format=config.data_format)
+    run: _Pass | None = None
+    if jobs > 1 and path.suffix.lower() != ".json" and path.is_file() and path.stat().st_size >= PARALLEL_MIN_BYTES:
+        run = _parallel(path, display, context, config, jobs)
+    if run is None:
+        run = _Pass(_make_validators(config, context), config)
+        run.run(path, display, None)
+    stats: dict[str, Any] = {}
+    for v in run.validators:
+        try:
+            run.emit(v.finish())
         except Exception as exc:
-            emit((_crash(v, None, exc, display),))
+            run.emit((_crash(v, None, exc, display),))
         stats.update(v.metrics)
-    return DatasetResult(display, forced or first_format, records, stats)
+    fmt = config.data_format or (run.first_format[0] if run.first_format else None)
+    return DatasetResult(display, fmt, run.records, stats), run.findings
 
 
 def check(
@@ -79,13 +171,19 @@ def check(
     config: Config | None = None,
     *,
     validation: Sequence[str | Path] = (),
+    jobs: int = 1,
 ) -> Report:
-    """Check training files (and validation files) and return the report."""
+    """Check training files (and validation files) and return the report.
+
+    ``jobs`` > 1 checks large JSONL files in that many worker processes; the report is the same.
+    """
     cfg = config or load_config()
     findings: list[Finding] = []
     datasets = []
     for role, group in (("train", paths), ("validation", validation)):
         for p in group:
-            datasets.append(_check_dataset(Path(p), str(p), role, cfg, findings))
+            result, found = _check_dataset(Path(p), str(p), role, cfg, jobs)
+            datasets.append(result)
+            findings.extend(found)
     findings.sort(key=Finding.sort_key)
     return Report(findings=findings, datasets=datasets, fail_on=cfg.fail_on, version=__version__)

@@ -8,7 +8,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from .errors import InputError
 from .model import Finding, Record, Severity
@@ -79,13 +79,25 @@ def open_source(path: Path) -> BinaryIO:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def read_records(path: Path, display: str | None = None, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Record]:
+def read_records(
+    path: Path,
+    display: str | None = None,
+    *,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    span: Span | None = None,
+) -> Iterator[Record]:
     """Yield every record of a JSONL file, or of a .json file holding an array, in file order.
 
     Lines that cannot be used still come out as records whose ``problems`` say why, so that no
-    line is lost silently; blank lines and file-level oddities come out as records with no value.
+    line is lost silently; blank lines and file-level oddities come out as records with no value
+    (index -1). ``span`` restricts reading to a byte range of a JSONL file (see ``split_lines``).
     """
     name = display if display is not None else str(path)
+    if span is not None:
+        with open_source(path) as f:
+            f.seek(span.start)
+            yield from _read_lines(f, name, max_line_bytes, span)
+        return
     with open_source(path) as f:
         try:
             head = f.read(4096)
@@ -99,12 +111,59 @@ def read_records(path: Path, display: str | None = None, *, max_line_bytes: int 
             yield from _read_lines(f, name, max_line_bytes)
 
 
-def _read_lines(f: BinaryIO, path: str, max_line_bytes: int) -> Iterator[Record]:
-    line_no = 0
-    index = 0
+class Span(NamedTuple):
+    """A byte range of a JSONL file that starts at a line, with that line's number and index."""
+
+    start: int
+    end: int
+    line: int
+    index: int
+
+
+def split_lines(path: Path, parts: int) -> list[Span]:
+    """Cut a JSONL file into about ``parts`` contiguous spans of whole lines.
+
+    One pass over the lines finds the cut points and counts blank lines, so that every span
+    knows the number and the record index of its first line.
+    """
+    size = path.stat().st_size
+    step = max(size // max(parts, 1), 1)
+    spans: list[Span] = []
+    start, start_line, start_index = 0, 1, 0
+    pos, line, index = 0, 0, 0
+    with open_source(path) as f:
+        for raw in f:
+            line += 1
+            stripped = raw[3:] if line == 1 and raw.startswith(BOM) else raw
+            if stripped.strip():
+                index += 1
+            pos += len(raw)
+            if pos - start >= step and pos < size:
+                spans.append(Span(start, pos, start_line, start_index))
+                start, start_line, start_index = pos, line + 1, index
+    spans.append(Span(start, size, start_line, start_index))
+    return spans
+
+
+def crlf_finding(path: str, first_line: int, count: int) -> Finding:
+    """The one RDR004 finding of a file: how many lines end with CRLF, and the first."""
+    return _finding(
+        "RDR004", Severity.WARNING, path, first_line,
+        f"{count} line(s) end with CRLF, first at this line",
+        "convert line endings to LF (e.g. dos2unix)",
+        {"lines": count},
+    )
+
+
+def _read_lines(f: BinaryIO, path: str, max_line_bytes: int, span: Span | None = None) -> Iterator[Record]:
+    line_no = span.line - 1 if span else 0
+    index = span.index if span else 0
+    end = span.end if span else None
     crlf_lines = 0
     first_crlf: int | None = None
     while True:
+        if end is not None and f.tell() >= end:
+            break
         raw = f.readline(_CHUNK)
         if not raw:
             break
@@ -178,13 +237,8 @@ def _read_lines(f: BinaryIO, path: str, max_line_bytes: int) -> Iterator[Record]
                         problems.append(_not_object(path, line_no, value))
         record.problems = tuple(problems)
         yield record
-    if crlf_lines:
-        yield Record(path, first_crlf or 1, -1, problems=(_finding(
-            "RDR004", Severity.WARNING, path, first_crlf,
-            f"{crlf_lines} line(s) end with CRLF, first at this line",
-            "convert line endings to LF (e.g. dos2unix)",
-            {"lines": crlf_lines},
-        ),))
+    if crlf_lines and first_crlf is not None:
+        yield Record(path, first_crlf, -1, problems=(crlf_finding(path, first_crlf, crlf_lines),))
 
 
 def _rest_of_line(f: BinaryIO, head: bytes, max_line_bytes: int) -> tuple[bytes | None, int]:

@@ -23,6 +23,9 @@ class DatasetContext:
     path: str
     role: str = "train"
     data_format: str | None = None
+    #: the format and line of the file's first parsable record, when the engine knows it up front
+    #: (it always does with --jobs > 1, where a worker may not see the start of the file)
+    first_format: tuple[str | None, int] | None = None
 
 
 class Validator:
@@ -33,6 +36,12 @@ class Validator:
     dataset stats. A fresh instance is made per dataset. Subclasses set ``name``, ``codes`` and,
     when they take options, ``options_schema`` (a JSON Schema of the ``validators.<name>`` table)
     and ``defaults``. The engine applies severity overrides, ``select`` and ``ignore``.
+
+    With ``--jobs N`` the engine splits a file into contiguous chunks, runs one instance per chunk
+    in worker processes, and folds them in file order with ``merge`` before calling ``finish`` on
+    the first. So: findings that depend on other records (duplicates, totals, distributions) come
+    from ``finish``, computed from the merged state; ``check`` yields only what one record shows;
+    instances must pickle. ``--jobs N`` must give exactly the findings and stats of ``--jobs 1``.
     """
 
     name: ClassVar[str] = ""
@@ -49,6 +58,9 @@ class Validator:
 
     def check(self, record: Record) -> Iterable[Finding]:
         return ()
+
+    def merge(self, other: Validator) -> None:
+        """Fold in the state of ``other``, which checked the chunk of records right after ours."""
 
     def finish(self) -> Iterable[Finding]:
         return ()

@@ -47,6 +47,10 @@ class DatasetValidator(Validator):
         self.count += 1
         return iter(())
 
+    def merge(self, other: Validator) -> None:
+        assert isinstance(other, DatasetValidator)
+        self.count += other.count
+
     def finish(self) -> Iterator[Finding]:
         if self.count == 0:
             yield self.finding("DST002", None, "file holds no records", hint="is this the right file?")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from typing import ClassVar
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
 
 from ..formats import COMPLETION
 from ..model import Finding, Record, Severity
-from .base import Code, Validator
+from .base import Code, DatasetContext, Validator
 
 
 class FormatValidator(Validator):
@@ -38,12 +38,15 @@ class FormatValidator(Validator):
         "FMT003": Code(Severity.ERROR, "legacy prompt/completion format is not trainable"),
     }
 
-    first: tuple[str, int] | None = None
+    def __init__(self, options: Mapping[str, Any], context: DatasetContext) -> None:
+        super().__init__(options, context)
+        known = context.first_format
+        self.first: tuple[str, int] | None = (known[0], known[1]) if known and known[0] else None
+        self.counts: Counter[str] = Counter()
 
     def check(self, record: Record) -> Iterator[Finding]:
         fmt = record.format
-        counts: Counter[str] = self.metrics.setdefault("formats", Counter())
-        counts[fmt or "unknown"] += 1
+        self.counts[fmt or "unknown"] += 1
         if fmt is None:
             keys = ", ".join(sorted(record.value)[:8]) or "none"
             yield self.finding(
@@ -76,8 +79,13 @@ class FormatValidator(Validator):
                 "{\"role\": \"assistant\", \"content\": COMPLETION}]}",
             )
 
+    def merge(self, other: Validator) -> None:
+        assert isinstance(other, FormatValidator)
+        self.counts.update(other.counts)
+        if self.first is None:
+            self.first = other.first
+
     def finish(self) -> Iterator[Finding]:
-        counts = self.metrics.get("formats")
-        if counts is not None:
-            self.metrics["formats"] = dict(sorted(counts.items()))
+        if self.counts:
+            self.metrics["formats"] = dict(sorted(self.counts.items()))
         return iter(())

@@ -207,7 +207,6 @@ class SchemaValidator(Validator):
         self._special = re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True))) if tokens else None
         # the common case: every token starts with '<|', which allows cheap pre-checks
         self._angle_pipe = all(t.startswith("<|") for t in tokens)
-        self._validators = schema_validators()
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -229,7 +228,7 @@ class SchemaValidator(Validator):
                     )
         valid = chat_is_valid(value) if fmt == CHAT else preference_is_valid(value)
         if not valid:
-            for err in self._validators[fmt].iter_errors(value):
+            for err in schema_validators()[fmt].iter_errors(value):
                 for code, pointer, message, hint in self._map_error(err, value, fmt):
                     if pointer in suppressed or (code, pointer) in seen:
                         continue
