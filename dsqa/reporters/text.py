@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import groupby
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..model import Finding, Report, Severity
+
+#: renderers of a dataset's ``stats[key]`` as a short block of lines under its findings; a
+#: validator's reporting module adds its entry here (e.g. "tokens", "diversity", "duplicates")
+STAT_BLOCKS: dict[str, Callable[[Any], list[str]]] = {}
 
 _COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36"}
 
@@ -39,6 +44,10 @@ def render(report: Report, out: TextIO, *, color: bool = False) -> None:
             if f.hint and f.code not in hinted:
                 hinted.add(f.code)
                 out.write(f"    hint: {f.hint}\n")
+        for key, block in STAT_BLOCKS.items():
+            if key in ds.stats:
+                for text in block(ds.stats[key]):
+                    out.write(f"  {text}\n")
         fmt = ds.format or "unknown format"
         out.write(_paint(f"{ds.path}: {_plural(ds.records, 'record')} ({fmt}): {_counts(group)}", "2", color) + "\n")
         if group:
