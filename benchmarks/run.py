@@ -1,0 +1,195 @@
+"""Benchmark `dsqa check` against the cookbook baseline on generated data, in the same run.
+
+    python benchmarks/run.py [--quick] [--sizes 10000,100000,1000000] [--repeat N] [--json OUT]
+
+For each size it generates (or reuses) benchmarks/data/chat-N.jsonl, then runs the baseline and
+`dsqa check` (default pack, default --jobs) alternately --repeat times, and `dsqa check --jobs 1`
+as well, so that the parallel speed-up is measured too. It prints examples and MB per second, the
+median time ratio dsqa/baseline, the peak RSS of each, and the recall and precision of each
+planted defect class for both tools. Times are wall-clock medians; compare ratios, not seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / "data"
+SEED = 20261126
+
+#: which dsqa codes detect each planted defect class (a finding of one of them at the line)
+DSQA_CODES: dict[str, tuple[str, ...]] = {
+    "broken_json": ("RDR001",),
+    "missing_assistant": ("SCH010",),
+    "empty_content": ("CNT001",),
+    "overlong": ("TOK001",),
+    "secret": ("SEC",),
+    "exact_duplicate": ("DUP001",),
+    "near_duplicate": ("DUP002",),
+    "conflicting_answer": ("DUP003",),
+}
+#: which of the baseline's counts detect each class (the baseline knows no duplicates or secrets)
+BASELINE_KEYS: dict[str, tuple[str, ...]] = {
+    "broken_json": ("invalid_json",),
+    "missing_assistant": ("example_missing_assistant_message",),
+    "empty_content": ("missing_content",),
+    "overlong": ("too_long",),
+}
+
+
+def _timed(cmd: list[str]) -> tuple[float, int, int]:
+    """Run a command; return wall seconds, peak RSS in bytes and the exit status."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed with exit {proc.returncode}:\n{err}")
+    return elapsed, usage.ru_maxrss * 1024, proc.returncode
+
+
+def _dataset(n: int) -> Path:
+    DATA.mkdir(exist_ok=True)
+    path = DATA / f"chat-{n}.jsonl"
+    truth = path.with_name(path.name + ".truth.json")
+    if not (path.is_file() and truth.is_file() and json.loads(truth.read_text())["seed"] == SEED):
+        print(f"generating {n} examples …", flush=True)
+        subprocess.run([sys.executable, str(HERE / "generate.py"), str(n), str(path), "--seed", str(SEED)], check=True)
+    return path
+
+
+def _truth_lines(truth: dict[str, Any]) -> dict[str, set[int]]:
+    out = {}
+    for name, items in truth["truth"].items():
+        out[name] = {item["line"] if isinstance(item, dict) else item for item in items}
+    return out
+
+
+def _score(found: set[int], expected: set[int]) -> tuple[float | None, float | None]:
+    hit = len(found & expected)
+    recall = hit / len(expected) if expected else None
+    precision = hit / len(found) if found else None
+    return recall, precision
+
+
+def _dsqa_lines(report: dict[str, Any], codes: tuple[str, ...]) -> set[int]:
+    return {f["line"] for f in report["findings"] if f["line"] is not None and f["code"].startswith(codes)}
+
+
+def _baseline_lines(result: dict[str, Any], keys: tuple[str, ...]) -> set[int]:
+    lines: set[int] = set()
+    for key in keys:
+        if key == "invalid_json":
+            lines.update(result["invalid_json_lines"])
+        elif key == "too_long":
+            lines.update(result["too_long_lines"])
+        else:
+            lines.update(result["error_lines"].get(key, []))
+    return lines
+
+
+def _fmt(x: float | None) -> str:
+    return "  n/a" if x is None else f"{x:5.3f}"
+
+
+def bench(n: int, repeat: int, jobs: int | None) -> dict[str, Any]:
+    path = _dataset(n)
+    truth = json.loads(path.with_name(path.name + ".truth.json").read_text())
+    size_mb = path.stat().st_size / 1e6
+    tmp = Path(tempfile.mkdtemp(prefix="dsqa-bench-"))
+    report_path, baseline_path = tmp / "report.json", tmp / "baseline.json"
+    jobs_flag = ["--jobs", str(jobs)] if jobs else []
+    dsqa = [sys.executable, "-m", "dsqa", "check", str(path), "--format", "json", "-o", str(report_path), *jobs_flag]
+    dsqa_one = [sys.executable, "-m", "dsqa", "check", str(path), "--format", "json", "-o", str(tmp / "one.json"), "--jobs", "1"]
+    baseline = [sys.executable, str(HERE / "baseline_cookbook.py"), str(path), "--json", str(baseline_path)]
+    times: dict[str, list[float]] = {"baseline": [], "dsqa": [], "dsqa --jobs 1": []}
+    rss: dict[str, int] = {k: 0 for k in times}
+    for i in range(repeat):
+        order = [("baseline", baseline), ("dsqa", dsqa), ("dsqa --jobs 1", dsqa_one)]
+        if i % 2:
+            order.reverse()  # alternate, so that neither side always runs on a warmer machine
+        for name, cmd in order:
+            seconds, peak, _ = _timed(cmd)
+            times[name].append(seconds)
+            rss[name] = max(rss[name], peak)
+            print(f"  {n:>8} {name:<14} run {i + 1}: {seconds:7.2f} s  {peak / 1e6:7.0f} MB", flush=True)
+    report = json.loads(report_path.read_text())
+    result = json.loads(baseline_path.read_text())
+    one = json.loads((tmp / "one.json").read_text())
+    expected = _truth_lines(truth)
+    quality = {}
+    for name, lines in expected.items():
+        quality[name] = {
+            "planted": len(lines),
+            "dsqa": _score(_dsqa_lines(report, DSQA_CODES.get(name, ())), lines) if name in DSQA_CODES else (None, None),
+            "baseline": _score(_baseline_lines(result, BASELINE_KEYS[name]), lines) if name in BASELINE_KEYS else (0.0, None),
+        }
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    return {
+        "examples": n,
+        "mb": size_mb,
+        "median_seconds": medians,
+        "peak_rss_mb": {k: v / 1e6 for k, v in rss.items()},
+        "ratio_dsqa_baseline": medians["dsqa"] / medians["baseline"],
+        "speedup_jobs": medians["dsqa --jobs 1"] / medians["dsqa"],
+        "jobs_identical": report["findings"] == one["findings"] and report["datasets"] == one["datasets"],
+        "quality": quality,
+        "validators": sorted({f["validator"] for f in report["findings"]}),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="only the 10,000-example file")
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated example counts")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each tool per size (files of 1M: at most 1 unless given)")
+    parser.add_argument("--jobs", type=int, default=None, help="--jobs for the main dsqa runs (default: dsqa's default)")
+    parser.add_argument("--json", type=Path, help="write the results as JSON too")
+    args = parser.parse_args(argv)
+    sizes = [10000] if args.quick else [int(s) for s in args.sizes.split(",")]
+
+    sys.path.insert(0, str(ROOT))
+    from dsqa.engine import default_jobs
+    from dsqa.validators import all_validators
+
+    print(f"dsqa validators: {', '.join(all_validators())}; default --jobs {args.jobs or default_jobs()}", flush=True)
+    results = []
+    for n in sizes:
+        repeat = args.repeat if n < 1_000_000 or "--repeat" in (argv or sys.argv) else 1
+        results.append(bench(n, repeat, args.jobs))
+
+    print("\n| examples | MB | tool | median s | examples/s | MB/s | peak RSS MB |")
+    print("|---:|---:|---|---:|---:|---:|---:|")
+    for r in results:
+        for tool, seconds in r["median_seconds"].items():
+            print(f"| {r['examples']:,} | {r['mb']:.0f} | {tool} | {seconds:.2f} | {r['examples'] / seconds:,.0f} | "
+                  f"{r['mb'] / seconds:.1f} | {r['peak_rss_mb'][tool]:.0f} |")
+    print("\n| examples | ratio dsqa/baseline (median) | speed-up --jobs N vs 1 | --jobs N == --jobs 1 |")
+    print("|---:|---:|---:|---|")
+    for r in results:
+        print(f"| {r['examples']:,} | {r['ratio_dsqa_baseline']:.2f} | {r['speedup_jobs']:.2f} | {r['jobs_identical']} |")
+    print("\n| examples | defect class | planted | dsqa recall | dsqa precision | baseline recall | baseline precision |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for r in results:
+        for name, q in r["quality"].items():
+            print(f"| {r['examples']:,} | {name} | {q['planted']} | {_fmt(q['dsqa'][0])} | {_fmt(q['dsqa'][1])} | "
+                  f"{_fmt(q['baseline'][0])} | {_fmt(q['baseline'][1])} |")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
