@@ -16,7 +16,7 @@ from referencing import Registry, Resource
 from ..formats import CHAT, PREFERENCE
 from ..model import Finding, Record, Severity
 from ..sources import loads
-from .base import Code, Validator, pointer_of
+from .base import Code, DatasetContext, Validator, pointer_of
 from .fastpath import chat_is_valid, preference_is_valid
 
 DEFAULT_SPECIAL_TOKENS = (
@@ -201,7 +201,7 @@ class SchemaValidator(Validator):
     }
     defaults: ClassVar[Mapping[str, Any]] = {"special_tokens": list(DEFAULT_SPECIAL_TOKENS)}
 
-    def __init__(self, options: Mapping[str, Any], context: Any) -> None:
+    def __init__(self, options: Mapping[str, Any], context: DatasetContext) -> None:
         super().__init__(options, context)
         tokens = [t for t in self.options["special_tokens"] if t]
         self._special = re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True))) if tokens else None
