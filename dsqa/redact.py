@@ -1,0 +1,203 @@
+"""Find secrets and personal data in text and mask them so a report never repeats them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import NamedTuple
+
+#: kinds of secret, in the order they are tried; a later kind never overlaps an earlier match
+KINDS = (
+    "private_key",
+    "openai_key",
+    "aws_access_key",
+    "github_token",
+    "slack_token",
+    "slack_webhook",
+    "google_api_key",
+    "stripe_key",
+    "email",
+    "credit_card",
+    "iban",
+    "phone",
+)
+
+#: what each kind is called in a message
+LABELS = {
+    "private_key": "private key block",
+    "openai_key": "OpenAI API key",
+    "aws_access_key": "AWS access key id",
+    "github_token": "GitHub token",
+    "slack_token": "Slack token",
+    "slack_webhook": "Slack webhook URL",
+    "google_api_key": "Google API key",
+    "stripe_key": "Stripe secret key",
+    "email": "e-mail address",
+    "credit_card": "credit-card number",
+    "iban": "IBAN",
+    "phone": "phone number",
+}
+
+MASK = "[masked]"
+
+_B = r"(?<![A-Za-z0-9_])"  # start of a token: not glued to a preceding word
+_E = r"(?![A-Za-z0-9_])"
+
+# each entry: kind, compiled pattern, literals one of which must be in the text for a match
+_PATTERNS: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = (
+    ("private_key", re.compile(
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+        re.S,
+    ), ("PRIVATE KEY",)),
+    # sk-..., sk-proj-..., sk-svcacct-...; the body must hold a digit so prose like "sk-learn" is not a key
+    ("openai_key", re.compile(_B + r"sk-(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9][A-Za-z0-9_-]{19,}" + _E), ("sk-",)),
+    ("aws_access_key", re.compile(_B + r"(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}" + _E), ("AKIA", "ASIA", "ABIA", "ACCA")),
+    ("github_token", re.compile(_B + r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})" + _E), ("gh", "github_pat_")),
+    ("slack_token", re.compile(_B + r"xox[abposr]-[A-Za-z0-9-]{10,}" + _E), ("xox",)),
+    ("slack_webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}"), ("hooks.slack.com",)),
+    ("google_api_key", re.compile(_B + r"AIza[0-9A-Za-z_-]{35}" + _E), ("AIza",)),
+    ("stripe_key", re.compile(_B + r"(?:sk|rk)_live_[0-9A-Za-z]{20,}" + _E), ("_live_",)),
+    ("email", re.compile(
+        r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])"
+    ), ("@",)),
+    # 13 to 19 digits, optionally in groups split by single spaces or hyphens; confirmed by Luhn
+    ("credit_card", re.compile(r"(?<![\d.,-])\d{4}(?:[ -]?\d){9,15}(?![\d-]|[.,]\d)"), ()),
+    ("iban", re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"), ()),
+    # +CC international numbers, or (NNN) NNN-NNNN / NNN-NNN-NNNN / NNN.NNN.NNNN; a bare run of
+    # digits (a year, an amount, an id) is never a phone number
+    ("phone", re.compile(
+        r"(?<![\w+.-])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,4}"
+        r"|(?:\(\d{3}\) ?|\d{3}[.-])\d{3}[.-]\d{4})(?![\w.-]*\d)"
+    ), ()),
+)
+
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AT": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "CH": 21, "CY": 28, "CZ": 24,
+    "DE": 22, "DK": 18, "EE": 20, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GI": 23, "GL": 18,
+    "GR": 27, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IS": 26, "IT": 27, "KW": 30, "KZ": 20, "LB": 28,
+    "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PL": 28,
+    "PT": 25, "QA": 29, "RO": 24, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26,
+    "UA": 29,
+}
+
+
+class SecretMatch(NamedTuple):
+    """Where a secret is in a text, what kind it is, and its masked form (never the value)."""
+
+    kind: str
+    start: int
+    end: int
+    masked: str
+
+
+def luhn_ok(digits: str) -> bool:
+    """True when a string of digits passes the Luhn checksum that every card number carries."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def _card_ok(value: str) -> bool:
+    digits = value.replace(" ", "").replace("-", "")
+    if not 13 <= len(digits) <= 19 or len(set(digits)) < 2:
+        return False
+    # issuer prefixes: Visa 4, Mastercard 51-55/22-27, Amex 34/37, Discover 6011/65, Diners 36/38, JCB 35
+    if not (digits[0] == "4" or digits[:2] in {"34", "35", "36", "37", "38", "51", "52", "53", "54", "55", "65"}
+            or "22" <= digits[:2] <= "27" or digits[:4] == "6011"):
+        return False
+    return luhn_ok(digits)
+
+
+def _iban_ok(value: str) -> bool:
+    compact = value.replace(" ", "")
+    expected = _IBAN_LENGTHS.get(compact[:2])
+    if expected is None or len(compact) != expected:
+        return False
+    moved = compact[4:] + compact[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
+def _phone_ok(value: str) -> bool:
+    digits = sum(ch.isdigit() for ch in value)
+    return 8 <= digits <= 15
+
+
+_CONFIRM = {"credit_card": _card_ok, "iban": _iban_ok, "phone": _phone_ok}
+
+
+def mask_value(value: str) -> str:
+    """A masked form that keeps at most a few characters of each end, e.g. ``sk-pr…[masked]…9xQ``."""
+    n = len(value)
+    if n < 12:
+        head, tail = min(1, n // 4), 0
+    else:
+        head, tail = min(5, n // 5), min(3, n // 8)
+    return value[:head] + "…" + MASK + "…" + (value[n - tail:] if tail else "")
+
+
+def _mask_private_key(value: str) -> str:
+    header = re.match(r"-----BEGIN [A-Z0-9 ]+-----", value)
+    return (header.group() if header else "-----BEGIN PRIVATE KEY-----") + "…" + MASK + "…"
+
+
+def find_secrets(text: str, kinds: Iterable[str] | None = None) -> list[SecretMatch]:
+    """Every secret or piece of personal data in ``text`` that the rules know, in text order.
+
+    ``kinds`` limits the search to those kinds (names from ``KINDS``). Matches never overlap; the
+    earlier kind in ``KINDS`` wins (a key inside a URL is a key, not part of a phone number).
+    """
+    wanted = None if kinds is None else frozenset(kinds)
+    found: list[SecretMatch] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern, needles in _PATTERNS:
+        if wanted is not None and kind not in wanted:
+            continue
+        if needles and not any(n in text for n in needles):
+            continue
+        if not needles and not _has_digit_run(text):
+            continue
+        confirm = _CONFIRM.get(kind)
+        for m in pattern.finditer(text):
+            start, end = m.span()
+            if any(start < e and s < end for s, e in taken):
+                continue
+            value = m.group()
+            if confirm is not None and not confirm(value):
+                continue
+            masked = _mask_private_key(value) if kind == "private_key" else mask_value(value)
+            found.append(SecretMatch(kind, start, end, masked))
+            taken.append((start, end))
+    found.sort(key=lambda s: s.start)
+    return found
+
+
+_DIGIT_RUN = re.compile(r"\d\d")
+
+
+def _has_digit_run(text: str) -> bool:
+    return _DIGIT_RUN.search(text) is not None
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every secret and piece of personal data replaced by its masked form."""
+    matches = find_secrets(text)
+    if not matches:
+        return text
+    out = []
+    pos = 0
+    for m in matches:
+        out.append(text[pos:m.start])
+        out.append(m.masked)
+        pos = m.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+__all__ = ["KINDS", "LABELS", "MASK", "SecretMatch", "find_secrets", "luhn_ok", "mask_secrets", "mask_value"]
