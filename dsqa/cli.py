@@ -140,6 +140,13 @@ def _packs() -> list[str]:
     return pack_names()
 
 
+from . import cli_convert  # noqa: E402
+
+cli.add_command(cli_convert.convert)
+cli.add_command(cli_convert.clean)
+cli.add_command(cli_convert.split)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `dsqa` console script; turns every failure into an exit code."""
     code: Any

@@ -12,8 +12,10 @@ from typing import Any
 
 from . import __version__
 from .config import Config, load_config
+from .fingerprint import stamp, stamp_late
 from .formats import detect_format
 from .model import DatasetResult, Finding, Record, Report, Severity
+from .progress import Progress
 from .sources import Span, crlf_finding, read_records, split_lines
 from .validators import DatasetContext, Validator
 from .validators.internal import ENGINE
@@ -52,26 +54,35 @@ class _Pass:
     records: int = 0
     first_format: tuple[str | None, int] | None = None
     crlf: list[Finding] = field(default_factory=list)
+    progress: Progress | None = None
 
-    def emit(self, findings: Any) -> None:
+    def emit(self, findings: Any, record: Record | None = None) -> None:
         apply = self.config.apply
         out = self.findings
         for f in findings:
             kept = apply(f)
             if kept is not None:
-                out.append(kept)
+                out.append(kept if record is None or kept.line != record.line else stamp(kept, record))
 
     def run(self, path: Path, display: str, span: Span | None) -> None:
         validators = self.validators
         every = [v for v in validators if v.wants_invalid]
         forced = self.config.data_format
         max_line = self.config.options("reader")["max_line_bytes"]
+        progress = self.progress
+        pending = pending_bytes = 0
         for record in read_records(path, display, max_line_bytes=max_line, span=span):
+            if progress is not None:
+                pending += 1
+                pending_bytes += len(record.raw) + 1
+                if pending == 256:
+                    progress.advance(pending, pending_bytes)
+                    pending = pending_bytes = 0
             if record.problems:
                 if span is not None and record.problems[0].code == "RDR004":
                     self.crlf.extend(record.problems)  # one per span; the engine sums them per file
                 else:
-                    self.emit(record.problems)
+                    self.emit(record.problems, record)
             if record.index < 0:
                 continue
             self.records += 1
@@ -86,7 +97,7 @@ class _Pass:
                 targets = validators
             for v in targets:
                 try:
-                    self.emit(v.check(record))
+                    self.emit(v.check(record), record)
                 except Exception as exc:  # one bad validator must not lose the other findings
                     self.emit((_crash(v, record, exc, display),))
 
@@ -116,7 +127,9 @@ def _first_format(path: Path, display: str, config: Config) -> tuple[str | None,
     return None
 
 
-def _parallel(path: Path, display: str, context: DatasetContext, config: Config, jobs: int) -> _Pass | None:
+def _parallel(
+    path: Path, display: str, context: DatasetContext, config: Config, jobs: int, progress: Progress | None = None
+) -> _Pass | None:
     spans = split_lines(path, jobs * SPANS_PER_JOB)
     if len(spans) < 2:
         return None
@@ -126,7 +139,11 @@ def _parallel(path: Path, display: str, context: DatasetContext, config: Config,
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         futures = [pool.submit(_run_span, path, display, context, config, span) for span in spans]
         try:
-            parts = [f.result() for f in futures]
+            parts = []
+            for span, future in zip(spans, futures):
+                parts.append(future.result())
+                if progress is not None:
+                    progress.advance(parts[-1].records, span.end - span.start)
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -147,13 +164,17 @@ def _parallel(path: Path, display: str, context: DatasetContext, config: Config,
     return head
 
 
-def _check_dataset(path: Path, display: str, role: str, config: Config, jobs: int) -> tuple[DatasetResult, list[Finding]]:
+def _check_dataset(
+    path: Path, display: str, role: str, config: Config, jobs: int, progress: Progress | None = None
+) -> tuple[DatasetResult, list[Finding]]:
     context = DatasetContext(path=display, role=role, data_format=config.data_format)
     run: _Pass | None = None
+    if progress is not None:
+        progress.start(display, path.stat().st_size if path.is_file() else 0)
     if jobs > 1 and path.suffix.lower() != ".json" and path.is_file() and path.stat().st_size >= PARALLEL_MIN_BYTES:
-        run = _parallel(path, display, context, config, jobs)
+        run = _parallel(path, display, context, config, jobs, progress)
     if run is None:
-        run = _Pass(_make_validators(config, context), config)
+        run = _Pass(_make_validators(config, context), config, progress=progress)
         run.run(path, display, None)
     stats: dict[str, Any] = {}
     for v in run.validators:
@@ -163,7 +184,7 @@ def _check_dataset(path: Path, display: str, role: str, config: Config, jobs: in
             run.emit((_crash(v, None, exc, display),))
         stats.update(v.metrics)
     fmt = config.data_format or (run.first_format[0] if run.first_format else None)
-    return DatasetResult(display, fmt, run.records, stats), run.findings
+    return DatasetResult(display, fmt, run.records, stats), stamp_late(path, display, run.findings)
 
 
 def check(
@@ -172,18 +193,21 @@ def check(
     *,
     validation: Sequence[str | Path] = (),
     jobs: int = 1,
+    progress: Progress | None = None,
 ) -> Report:
     """Check training files (and validation files) and return the report.
 
     ``jobs`` > 1 checks large JSONL files in that many worker processes; the report is the same.
+    ``progress`` is told how far each file has been read.
     """
     cfg = config or load_config()
     findings: list[Finding] = []
     datasets = []
     for role, group in (("train", paths), ("validation", validation)):
         for p in group:
-            result, found = _check_dataset(Path(p), str(p), role, cfg, jobs)
+            result, found = _check_dataset(Path(p), str(p), role, cfg, jobs, progress)
             datasets.append(result)
             findings.extend(found)
     findings.sort(key=Finding.sort_key)
-    return Report(findings=findings, datasets=datasets, fail_on=cfg.fail_on, version=__version__)
+    ran = [name for name in cfg.registry if name not in ("reader", ENGINE) and cfg.enabled(name)]
+    return Report(findings=findings, datasets=datasets, fail_on=cfg.fail_on, version=__version__, validators=["reader", *ran])

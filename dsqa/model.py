@@ -38,6 +38,13 @@ class Finding:
     pointer: str | None = None
     hint: str | None = None
     data: dict[str, Any] | None = None
+    #: a hash of the record's canonical content (stamped by the engine); with code and path it
+    #: identifies a finding across edits that move the record to another line (``--baseline``)
+    fingerprint: str | None = None
+    #: the start of the record, secrets masked, for reports that show the record (stamped by the engine)
+    excerpt: str | None = None
+    #: "new" or "unchanged" relative to a ``--baseline`` report; None without a baseline
+    baseline: str | None = None
 
     def sort_key(self) -> tuple[Any, ...]:
         return (
@@ -62,7 +69,30 @@ class Finding:
         }
         if self.data is not None:
             out["data"] = self.data
+        # added after the original keys and only when set, so older readers see the same shape
+        for key in ("fingerprint", "excerpt", "baseline"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """Rebuild a finding from its ``to_dict`` form (e.g. from a JSON report on disk)."""
+        return cls(
+            code=str(data["code"]),
+            severity=Severity.parse(str(data["severity"])),
+            message=str(data.get("message", "")),
+            validator=str(data.get("validator", "")),
+            path=str(data["path"]),
+            line=data.get("line"),
+            pointer=data.get("pointer"),
+            hint=data.get("hint"),
+            data=data.get("data"),
+            fingerprint=data.get("fingerprint"),
+            excerpt=data.get("excerpt"),
+            baseline=data.get("baseline"),
+        )
 
 
 @dataclass(slots=True)
@@ -102,6 +132,26 @@ FAIL_ON_CHOICES = ("error", "warning", "info", "never")
 
 
 @dataclass(slots=True)
+class BaselineSummary:
+    """How a report compares with a baseline report: counts, and the findings that went away."""
+
+    path: str
+    new: int
+    fixed: int
+    unchanged: int
+    fixed_findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "new": self.new,
+            "fixed": self.fixed,
+            "unchanged": self.unchanged,
+            "fixed_findings": [f.to_dict() for f in sorted(self.fixed_findings, key=Finding.sort_key)],
+        }
+
+
+@dataclass(slots=True)
 class Report:
     """All findings and per-dataset statistics of one check; ``to_dict`` is the one serialization."""
 
@@ -109,6 +159,10 @@ class Report:
     datasets: list[DatasetResult]
     fail_on: str = "error"
     version: str = "0.1.0"
+    #: names of the validators that ran, in registry order (a JUnit test case each)
+    validators: list[str] = field(default_factory=list)
+    #: set by ``dsqa.baseline.apply_baseline``; then only new findings decide ``passed``
+    baseline: BaselineSummary | None = None
 
     def summary(self) -> dict[str, int]:
         counts = {"error": 0, "warning": 0, "info": 0}
@@ -125,13 +179,14 @@ class Report:
         threshold = self.threshold
         if threshold is None:
             return True
-        return not any(f.severity >= threshold for f in self.findings)
+        gating = self.findings if self.baseline is None else [f for f in self.findings if f.baseline == "new"]
+        return not any(f.severity >= threshold for f in gating)
 
     def sorted_findings(self) -> list[Finding]:
         return sorted(self.findings, key=Finding.sort_key)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "tool": "dsqa",
             "version": self.version,
             "passed": self.passed,
@@ -140,3 +195,9 @@ class Report:
             "datasets": [d.to_dict() for d in self.datasets],
             "findings": [f.to_dict() for f in self.sorted_findings()],
         }
+        # later additions come after the original keys, so older readers see the same prefix
+        if self.validators:
+            out["validators"] = list(self.validators)
+        if self.baseline is not None:
+            out["baseline"] = self.baseline.to_dict()
+        return out

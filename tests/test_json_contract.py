@@ -20,11 +20,16 @@ def _report(tmp_path: Path) -> tuple[Path, dict]:
 
 def test_top_level_names_and_types(tmp_path: Path) -> None:
     path, data = _report(tmp_path)
-    assert list(data) == ["tool", "version", "passed", "fail_on", "summary", "datasets", "findings"]
+    # keys added later come after the original ones, so a reader of the first version still works
+    assert list(data)[:7] == ["tool", "version", "passed", "fail_on", "summary", "datasets", "findings"]
+    assert list(data)[7:] == ["validators"]
+    assert data["validators"][:4] == ["reader", "format", "schema", "dataset"] and "shape" in data["validators"]
     assert data["tool"] == "dsqa" and data["version"] == "0.1.0"
     assert data["passed"] is False and data["fail_on"] == "error"
     assert data["summary"] == {"error": 4, "warning": 1, "info": 0}
-    assert data["datasets"] == [{"path": str(path), "format": "openai-chat", "records": 9, "stats": {"formats": {"openai-chat": 9}}}]
+    assert [{**d, "stats": d["stats"]["formats"]} for d in data["datasets"]] == [
+        {"path": str(path), "format": "openai-chat", "records": 9, "stats": {"openai-chat": 9}}
+    ]
 
 
 def test_findings_sorted_and_complete(tmp_path: Path) -> None:
@@ -38,9 +43,12 @@ def test_findings_sorted_and_complete(tmp_path: Path) -> None:
         ("DST001", "error", None, None),
     ]
     for f in data["findings"]:
-        assert list(f) == ["code", "severity", "validator", "path", "line", "pointer", "message", "hint"] or list(f) == [
-            "code", "severity", "validator", "path", "line", "pointer", "message", "hint", "data",
-        ]
+        keys = list(f)
+        assert keys[:8] == ["code", "severity", "validator", "path", "line", "pointer", "message", "hint"]
+        # then only the optional keys, in this order, each present only when set
+        assert keys[8:] == [k for k in ("data", "fingerprint", "excerpt", "baseline") if k in f]
+        # findings at a record carry its fingerprint and a masked excerpt; dataset-level ones do not
+        assert ("fingerprint" in f) == (f["line"] is not None)
         assert f["path"] == str(path)
     assert data["findings"][2]["message"] == "unknown role 'bot' (expected system, user, assistant, tool, function)"
     assert data["findings"][-1]["data"] == {"examples": 9, "minimum": 10}

@@ -6,7 +6,12 @@ from collections.abc import Callable
 from typing import TextIO
 
 from ..model import Report
+from .github import render as render_github
+from .htmlreport import render as render_html
 from .jsonout import render as render_json
+from .junit import render as render_junit
+from .markdown import render as render_markdown
+from .sarif import render as render_sarif
 from .text import render as render_text
 
 Renderer = Callable[..., None]
@@ -14,6 +19,11 @@ Renderer = Callable[..., None]
 REPORTERS: dict[str, Renderer] = {
     "text": render_text,
     "json": render_json,
+    "html": render_html,
+    "markdown": render_markdown,
+    "sarif": render_sarif,
+    "junit": render_junit,
+    "github": render_github,
 }
 
 

@@ -40,7 +40,8 @@ def render(report: Report, out: TextIO, *, color: bool = False) -> None:
             where = f"{f.path}:{f.line}:" if f.line is not None else f"{f.path}:"
             sev = _paint(str(f.severity), _COLORS[f.severity], color)
             at = f" (at {f.pointer})" if f.pointer else ""
-            out.write(f"{where} {_paint(f.code, '1', color)} {sev} {f.message}{at}\n")
+            new = " [new]" if f.baseline == "new" else ""
+            out.write(f"{where} {_paint(f.code, '1', color)} {sev} {f.message}{at}{new}\n")
             if f.hint and f.code not in hinted:
                 hinted.add(f.code)
                 out.write(f"    hint: {f.hint}\n")
@@ -57,3 +58,6 @@ def render(report: Report, out: TextIO, *, color: bool = False) -> None:
     verdict = _paint(verdict, "32" if report.passed else "31;1", color)
     files = _plural(len(report.datasets), "file")
     out.write(f"{verdict}: {_counts(findings)} in {files}, {_plural(total, 'record')} (fail-on: {report.fail_on})\n")
+    if report.baseline is not None:
+        b = report.baseline
+        out.write(f"baseline {b.path}: {b.new} new, {b.fixed} fixed, {b.unchanged} unchanged (only new findings fail)\n")

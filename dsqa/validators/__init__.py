@@ -11,6 +11,7 @@ from .format import FormatValidator
 from .internal import EngineCodes
 from .reader import ReaderValidator
 from .schema import SchemaValidator
+from .shape import ShapeValidator
 
 __all__ = ["BUILTIN", "Code", "DatasetContext", "Validator", "all_validators", "pointer_of"]
 
@@ -19,6 +20,7 @@ BUILTIN: dict[str, type[Validator]] = {
     "format": FormatValidator,
     "schema": SchemaValidator,
     "dataset": DatasetValidator,
+    "shape": ShapeValidator,
     "engine": EngineCodes,
 }
 

@@ -1,0 +1,102 @@
+"""Keep the records of a checked file that have no errors, byte for byte; reject the others with their codes."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..engine import check
+from ..errors import UsageError
+from ..model import Record, Report, Severity
+from ..outputs import AtomicOutput
+from ..sources import read_records
+from .base import dumps
+
+#: findings of the duplicates validator; with drop_duplicates the records they point at go too
+DUPLICATE_PREFIX = "DUP"
+
+
+@dataclass
+class CleanResult:
+    """Counts of a clean run (read = kept + rejected) and the report of the input."""
+
+    read: int
+    kept: int
+    rejected: int
+    duplicates: int
+    report: Report
+
+
+def original_text(record: Record) -> dict[str, Any]:
+    """The record's bytes as text, plus base64 when they are not valid UTF-8."""
+    try:
+        return {"text": record.raw.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {
+            "text": record.raw.decode("utf-8", errors="replace"),
+            "raw_base64": base64.b64encode(record.raw).decode("ascii"),
+        }
+
+
+def rejected_lines(report: Report, threshold: Severity, drop_duplicates: bool) -> dict[int, set[str]]:
+    """Line -> the codes that make the record at that line go to the rejects file."""
+    bad: dict[int, set[str]] = {}
+    for f in report.findings:
+        if f.line is None:
+            continue
+        if f.severity >= threshold or (drop_duplicates and f.code.startswith(DUPLICATE_PREFIX)):
+            bad.setdefault(f.line, set()).add(f.code)
+    return bad
+
+
+def clean_file(
+    src: Path,
+    out: Path,
+    rejects: Path,
+    config: Config,
+    *,
+    threshold: Severity = Severity.ERROR,
+    drop_duplicates: bool = False,
+    jobs: int = 1,
+) -> CleanResult:
+    """Check ``src``, then write its records without findings at ``threshold`` to ``out``.
+
+    Kept JSONL records are the exact bytes of their line (line endings become LF, a byte-order
+    mark is dropped); records of a .json array are written one per line as compact JSON. Each
+    rejected record becomes one JSONL line in ``rejects``: ``line``, ``codes`` and ``text``.
+    A file-level error that ends reading early (a broken JSON array) is a rejects line too.
+    """
+    if len({Path(p).resolve() for p in (src, out, rejects)}) != 3:
+        raise UsageError("the input, the output and the rejects file must be three different files")
+    report = check([src], config, jobs=jobs)
+    bad = rejected_lines(report, threshold, drop_duplicates)
+    is_array = False
+    read = kept = rejected = duplicates = 0
+    max_line = config.options("reader")["max_line_bytes"]
+    with AtomicOutput(out) as writer, AtomicOutput(rejects) as rejecter:
+        for rec in read_records(Path(src), str(src), max_line_bytes=max_line):
+            codes = bad.get(rec.line)
+            if rec.index < 0:
+                if any(p.severity >= Severity.ERROR for p in rec.problems) and codes:
+                    rejecter.write_line(dumps({"line": rec.line, "codes": sorted(codes), "text": None}).encode("utf-8"))
+                    rejected += 1
+                    read += 1
+                continue
+            read += 1
+            if codes:
+                entry = {"line": rec.line, "codes": sorted(codes), **original_text(rec)}
+                rejecter.write_line(dumps(entry).encode("utf-8"))
+                rejected += 1
+                if all(c.startswith(DUPLICATE_PREFIX) for c in codes):
+                    duplicates += 1
+                continue
+            if not rec.raw and rec.value is not None:
+                is_array = True
+            writer.write_line(dumps(rec.value).encode("utf-8") if is_array else rec.raw)
+            kept += 1
+        writer.commit()
+        rejecter.commit()
+    return CleanResult(read, kept, rejected, duplicates, report)

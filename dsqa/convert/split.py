@@ -1,0 +1,182 @@
+"""Split a dataset into train and validation files so that duplicates never straddle the split."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..outputs import AtomicOutput
+from ..sources import read_records
+from .base import dumps
+
+TRAIN_NAME = "train.jsonl"
+VALIDATION_NAME = "validation.jsonl"
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, str):
+        return " ".join(value.split()).casefold()
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    return value
+
+
+def content_hash(value: Any, raw: bytes = b"") -> bytes:
+    """A hash equal for records that differ only in key order, case and runs of whitespace."""
+    if value is None:
+        data = raw
+    else:
+        data = json.dumps(_normalise(value), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+class _Groups:
+    """Union-find over record indexes."""
+
+    def __init__(self) -> None:
+        self.parent: list[int] = []
+
+    def add(self) -> int:
+        self.parent.append(len(self.parent))
+        return len(self.parent) - 1
+
+    def find(self, i: int) -> int:
+        parent = self.parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+@dataclass
+class SplitResult:
+    """Counts of a split: read = train + validation."""
+
+    read: int
+    train: int
+    validation: int
+    grouped: int  # records that share a group with at least one other record
+    groups: int  # groups of two or more records kept on one side
+
+
+def validation_target(total: int, validation: float) -> int:
+    """How many records go to validation: a fraction below 1, or a count."""
+    if validation <= 0:
+        raise UsageError("--validation must be above 0: a fraction such as 0.1 or a count such as 100")
+    if validation < 1:
+        return max(1, round(total * validation)) if total > 1 else 0
+    if validation != int(validation):
+        raise UsageError("--validation above 1 is a number of records and must be whole")
+    if int(validation) >= total:
+        raise UsageError(f"--validation {int(validation)} leaves no training records (the file has {total})")
+    return int(validation)
+
+
+def split_file(
+    src: Path,
+    out_dir: Path,
+    validation: float,
+    seed: int,
+    *,
+    links: Iterable[tuple[int, int]] = (),
+    max_line_bytes: int | None = None,
+) -> SplitResult:
+    """Write ``out_dir/train.jsonl`` and ``out_dir/validation.jsonl`` from ``src``.
+
+    Records with the same normalised content, and records that ``links`` (pairs of line numbers,
+    e.g. near-duplicates found by a validator) join, form groups that go to one side together.
+    Groups are shuffled with ``seed`` and taken into validation while they fit the target size,
+    so the same input and seed always give the same files. Records keep their file order and,
+    for JSONL, their exact bytes.
+    """
+    kwargs: dict[str, Any] = {} if max_line_bytes is None else {"max_line_bytes": max_line_bytes}
+    groups = _Groups()
+    first_of: dict[bytes, int] = {}
+    index_of_line: dict[int, int] = {}
+    for rec in read_records(Path(src), str(src), **kwargs):
+        if rec.index < 0:
+            continue
+        i = groups.add()
+        index_of_line[rec.line] = i
+        first = first_of.setdefault(content_hash(rec.value, rec.raw), i)
+        if first != i:
+            groups.union(first, i)
+    for a, b in links:
+        if a in index_of_line and b in index_of_line:
+            groups.union(index_of_line[a], index_of_line[b])
+    total = len(groups.parent)
+    target = validation_target(total, validation)
+    members: dict[int, list[int]] = {}
+    for i in range(total):
+        members.setdefault(groups.find(i), []).append(i)
+    order = sorted(members)
+    random.Random(seed).shuffle(order)
+    in_validation = bytearray(total)
+    taken = 0
+    for root in order:
+        size = len(members[root])
+        if taken + size <= target:
+            for i in members[root]:
+                in_validation[i] = 1
+            taken += size
+        if taken == target:
+            break
+    out_dir.mkdir(parents=True, exist_ok=True)
+    counts = [0, 0]
+    with AtomicOutput(out_dir / TRAIN_NAME) as train, AtomicOutput(out_dir / VALIDATION_NAME) as valid:
+        i = 0
+        for rec in read_records(Path(src), str(src), **kwargs):
+            if rec.index < 0:
+                continue
+            side = in_validation[i]
+            data = rec.raw if rec.raw else dumps(rec.value).encode("utf-8")
+            (valid if side else train).write_line(data)
+            counts[side] += 1
+            i += 1
+        train.commit()
+        valid.commit()
+    big = [m for m in members.values() if len(m) > 1]
+    return SplitResult(total, counts[0], counts[1], sum(len(m) for m in big), len(big))
+
+
+_LINE_KEYS = ("duplicate_of", "first_line", "of_line", "other_line", "original_line")
+_LINES_KEYS = ("lines", "cluster", "duplicate_lines", "members")
+
+
+def duplicate_links(findings: Iterable[Any], stats: dict[str, Any] | None = None) -> list[tuple[int, int]]:
+    """Pairs of lines that a duplicates validator (codes DUP...) says belong together.
+
+    Read from each DUP finding's line and the line numbers in its ``data``, and from
+    ``stats["duplicates"]["clusters"]`` (lists of lines) when the validator publishes clusters.
+    """
+    links: list[tuple[int, int]] = []
+    for f in findings:
+        if not f.code.startswith("DUP") or f.line is None or not f.data:
+            continue
+        for key in _LINE_KEYS:
+            other = f.data.get(key)
+            if isinstance(other, int):
+                links.append((f.line, other))
+        for key in _LINES_KEYS:
+            others = f.data.get(key)
+            if isinstance(others, list):
+                links += [(f.line, o) for o in others if isinstance(o, int)]
+    clusters = ((stats or {}).get("duplicates") or {}).get("clusters") if isinstance(stats, dict) else None
+    if isinstance(clusters, list):
+        for cluster in clusters:
+            lines = [x for x in cluster if isinstance(x, int)] if isinstance(cluster, list) else []
+            links += [(lines[0], x) for x in lines[1:]]
+    return links

@@ -1,0 +1,121 @@
+"""Stamp findings with the record they are about: a content fingerprint and a masked excerpt."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .model import Finding, Record
+from .sources import BOM, loads, read_records
+
+#: characters of record text kept in an excerpt (after masking, before the ellipsis)
+EXCERPT_CHARS = 160
+READER = "reader"
+
+
+def canonical(record: Record) -> bytes | None:
+    """The record's content independent of key order and spacing; raw bytes when it did not parse."""
+    if record.value is not None:
+        return json.dumps(record.value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    raw = record.raw.strip()
+    return raw or None
+
+
+def fingerprint(record: Record) -> str | None:
+    """A short hash of the record's canonical content; equal content gives an equal fingerprint."""
+    content = canonical(record)
+    if content is None:
+        return None
+    return hashlib.sha256(content).hexdigest()[:16]
+
+
+def _focus(value: Any, pointer: str | None) -> Any:
+    """The deepest container on the way to ``pointer``: the place the finding is about."""
+    if not pointer:
+        return value
+    node = value
+    for part in pointer.split("/")[1:]:
+        key = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and key in node and isinstance(node[key], (dict, list)):
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node) and isinstance(node[int(key)], (dict, list)):
+            node = node[int(key)]
+        else:
+            break
+    return node
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch >= " " or ch == "\t" else f"\\x{ord(ch):02x}" for ch in text)
+
+
+def excerpt(record: Record, pointer: str | None = None, limit: int = EXCERPT_CHARS) -> str | None:
+    """A short, single-line piece of the record around ``pointer`` with secrets masked."""
+    from .redact import mask_secrets
+
+    if record.value is not None:
+        text = json.dumps(_focus(record.value, pointer), ensure_ascii=False)
+    elif record.raw.strip():
+        text = record.raw.strip().decode("utf-8", errors="backslashreplace")
+    else:
+        return None
+    # mask before cutting, so a secret cut in half by the limit is still recognised
+    text = _printable(mask_secrets(text))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def stamp(finding: Finding, record: Record) -> Finding:
+    """The finding with the fingerprint and excerpt of ``record`` (blank/file-level records have none)."""
+    if record.index < 0 or finding.fingerprint is not None:
+        return finding
+    return dataclasses.replace(finding, fingerprint=fingerprint(record), excerpt=excerpt(record, finding.pointer))
+
+
+def _records_at(path: Path, display: str, lines: set[int]) -> Iterator[Record]:
+    """Re-read only the records at ``lines``: JSONL lines are parsed only when wanted."""
+    if path.suffix.lower() == ".json":
+        for record in read_records(path, display):
+            if record.line in lines and record.index >= 0:
+                yield record
+        return
+    last = max(lines)
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if number in lines:
+                content = raw.rstrip(b"\n").rstrip(b"\r")
+                if number == 1 and content.startswith(BOM):
+                    content = content[3:]
+                if content.strip():
+                    record = Record(display, number, 0, raw=content)
+                    try:
+                        value = loads(content.decode("utf-8"))
+                    except (ValueError, RecursionError):
+                        value = None
+                    record.value = value if isinstance(value, dict) else None
+                    yield record
+            if number >= last:
+                return
+
+
+def stamp_late(path: Path, display: str, findings: Iterable[Finding]) -> list[Finding]:
+    """Stamp findings made after the pass (``finish``, merged spans) that point at a line.
+
+    Reader findings are left alone: they were stamped with their record, or are about the file.
+    """
+    findings = list(findings)
+    lines = {f.line for f in findings if f.line is not None and f.fingerprint is None and f.validator != READER}
+    if not lines:
+        return findings
+    try:
+        by_line = {r.line: r for r in _records_at(path, display, lines)}  # type: ignore[arg-type]
+    except OSError:
+        return findings
+    out = []
+    for f in findings:
+        record = by_line.get(f.line) if f.line is not None and f.validator != READER else None
+        out.append(stamp(f, record) if record is not None else f)
+    return out
