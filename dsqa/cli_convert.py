@@ -165,6 +165,12 @@ def split(source: Path, out_dir: Path, validation: float, seed: int, rules: str 
         near = "exact duplicates (no duplicates validator is enabled for near-duplicates)"
     result = split_file(source, out_dir, validation, seed, links=links, max_line_bytes=config.options("reader")["max_line_bytes"])
     click.echo(f"read {result.read}: train {result.train}, validation {result.validation} (seed {seed})")
+    if result.validation < result.target:
+        click.echo(
+            f"dsqa: warning: validation has {result.validation} record(s), not {result.target}: "
+            "the remaining groups of duplicates are too large to fit",
+            err=True,
+        )
     click.echo(f"kept together: {result.grouped} record(s) in {result.groups} group(s) of {near}")
     click.echo(f"wrote {out_dir / 'train.jsonl'} and {out_dir / 'validation.jsonl'}")
     return 0

@@ -70,6 +70,7 @@ class SplitResult:
     validation: int
     grouped: int  # records that share a group with at least one other record
     groups: int  # groups of two or more records kept on one side
+    target: int  # the validation size asked for; groups too big to fit can leave it short
 
 
 def validation_target(total: int, validation: float) -> int:
@@ -149,10 +150,10 @@ def split_file(
         train.commit()
         valid.commit()
     big = [m for m in members.values() if len(m) > 1]
-    return SplitResult(total, counts[0], counts[1], sum(len(m) for m in big), len(big))
+    return SplitResult(total, counts[0], counts[1], sum(len(m) for m in big), len(big), target)
 
 
-_LINE_KEYS = ("duplicate_of", "first_line", "of_line", "other_line", "original_line")
+_LINE_KEYS = ("of", "duplicate_of", "first_line", "of_line", "other_line", "original_line")
 _LINES_KEYS = ("lines", "cluster", "duplicate_lines", "members")
 
 
