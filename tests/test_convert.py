@@ -301,3 +301,12 @@ def test_usage_errors_are_one_line(tmp_path: Path) -> None:
     proc = run_cli("convert", str(src), "-o", str(tmp_path / "o.jsonl"), "--map", "nonsense")
     assert proc.returncode == 2 and "expected FIELD=COLUMN" in proc.stderr
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_local_file_through_the_datasets_library(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "pc.jsonl", [{"prompt": f"Q{i}", "completion": f"A{i}"} for i in range(3)])
+    via_hf, plain = tmp_path / "hf.jsonl", tmp_path / "plain.jsonl"
+    result = convert_file(src, via_hf, container="hf")
+    assert (result.read, result.written, result.source) == (3, 3, "prompt-completion")
+    convert_file(src, plain)
+    assert via_hf.read_bytes() == plain.read_bytes()
