@@ -21,7 +21,7 @@ EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
-REPORT_FORMATS = ("text", "json")
+REPORT_FORMATS = ("text", "json", "html", "markdown", "sarif", "junit", "github")
 
 
 def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -53,6 +53,9 @@ def cli() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file (atomically) instead of stdout.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: only on a terminal, never with NO_COLOR).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes for large files (default: the number of cores).")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), metavar="REPORT.json", help="A JSON report of an earlier run: fail only on findings that are new relative to it.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no status line on stderr.")
+@click.option("--report", "reports", multiple=True, metavar="FORMAT:PATH", help="Also write a report in FORMAT to PATH (repeatable), e.g. --report sarif:dsqa.sarif --report html:report.html.")
 def check(
     paths: tuple[str, ...],
     rules: str | None,
@@ -65,6 +68,9 @@ def check(
     output: Path | None,
     color: bool | None,
     jobs: int | None,
+    baseline: Path | None,
+    quiet: bool,
+    reports: tuple[str, ...],
 ) -> int:
     """Check FILE... (JSONL, or .json holding an array) and report every finding.
 
@@ -75,7 +81,6 @@ def check(
     from .engine import check as run_check
     from .engine import default_jobs
     from .reporters import render
-    from .sources import write_atomic
 
     if output_format in FORMATS:
         if data_format is not None and data_format != output_format:
@@ -87,24 +92,62 @@ def check(
     for p in (*paths, *validation):
         if not Path(p).exists():
             raise DsqaError(f"{p}: cannot read: No such file or directory")
-    report = run_check(list(paths), config, validation=list(validation), jobs=jobs or default_jobs())
+    extra = [_report_target(spec) for spec in reports]
+    old = None
+    if baseline is not None:
+        from .baseline import load_baseline
+
+        old = load_baseline(baseline)
+    progress = None
+    if not quiet and sys.stderr.isatty():
+        from .progress import Progress
+
+        progress = Progress(sys.stderr)
+    try:
+        report = run_check(list(paths), config, validation=list(validation), jobs=jobs or default_jobs(), progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    if old is not None and baseline is not None:
+        from .baseline import apply_baseline
+
+        report = apply_baseline(report, old, str(baseline))
+    for fmt, target in extra:
+        _write_report(fmt, report, target)
     if output is not None:
-        buf = io.StringIO()
-        render(output_format, report, buf, color=False)
-        try:
-            write_atomic(output, buf.getvalue())
-        except OSError as exc:
-            raise DsqaError(f"{output}: cannot write report: {exc.strerror or exc}") from None
+        _write_report(output_format, report, output)
         s = report.summary()
-        click.echo(
-            f"dsqa: {'passed' if report.passed else 'FAILED'}: {s['error']} error(s), {s['warning']} warning(s), "
-            f"{s['info']} info; report written to {output}",
-            err=True,
-        )
+        if not quiet:
+            click.echo(
+                f"dsqa: {'passed' if report.passed else 'FAILED'}: {s['error']} error(s), {s['warning']} warning(s), "
+                f"{s['info']} info; report written to {output}",
+                err=True,
+            )
     else:
         use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
         render(output_format, report, sys.stdout, color=use_color and output_format == "text")
     return EXIT_OK if report.passed else EXIT_FINDINGS
+
+
+def _report_target(spec: str) -> tuple[str, Path]:
+    """Parse a --report FORMAT:PATH value."""
+    fmt, sep, path = spec.partition(":")
+    if not sep or not path or fmt not in REPORT_FORMATS:
+        raise UsageError(f"--report {spec!r}: expected FORMAT:PATH with FORMAT one of {', '.join(REPORT_FORMATS)}")
+    return fmt, Path(path)
+
+
+def _write_report(fmt: str, report: Any, path: Path) -> None:
+    """Render ``report`` as ``fmt`` into ``path`` atomically, or stop with a one-line error."""
+    from .reporters import render
+    from .sources import write_atomic
+
+    buf = io.StringIO()
+    render(fmt, report, buf, color=False)
+    try:
+        write_atomic(path, buf.getvalue())
+    except OSError as exc:
+        raise DsqaError(f"{path}: cannot write report: {exc.strerror or exc}") from None
 
 
 @cli.command()

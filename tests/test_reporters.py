@@ -169,3 +169,25 @@ def test_html_token_percentiles() -> None:
     far = tokens_chart({"max_tokens_per_example": 65536, "tokens_per_example": {"min": 10, "median": 100, "max": 300}})
     assert far is not None and 'class="limit"' not in far and "limit 65,536" in far
     assert tokens_chart({"total_tokens": 5}) is None
+
+
+def test_one_run_writes_every_format(tmp_path: Path) -> None:
+    targets = {name: tmp_path / f"report.{SUFFIX[name]}.{name}" for name in REPORTERS}
+    proc = run_cli("check", "sample_data/defects.jsonl", "-q", "-f", "json",
+                   *(f"--report={name}:{path}" for name, path in targets.items()))
+    assert proc.returncode == 1 and proc.stderr == ""
+    assert json.loads(targets["json"].read_text(encoding="utf-8")) == json.loads(proc.stdout)
+    assert json.loads(targets["sarif"].read_text(encoding="utf-8"))["version"] == "2.1.0"
+    errors = json.loads(proc.stdout)["summary"]["error"]
+    assert ET.parse(targets["junit"]).getroot().get("failures") == str(errors)
+    assert targets["html"].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert targets["markdown"].read_text(encoding="utf-8").startswith("## dsqa: ❌ failed")
+    assert targets["github"].read_text(encoding="utf-8").startswith("::error file=sample_data/defects.jsonl,line=1,")
+    assert "FAILED" in targets["text"].read_text(encoding="utf-8")
+
+
+def test_bad_report_spec_is_exit_2(tmp_path: Path) -> None:
+    proc = run_cli("check", "sample_data/defects.jsonl", "--report", f"pdf:{tmp_path / 'r.pdf'}")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--report 'pdf:" in lines[0] and "FORMAT:PATH" in lines[0]

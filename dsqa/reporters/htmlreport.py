@@ -12,8 +12,8 @@ Charts per dataset, each drawn when its statistics are in the report:
   against the limit (named in the axis title when it is far above the longest example);
 - messages per example and messages per role: ``stats.shape`` (the ``shape`` validator);
 - findings by code: from the findings;
-- duplicate clusters: ``stats.duplicates.clusters`` (lists of lines, or objects with ``lines`` or
-  ``size``) as a histogram of cluster sizes.
+- duplicate clusters: ``stats.duplicates.top_clusters`` (objects with ``representative`` and
+  ``size``), the largest first, with the duplicate counts above the charts.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from .common import fmt_number, rule_docs, scalar_stats, where
 
 #: findings rows written into the page; the JSON report has all of them
 MAX_ROWS = 5000
+#: duplicate clusters drawn, largest first
+TOP_CLUSTERS = 15
 _SEVERITIES = ("error", "warning", "info")
 _LIMIT_KEYS = ("limit", "max_tokens", "token_limit", "max_example_tokens", "max_tokens_per_example")
 _PERCENTILES = ("min", "p10", "p25", "median", "p50", "p75", "p90", "p95", "p99", "max")
@@ -146,20 +148,26 @@ def _cluster_size(cluster: Any) -> int | None:
             return int(cluster["size"])
         for key in ("lines", "members", "records"):
             if isinstance(cluster.get(key), list):
-                return len(cluster[key])
+                return len(cluster[key]) + (1 if "representative" in cluster else 0)
     return None
 
 
 def duplicates_chart(dups: Any) -> str | None:
-    """Duplicate clusters as a histogram of cluster sizes, or None without duplicate statistics."""
-    if not isinstance(dups, dict) or not isinstance(dups.get("clusters"), list):
+    """The largest duplicate clusters (examples per cluster), or None without duplicate statistics."""
+    if not isinstance(dups, dict):
         return None
-    sizes = Counter(s for s in map(_cluster_size, dups["clusters"]) if s)
-    if not sizes:
+    clusters = dups.get("top_clusters", dups.get("clusters"))
+    if not isinstance(clusters, list):
         return None
-    keys = sorted(sizes)
-    return svgcharts.bars("duplicates", "Duplicate clusters by size", [str(k) for k in keys], [sizes[k] for k in keys],
-                          x_title="examples per cluster")
+    rows = []
+    for cluster in clusters[:TOP_CLUSTERS]:
+        size = _cluster_size(cluster)
+        if size:
+            rep = cluster.get("representative") if isinstance(cluster, dict) else None
+            rows.append((f"line {rep}" if isinstance(rep, int) else f"cluster {len(rows) + 1}", size))
+    if not rows:
+        return None
+    return svgcharts.hbars("duplicates", "Largest near-duplicate clusters", [r for r, _ in rows], [n for _, n in rows])
 
 
 def _chart(title: str, svg: str | None) -> str:
@@ -174,9 +182,13 @@ def _dataset_section(ds: dict[str, Any], findings: list[dict[str, Any]]) -> str:
         f"<p>{ds['records']:,} records ({escape(str(ds['format'] or 'unknown format'))}): "
         + ", ".join(f'<span class="sev-{s}">{counts[s]:,} {s}</span>' for s in _SEVERITIES) + "</p>"
     )
-    tokens = scalar_stats(stats.get("tokens"))
-    if tokens:
-        parts.append("<p class=\"tokens\">" + " · ".join(f"{escape(k.replace('_', ' '))}: <b>{escape(fmt_number(v))}</b>" for k, v in tokens) + "</p>")
+    for key in ("tokens", "duplicates"):
+        numbers = scalar_stats(stats.get(key))
+        if numbers:
+            parts.append(
+                f"<p class=\"{key}\"><b>{key}</b>: "
+                + " · ".join(f"{escape(k.replace('_', ' '))}: <b>{escape(fmt_number(v))}</b>" for k, v in numbers) + "</p>"
+            )
     charts = [_chart("Tokens per example", tokens_chart(stats.get("tokens")))]
     shape = stats.get("shape") if isinstance(stats.get("shape"), dict) else {}
     messages = shape.get("messages") or {}
@@ -193,7 +205,7 @@ def _dataset_section(ds: dict[str, Any], findings: list[dict[str, Any]]) -> str:
         charts.append(_chart("Findings by code", svgcharts.hbars(
             "codes", "Findings by code", [c for (c, _), _ in ordered], [n for _, n in ordered],
             classes=[s for (_, s), _ in ordered])))
-    charts.append(_chart("Duplicate clusters", duplicates_chart(stats.get("duplicates"))))
+    charts.append(_chart("Near-duplicate clusters", duplicates_chart(stats.get("duplicates"))))
     parts.append('<div class="charts">' + "".join(charts) + "</div></section>")
     return "".join(parts)
 
