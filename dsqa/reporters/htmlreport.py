@@ -43,7 +43,7 @@ h1 { font-size: 22px; margin: 8px 0; } h2 { font-size: 18px; margin: 28px 0 8px;
 h3 { font-size: 14px; margin: 12px 0 4px; color: #444; }
 .verdict.passed { color: var(--ok); } .verdict.failed { color: var(--error); }
 .muted { color: var(--muted); }
-.charts { display: flex; flex-wrap: wrap; gap: 8px 24px; }
+.charts { display: flex; flex-wrap: wrap; gap: 8px 24px; } figure { margin: 0; }
 .chart { max-width: 100%; height: auto; }
 .chart .bar { fill: #5c7cfa; } .chart .bar.error { fill: var(--error); } .chart .bar.warning { fill: var(--warning); }
 .chart .bar.info { fill: var(--info); } .chart .bar.over { fill: var(--error); }
@@ -133,7 +133,7 @@ def tokens_chart(tokens: Any) -> str | None:
         hline = (limit, limit_text)
     elif limit is not None:
         # drawn to scale the limit would flatten every bar; say where it is instead
-        title += f" (model {limit_text}; the longest example uses {longest / limit:.1%} of it)"
+        title = f"by percentile; the {limit_text} is off the chart ({longest / limit:.1%} used)"
     return svgcharts.bars(
         "tokens", "Tokens per example (percentiles)", [k for k, _ in points], [v for _, v in points],
         x_title=title, hline=hline,
