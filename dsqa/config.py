@@ -52,6 +52,8 @@ class Config:
     validators: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
     registry: dict[str, type[Validator]] = field(default_factory=dict)
+    #: validation files named by the config (``validation:``), used when no --validation is given
+    validation: tuple[str, ...] = ()
 
     def enabled(self, name: str) -> bool:
         return bool(self.validators.get(name, {}).get("enabled", True))
@@ -240,7 +242,26 @@ def _build(data: dict[str, Any], sources: tuple[str, ...], registry: dict[str, t
         validators={k: dict(v) for k, v in validators.items()},
         sources=sources,
         registry=registry,
+        validation=_validation_files(data.get("validation"), sources),
     )
+
+
+def _validation_files(value: str | list[str] | None, sources: tuple[str, ...]) -> tuple[str, ...]:
+    """The config's validation files, relative paths taken from the config file's directory."""
+    if not value:
+        return ()
+    base = Path(sources[-1]).parent if sources else Path()
+    out = []
+    for name in [value] if isinstance(value, str) else value:
+        path = Path(name)
+        if not path.is_absolute():
+            path = base / path
+            try:
+                path = path.resolve().relative_to(Path.cwd().resolve())
+            except ValueError:
+                pass  # outside the working directory: keep the path as found
+        out.append(str(path))
+    return tuple(out)
 
 
 def load_config(rules: str | Path | None = None, start: Path | None = None) -> Config:

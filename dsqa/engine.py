@@ -165,7 +165,8 @@ def _parallel(
 
 
 def _check_dataset(
-    path: Path, display: str, role: str, config: Config, jobs: int, progress: Progress | None = None
+    path: Path, display: str, role: str, config: Config, jobs: int, progress: Progress | None = None,
+    peers: dict[str, list[Validator]] | None = None,
 ) -> tuple[DatasetResult, list[Finding]]:
     context = DatasetContext(path=display, role=role, data_format=config.data_format)
     run: _Pass | None = None
@@ -182,10 +183,16 @@ def _check_dataset(
             run.emit(v.finish())
         except Exception as exc:
             run.emit((_crash(v, None, exc, display),))
+            # cross-file checks (leakage): ``peers`` holds the training files' validators that
+            # define ``link``; a validation file's validator of the same name sees them first
+            if peers is not None and role == "validation" and v.name in peers:
+                v.link(peers[v.name])
         stats.update(v.metrics)
     fmt = config.data_format or (run.first_format[0] if run.first_format else None)
     return DatasetResult(display, fmt, run.records, stats), stamp_late(path, display, run.findings)
 
+        if peers is not None and role == "train" and type(v).link is not Validator.link:
+            peers.setdefault(v.name, []).append(v)
 
 def check(
     paths: Sequence[str | Path],
@@ -203,9 +210,10 @@ def check(
     cfg = config or load_config()
     findings: list[Finding] = []
     datasets = []
-    for role, group in (("train", paths), ("validation", validation)):
+    trained: dict[str, list[Validator]] = {}
+    for role, group in (("train", paths), ("validation", validation or cfg.validation)):
         for p in group:
-            result, found = _check_dataset(Path(p), str(p), role, cfg, jobs, progress)
+            result, found = _check_dataset(Path(p), str(p), role, cfg, jobs, progress, trained)
             datasets.append(result)
             findings.extend(found)
     findings.sort(key=Finding.sort_key)

@@ -18,6 +18,8 @@ A case file is a mapping with one key, ``cases``, holding a list of cases. A cas
   pack_defaults: true to keep the pack's own options; otherwise validators.dataset.min_examples
                is set to 0 so that DST001 fires only in the cases about it
   ignore:      codes (or prefixes) left out of the comparison
+               (the duplicates validator is disabled except in duplicates.yaml: pad_to repeats one
+               filler record, and many cases share a prompt)
   expect:      list of expected findings, each {code, line, pointer?, severity?, message?, data?};
                ``line`` is required (null for dataset-level findings); pointer, severity and data are
                compared when given (data as a subset); message is a regular expression searched in
@@ -156,10 +158,13 @@ def _payload(case: dict[str, Any]) -> bytes:
     return codecs.escape_decode(raw.encode("ascii"))[0]
 
 
-def _config(case: dict[str, Any], tmp_path: Path) -> Config:
+def _config(case: dict[str, Any], tmp_path: Path, case_file: str = "") -> Config:
     pack: dict[str, Any] = {"extends": case.get("pack", "default")}
     if not case.get("pack_defaults"):
         pack["validators"] = {"dataset": {"min_examples": 0}}
+    if case_file != "duplicates":
+        # pad_to repeats one filler record, and cases share prompts: only duplicates.yaml wants DUP
+        pack.setdefault("validators", {})["duplicates"] = {"enabled": False}
     pack = _deep_merge(pack, case.get("options") or {})
     pack_file = tmp_path / "case-pack.yaml"
     pack_file.write_text(yaml.safe_dump(pack, sort_keys=False), "utf-8")
@@ -285,7 +290,7 @@ def test_case(case_file: str, case: dict[str, Any], tmp_path: Path) -> None:
     data_dir.mkdir()
     path = data_dir / case.get("filename", "data.jsonl")
     path.write_bytes(_payload(case))
-    config = _config(case, tmp_path)
+    config = _config(case, tmp_path, case_file)
     if case.get("role", "train") == "validation":
         report = check([], config, validation=[path])
     else:

@@ -134,7 +134,11 @@ def test_garbage_file_reports_every_line(tmp_path: Path) -> None:
 
 
 def test_validation_file_has_no_minimum(tmp_path: Path, clean: Path) -> None:
-    val = write_jsonl(tmp_path / "val.jsonl", [chat(1), chat(2)])
+    # examples of their own: copies of training examples would be leakage (DUP004)
+    val = write_jsonl(tmp_path / "val.jsonl", [
+        {"messages": [{"role": "user", "content": "Name a prime number."}, {"role": "assistant", "content": "Seven."}]},
+        {"messages": [{"role": "user", "content": "Spell cat backwards."}, {"role": "assistant", "content": "tac"}]},
+    ])
     proc = run_cli("check", str(clean), "--validation", str(val), "--format", "json")
     data = json.loads(proc.stdout)
     assert proc.returncode == 0, data["findings"]

@@ -22,6 +22,10 @@ def _mixed_file(path: Path, n: int = 3000) -> Path:
                 f.write(defects[(i // 97) % len(defects)] + b"\n")
             if i % 1000 == 999:
                 f.write(b"   \n")
+            if i == 2500:  # duplicates of records from the first span, for the duplicates validator
+                near = chat(10)
+                near["messages"][-1]["content"] += " Thanks for asking!"
+                f.write(json.dumps(chat(3)).encode() + b"\n" + json.dumps(near).encode() + b"\n")
         f.write(json.dumps({"prompt": "a", "completion": "b"}).encode())  # last line, no newline
     return path
 
@@ -39,7 +43,7 @@ def test_parallel_report_equals_sequential(tmp_path: Path, jobs: int) -> None:
     many = check([path], config, jobs=jobs).to_dict()
     assert many == one
     codes = {f["code"] for f in one["findings"]}
-    assert {"RDR003", "RDR004", "RDR005", "RDR001", "FMT002", "SCH003"} <= codes
+    assert {"RDR003", "RDR004", "RDR005", "RDR001", "FMT002", "SCH003", "DUP001", "DUP002"} <= codes
     crlf = [f for f in one["findings"] if f["code"] == "RDR004"]
     assert len(crlf) == 1 and crlf[0]["data"] == {"lines": 10}
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import tracemalloc
 from pathlib import Path
 
@@ -71,6 +73,11 @@ def test_json_array_streams_with_element_lines(tmp_path: Path) -> None:
 def test_write_atomic_replaces_whole_file(tmp_path: Path) -> None:
     target = tmp_path / "out.json"
     target.write_text("old")
-    write_atomic(target, "new content")
+    old_umask = os.umask(0o022)
+    try:
+        write_atomic(target, "new content")
+    finally:
+        os.umask(old_umask)
     assert target.read_text() == "new content"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]

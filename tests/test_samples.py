@@ -116,9 +116,9 @@ def test_defects_dataset_entry(defects_report):
     assert dataset["records"] == len(non_blank) == 27
     assert defects_report.passed is False
     warnings = sum(1 for f in defects_report.findings if f.severity == Severity.WARNING)
-    # RDR005 on line 4, SCH016 on lines 16 and 23
-    assert warnings == 3
-    assert defects_report.summary() == {"error": len(defects_report.findings) - 3, "warning": 3, "info": 0}
+    # RDR005 on line 4, SCH016 on lines 16 and 23, DUP002 on line 21
+    assert warnings == 4
+    assert defects_report.summary() == {"error": len(defects_report.findings) - 4, "warning": 4, "info": 0}
 
 
 def test_defects_cli_exit_code_and_json_match_api(defects_report):

@@ -7,6 +7,7 @@ from importlib.metadata import entry_points
 from ..errors import ConfigError
 from .base import Code, DatasetContext, Validator, pointer_of
 from .dataset import DatasetValidator
+from .duplicates import DuplicatesValidator
 from .format import FormatValidator
 from .internal import EngineCodes
 from .reader import ReaderValidator
@@ -20,6 +21,7 @@ BUILTIN: dict[str, type[Validator]] = {
     "format": FormatValidator,
     "schema": SchemaValidator,
     "dataset": DatasetValidator,
+    "duplicates": DuplicatesValidator,
     "shape": ShapeValidator,
     "engine": EngineCodes,
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
@@ -61,6 +61,13 @@ class Validator:
 
     def merge(self, other: Validator) -> None:
         """Fold in the state of ``other``, which checked the chunk of records right after ours."""
+
+    def link(self, peers: Sequence[Validator]) -> None:
+        """See the finished validators of the same name that checked the training files.
+
+        The engine calls this on a validation file's validators before ``finish``, so that a
+        validator can report what the two files share (e.g. duplicates leaking into validation).
+        """
 
     def finish(self) -> Iterable[Finding]:
         return ()
