@@ -180,19 +180,18 @@ def _check_dataset(
     stats: dict[str, Any] = {}
     for v in run.validators:
         try:
-            run.emit(v.finish())
-        except Exception as exc:
-            run.emit((_crash(v, None, exc, display),))
             # cross-file checks (leakage): ``peers`` holds the training files' validators that
             # define ``link``; a validation file's validator of the same name sees them first
             if peers is not None and role == "validation" and v.name in peers:
                 v.link(peers[v.name])
+            run.emit(v.finish())
+        except Exception as exc:
+            run.emit((_crash(v, None, exc, display),))
         stats.update(v.metrics)
-    fmt = config.data_format or (run.first_format[0] if run.first_format else None)
-    return DatasetResult(display, fmt, run.records, stats), stamp_late(path, display, run.findings)
-
         if peers is not None and role == "train" and type(v).link is not Validator.link:
             peers.setdefault(v.name, []).append(v)
+    fmt = config.data_format or (run.first_format[0] if run.first_format else None)
+    return DatasetResult(display, fmt, run.records, stats), stamp_late(path, display, run.findings)
 
 def check(
     paths: Sequence[str | Path],
