@@ -51,7 +51,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = (
     ), ("PRIVATE KEY",)),
     # sk-..., sk-proj-..., sk-svcacct-...; the body must hold a digit so prose like "sk-learn" is not a key
     ("openai_key", re.compile(_B + r"sk-(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9][A-Za-z0-9_-]{19,}" + _E), ("sk-",)),
-    ("aws_access_key", re.compile(_B + r"(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}" + _E), ("AKIA", "ASIA", "ABIA", "ACCA")),
+    ("aws_access_key", re.compile(_B + r"(?:AKIA|ASIA|ABIA)[0-9A-Z]{16}" + _E), ("AKIA", "ASIA", "ABIA")),
     ("github_token", re.compile(_B + r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})" + _E), ("gh", "github_pat_")),
     ("slack_token", re.compile(_B + r"xox[abposr]-[A-Za-z0-9-]{10,}" + _E), ("xox",)),
     ("slack_webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}"), ("hooks.slack.com",)),
@@ -106,13 +106,24 @@ def luhn_ok(digits: str) -> bool:
 
 def _card_ok(value: str) -> bool:
     digits = value.replace(" ", "").replace("-", "")
-    if not 13 <= len(digits) <= 19 or len(set(digits)) < 2:
+    n = len(digits)
+    if len(set(digits)) < 2:
         return False
-    # issuer prefixes: Visa 4, Mastercard 51-55/22-27, Amex 34/37, Discover 6011/65, Diners 36/38, JCB 35
-    if not (digits[0] == "4" or digits[:2] in {"34", "35", "36", "37", "38", "51", "52", "53", "54", "55", "65"}
-            or "22" <= digits[:2] <= "27" or digits[:4] == "6011"):
-        return False
-    return luhn_ok(digits)
+    # issuer prefixes and the lengths their numbers have
+    two = digits[:2]
+    if digits[0] == "4":
+        ok = n in (13, 16, 19)
+    elif two in ("34", "37"):
+        ok = n == 15
+    elif two in ("36", "38"):
+        ok = n == 14
+    elif "51" <= two <= "55" or "2221" <= digits[:4] <= "2720":
+        ok = n == 16
+    elif two in ("35", "65") or digits[:4] == "6011":
+        ok = 16 <= n <= 19
+    else:
+        ok = False
+    return ok and luhn_ok(digits)
 
 
 def _iban_ok(value: str) -> bool:

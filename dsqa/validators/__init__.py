@@ -6,12 +6,14 @@ from importlib.metadata import entry_points
 
 from ..errors import ConfigError
 from .base import Code, DatasetContext, Validator, pointer_of
+from .content import ContentValidator
 from .dataset import DatasetValidator
-from .duplicates import DuplicatesValidator
+from .diversity import DiversityValidator
 from .format import FormatValidator
 from .internal import EngineCodes
 from .reader import ReaderValidator
 from .schema import SchemaValidator
+from .sensitive import SensitiveValidator
 from .shape import ShapeValidator
 
 __all__ = ["BUILTIN", "Code", "DatasetContext", "Validator", "all_validators", "pointer_of"]
@@ -21,7 +23,9 @@ BUILTIN: dict[str, type[Validator]] = {
     "format": FormatValidator,
     "schema": SchemaValidator,
     "dataset": DatasetValidator,
-    "duplicates": DuplicatesValidator,
+    "content": ContentValidator,
+    "sensitive": SensitiveValidator,
+    "diversity": DiversityValidator,
     "shape": ShapeValidator,
     "engine": EngineCodes,
 }

@@ -1,0 +1,373 @@
+"""Content quality of each example: empty turns, unfilled templates, refusals, loops, cut-off replies, mojibake."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, ClassVar
+
+from ..model import Finding, Record, Severity
+from ..redact import mask_secrets
+from .base import Code, Validator
+from ..formats import CHAT
+from .turns import turns
+
+_CODE_FENCE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.S)
+
+# {{ name }} (mustache, Jinja, Handlebars), {name} alone in braces, <PLACEHOLDER>, <your name>,
+# [INSERT ...] / [PLACEHOLDER] / [TODO], and a bare TODO/TBD/FIXME word
+_DOUBLE = re.compile(r"\{\{\s*[A-Za-z_][\w.\- ]{0,40}?\s*\}\}|\{%\s*[a-z]+\b[^{}\n]{0,60}%\}")
+_SINGLE = re.compile(r"(?<![\w\\$^_}%{#])\{([A-Za-z_][A-Za-z0-9_]{2,40})\}(?![}\w])")
+_ANGLE = re.compile(r"<([A-Z][A-Z0-9_]+(?: [A-Z0-9_]+){0,4})>|<(?i:your|insert|enter|add)[ _][^<>\n]{1,40}>")
+_BRACKET = re.compile(r"\[(?i:insert|enter|add|placeholder|todo|tbd|fill in)\b[^\[\]\n]{0,60}\]")
+_TODO = re.compile(r"\b(?:TODO|TBD|FIXME)\b")
+_COMMENT_MARKS = ("#", "//", "/*", "--", "*", "<!--", ";")
+_HTML_TAGS = frozenset(
+    "A B I P U BR HR LI OL UL DL DT DD TD TR TH DIV SPAN HTML HEAD BODY TITLE TABLE THEAD TBODY IMG FORM INPUT"
+    " SCRIPT STYLE META LINK CENTER FONT PRE CODE EM STRONG H1 H2 H3 H4 H5 H6 SVG NAV MAIN FOOTER HEADER"
+    " SECTION BUTTON LABEL SELECT OPTION TEXTAREA IFRAME EOF EOS BOS PAD UNK SEP CLS MASK SYS INST EOT".split()
+)
+# code markers: with these in the text, a lone {word} is far more likely code than a template slot
+_CODE_HINTS = ("def ", "print(", "return ", ".format(", 'f"', "f'", "${", "function ", "=>", "import ", "#include", "println", "console.")
+
+_AI_DISCLAIMER = re.compile(
+    r"\bas an? (?:AI (?:language )?model|AI assistant|AI|artificial intelligence|(?:large )?language model)\b"
+    r"|\bI(?:'m| am) (?:just |only |merely )an? (?:AI|artificial intelligence|(?:large )?language model|computer program)\b"
+    r"|\bI (?:do not|don't|don’t) have (?:personal )?(?:opinions|feelings|emotions|beliefs|personal experiences|"
+    r"the ability to (?:browse|access the internet|access real-time))\b",
+    re.I,
+)
+_REFUSAL = re.compile(
+    r"\b(?:I|we)(?:'m|’m| am| are)? ?(?:cannot|can't|can’t|can not|won't|will not|unable to|not able to|must decline to|not allowed to)"
+    r" (?:help|assist|provide|comply|fulfil|fulfill|do that|answer|generate|create|write|engage|support|share)"
+    r"(?: (?:you )?with)?(?: (?:that|this|your request|this request))?\b",
+    re.I,
+)
+
+_DANGLING = frozenset(
+    "the a an and or but of to with for in on at from by as that which who whose because if than then is are was"
+    " were be my your our their its this these those such into onto".split()
+)
+_END_OK = frozenset(".!?)]}\"'`’”»>*|%…;~:")
+
+_MOJIBAKE = re.compile(
+    "[ÃÂ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e"
+    "\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+    "|â€[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e"
+    "\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122\"]"
+    "|\ufffd"
+)
+_MOJIBAKE_NEEDLES = ("Ã", "Â", "â€", "\ufffd")
+_QUOTE = 40
+
+
+#: every byte but these is deleted to make a line's signature: braces, brackets, '<', '%', the
+#: quote that ends a JSON string, and the lead bytes of the UTF-8 sequences mojibake is made of
+_KEEP = b'{}[]<%"\xc3\xe2\xef'
+_DELETE = bytes(b for b in range(256) if b not in _KEEP)
+
+
+def _raw_gates(raw: bytes) -> tuple[bool, bool]:
+    """Can the line hold a placeholder, and mojibake? One pass over the line plus tests on a few bytes."""
+    sig = raw.translate(None, _DELETE)
+    # structural braces and brackets are followed by '"', '{', '}' or ']' in the signature, so
+    # '{}' '{{' '{%' '[]' can only come from inside a string (or an empty object or array)
+    placeholder = (
+        b"{}" in sig or b"{{" in sig or b"{%" in sig or b"[]" in sig or b"<" in sig
+        or b"TODO" in raw or b"TBD" in raw or b"FIXME" in raw
+    )
+    mojibake = (b"\xc3" in sig or b"\xe2" in sig or b"\xef" in sig) and (
+        b"\xc3\x83" in raw or b"\xc3\x82" in raw or b"\xe2\x82\xac" in raw or b"\xef\xbf\xbd" in raw
+    )
+    return placeholder, mojibake
+
+
+def _text_refusal(text: str) -> bool:
+    return (
+        "AI" in text or "model" in text or "annot" in text or "an't" in text or "an’t" in text or "nable" in text
+        or "on't" in text or "on’t" in text or "will not" in text or "decline" in text or "allowed" in text
+        or "not have" in text
+    )
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) > _QUOTE:
+        text = text[: _QUOTE - 1] + "…"
+    return repr(mask_secrets(text))
+
+
+def _strip_code(text: str) -> str:
+    return _CODE_FENCE.sub(" ", text) if "`" in text else text
+
+
+def find_placeholders(text: str, extra: Sequence[re.Pattern[str]] = ()) -> list[str]:
+    """The unfilled template placeholders in ``text`` in order, code spans and look-alikes left out."""
+    if not ("{" in text or "<" in text or "[" in text or "TODO" in text or "TBD" in text or "FIXME" in text or extra):
+        return []
+    prose = _strip_code(text)
+    found: list[tuple[int, str]] = []
+    if "{" in prose:
+        found += [(m.start(), m.group()) for m in _DOUBLE.finditer(prose)]
+        if not any(h in prose for h in _CODE_HINTS) and not prose.lstrip().startswith(("{", "[")):
+            found += [(m.start(), m.group()) for m in _SINGLE.finditer(prose)]
+    if "<" in prose:
+        for m in _ANGLE.finditer(prose):
+            # <<SYS>> and <|...|> style markers are special tokens, not template slots
+            doubled = prose[m.start() - 1:m.start()] == "<" or prose[m.end():m.end() + 1] == ">"
+            if not doubled and (m.group(1) is None or m.group(1) not in _HTML_TAGS):
+                found.append((m.start(), m.group()))
+    if "[" in prose:
+        found += [(m.start(), m.group()) for m in _BRACKET.finditer(prose)]
+    if "TODO" in prose or "TBD" in prose or "FIXME" in prose:
+        for m in _TODO.finditer(prose):
+            line_start = prose.rfind("\n", 0, m.start()) + 1
+            if not prose[line_start:m.start()].rstrip().endswith(_COMMENT_MARKS):
+                found.append((m.start(), m.group()))
+    for pattern in extra:
+        found += [(m.start(), m.group()) for m in pattern.finditer(prose)]
+    found.sort()
+    out: list[str] = []
+    for _, value in found:
+        if value not in out:
+            out.append(value)
+    return out
+
+
+def find_repetition(words: list[str], min_repeats: int, min_words: int, max_phrase: int = 12) -> tuple[str, int] | None:
+    """A phrase of up to ``max_phrase`` words said ``min_repeats`` or more times in a row, covering ``min_words``."""
+    n_words = len(words)
+    for n in range(1, max_phrase + 1):
+        needed = max(min_repeats, -(-min_words // n))
+        if needed * n > n_words:
+            break
+        i = 0
+        while i + needed * n <= n_words:
+            run = 1
+            j = i + n
+            while j + n <= n_words and words[j:j + n] == words[i:i + n]:
+                run += 1
+                j += n
+            if run >= needed:
+                return " ".join(words[i:i + n]), run
+            i += max(1, (run - 1) * n) if run > 1 else 1
+    return None
+
+
+def looks_cut_off(text: str) -> str | None:
+    """Why a reply looks cut off mid-sentence, or None."""
+    if text.count("```") % 2 == 1:
+        return "a code block is never closed"
+    stripped = text.rstrip()
+    if not stripped:
+        return None
+    last = stripped[-1]
+    if last in _END_OK or last.isdigit():
+        return None
+    if last in ",-(–—/&+=":
+        return f"it ends with {last!r}"
+    if not last.isalpha():
+        return None
+    tail = stripped[-12:].rsplit(None, 1)[-1].lower()
+    if tail in _DANGLING:
+        return f"it ends with the word {tail!r}"
+    return None
+
+
+class ContentValidator(Validator):
+    """Content quality: turns that teach the model the wrong thing although the record is well-formed.
+
+    Checks the text of every chat message (string content and text parts), of preference inputs
+    and outputs, and of prompt/completion pairs. Replies meant as the worse answer
+    (``non_preferred_output``) are exempt from the refusal, repetition and cut-off checks.
+
+    Codes:
+      CNT001  empty or whitespace-only content. An assistant message whose empty content sits
+              beside tool calls is fine. Why: an empty user turn teaches nothing; an empty assistant
+              turn teaches the model to say nothing.
+      CNT002  unfilled template placeholder: ``{{name}}``, ``{% if %}``, ``{name}`` alone in braces,
+              ``<PLACEHOLDER>`` / ``<your name>``, ``[INSERT ...]`` / ``[TODO]``, a bare TODO / TBD /
+              FIXME. Text in ``` code blocks and `inline code` is skipped; a lone ``{word}`` is not
+              flagged when the text looks like code (``f"``, ``.format(``, ``def ``, ``${``, ...) or is
+              JSON; LaTeX (``\\frac{a}{b}``), JSON objects and HTML tags are not placeholders. Why: the
+              model learns to answer "Hello! I am {{name}}".
+      CNT003  refusal or AI-disclaimer boilerplate in an assistant turn ("As an AI language model",
+              "I cannot help with that", "I don't have personal opinions"). Why: a few of these
+              teach the fine-tuned model to refuse or hedge where it should answer. Switch it off
+              (``ignore: [CNT003]``) for safety data that teaches refusals on purpose.
+      CNT004  degenerate repetition: the same phrase (1 to 12 words) said ``repeat_min_times`` or
+              more times in a row, covering at least ``repeat_min_words`` words. Why: a looping
+              reply teaches the model to loop.
+      CNT005  an assistant reply that looks cut off: it ends with ``,`` ``-`` ``(``, with a word
+              that cannot end a sentence ("the", "and", "of", ...), or leaves a ``` code block open.
+              Replies shorter than ``cutoff_min_chars`` are not judged. Why: truncated replies,
+              usually from a length limit during generation, teach the model to stop mid-sentence.
+      CNT006  mojibake: UTF-8 decoded as Latin-1/cp1252 ("Ã©" for "é", "â€™" for "’") or the
+              replacement character U+FFFD. Why: the model learns to write garbled text.
+
+    Options (``validators.content``):
+      placeholder_patterns: []   extra regular expressions that count as placeholders (CNT002)
+      allow_placeholders: []     exact placeholder strings that are intended, e.g. ["{name}"]
+      repeat_min_times: 4        CNT004: consecutive repetitions of the phrase
+      repeat_min_words: 12       CNT004: words the repeated run must cover
+      cutoff_min_chars: 40       CNT005: shorter replies are not judged
+      refusal_chars: 300         CNT003: refusals are looked for in the first N characters of a
+                                 reply (AI disclaimers anywhere)
+
+    Passing:
+      {"messages": [{"role": "user", "content": "Format a greeting for Ann"},
+                    {"role": "assistant", "content": "print(f\\"Hello {name}!\\") prints Hello Ann!"}]}
+    Failing:
+      {"messages": [{"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": "Hello! I am {{name}}, made by {{author}}."}]}
+      -> CNT002 at /messages/1/content: unfilled template placeholder '{{name}}'
+      {"messages": [{"role": "user", "content": "Tell me a joke"},
+                    {"role": "assistant", "content": "As an AI language model, I cannot help with that."}]}
+      -> CNT003 at /messages/1/content
+    """
+
+    name = "content"
+    codes: ClassVar[dict[str, Code]] = {
+        "CNT001": Code(Severity.WARNING, "empty or whitespace-only content"),
+        "CNT002": Code(Severity.WARNING, "unfilled template placeholder"),
+        "CNT003": Code(Severity.WARNING, "refusal or AI-disclaimer boilerplate in a reply"),
+        "CNT004": Code(Severity.WARNING, "degenerate repetition in a reply"),
+        "CNT005": Code(Severity.WARNING, "reply looks cut off"),
+        "CNT006": Code(Severity.WARNING, "mojibake (mis-decoded text)"),
+    }
+    options_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "placeholder_patterns": {"type": "array", "items": {"type": "string", "minLength": 1}},
+            "allow_placeholders": {"type": "array", "items": {"type": "string"}},
+            "repeat_min_times": {"type": "integer", "minimum": 2},
+            "repeat_min_words": {"type": "integer", "minimum": 1},
+            "cutoff_min_chars": {"type": "integer", "minimum": 0},
+            "refusal_chars": {"type": "integer", "minimum": 1},
+        },
+        "additionalProperties": False,
+    }
+    defaults: ClassVar[Mapping[str, Any]] = {
+        "placeholder_patterns": [],
+        "allow_placeholders": [],
+        "repeat_min_times": 4,
+        "repeat_min_words": 12,
+        "cutoff_min_chars": 40,
+        "refusal_chars": 300,
+    }
+
+    def __init__(self, options: Mapping[str, Any], context: Any) -> None:
+        super().__init__(options, context)
+        try:
+            self._extra = [re.compile(p) for p in self.options["placeholder_patterns"]]
+        except re.error as exc:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"validators.content.placeholder_patterns: invalid regular expression: {exc}") from None
+        self._allowed = frozenset(self.options["allow_placeholders"])
+        self._times = self.options["repeat_min_times"]
+        self._words = self.options["repeat_min_words"]
+        self._cutoff = self.options["cutoff_min_chars"]
+        self._refusal_chars = self.options["refusal_chars"]
+
+    def check(self, record: Record) -> list[Finding]:
+        fmt = record.format
+        value = record.value
+        raw = record.raw
+        # cheap tests on the raw line decide which of the costlier text checks can find anything;
+        # a line with \u escapes may hide the literals, so it gets every check
+        if not raw or b"\\u" in raw:
+            gates = (True, True, True)
+        else:
+            placeholder, mojibake = _raw_gates(raw)
+            gates = (placeholder or bool(self._extra), mojibake, True)
+        out: list[Finding] = []
+        if fmt == CHAT:
+            messages = value.get("messages")
+            if not isinstance(messages, list):
+                return out
+            for i, m in enumerate(messages):
+                if type(m) is not dict:
+                    continue
+                content = m.get("content")
+                if type(content) is str:
+                    self._text(out, record, m.get("role"), content, m, f"/messages/{i}/content", gates)
+                elif isinstance(content, list):
+                    for j, part in enumerate(content):
+                        if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+                            self._text(out, record, m.get("role"), part["text"], m, f"/messages/{i}/content/{j}/text", gates)
+            return out
+        for turn in turns(value, fmt):
+            self._text(out, record, turn.role, turn.text, {"tool_calls": turn.calls}, turn.pointer, gates)
+        return out
+
+    def _text(self, out: list[Finding], record: Record, role: Any, text: str, message: dict[str, Any], ptr: str,
+              gates: tuple[bool, bool, bool]) -> None:
+        if not text or text.isspace():
+            if not (message.get("tool_calls") or message.get("function_call")):
+                out.append(self.finding("CNT001", record, f"{role} message has empty content", ptr,
+                                        hint="write the turn or drop the example"))
+            return
+        placeholders, mojibake, refusal = gates
+        if placeholders:
+            found = find_placeholders(text, self._extra)
+            if found and self._allowed:
+                found = [p for p in found if p not in self._allowed]
+            if found:
+                more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+                out.append(self.finding(
+                    "CNT002", record, f"unfilled template placeholder {_quote(found[0])} in a {role} message{more}", ptr,
+                    hint="fill in the template (or list intended ones in validators.content.allow_placeholders)",
+                    data={"placeholders": [mask_secrets(p) for p in found[:10]]},
+                ))
+        if mojibake and ("Ã" in text or "Â" in text or "â€" in text or "\ufffd" in text):
+            m = _MOJIBAKE.search(text)
+            if m is not None:
+                what = "a replacement character U+FFFD" if m.group() == "\ufffd" else f"{m.group()!r}"
+                out.append(self.finding(
+                    "CNT006", record, f"mojibake: {what} at column {m.start() + 1} of a {role} message", ptr,
+                    hint="the text was decoded with the wrong encoding; re-read the source as UTF-8 (e.g. ftfy.fix_text)",
+                ))
+        if role != "assistant" or ptr.startswith("/non_preferred_output"):
+            return
+        if refusal and _text_refusal(text):
+            m = _AI_DISCLAIMER.search(text) or _REFUSAL.search(text, 0, self._refusal_chars)
+            if m is not None:
+                out.append(self.finding(
+                    "CNT003", record, f"refusal or AI-disclaimer boilerplate in a reply: {_quote(m.group())}", ptr,
+                    hint="rewrite the reply to answer, or drop the example (ignore CNT003 for refusal training data)",
+                ))
+        n = len(text)
+        # the probe gate needs runs longer than its probe; small thresholds compare words directly
+        if n >= 3 * self._words and (self._words < 8 or _may_repeat(text, self._times)):
+            words = text.split()
+            if len(words) >= self._words:
+                rep = find_repetition(words, self._times, self._words)
+                if rep is not None:
+                    phrase, times = rep
+                    out.append(self.finding(
+                        "CNT004", record, f"the phrase {_quote(phrase)} repeats {times} times in a row", ptr,
+                        hint="a generation loop; cut the reply at the first repetition or drop the example",
+                        data={"times": times, "words": len(phrase.split())},
+                    ))
+        if n >= self._cutoff and not (message.get("tool_calls") or message.get("function_call")):
+            why = looks_cut_off(text)
+            if why is not None:
+                out.append(self.finding(
+                    "CNT005", record, f"reply looks cut off: {why}", ptr,
+                    hint="regenerate the reply with a higher length limit, or finish it by hand",
+                ))
+
+
+def _may_repeat(text: str, times: int) -> bool:
+    """Cheap test: does an 8-character probe from the end or the middle of the text recur ``times - 1`` times?
+
+    A looping generation runs to the end of the reply, so the tail probe finds it; the middle
+    probe finds a loop that fills most of the reply. Only then are the words compared.
+    """
+    stripped = text.rstrip()
+    need = max(2, times - 1)
+    if stripped.count(stripped[-8:]) >= need:
+        return True
+    mid = len(stripped) // 2
+    return stripped.count(stripped[mid:mid + 8]) >= need

@@ -1,0 +1,478 @@
+"""Diversity statistics of a dataset (distinct-n, openings, system prompts, turns, lengths) and their thresholds."""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+from ..formats import CHAT, COMPLETION, PREFERENCE
+from ..model import Finding, Record, Severity
+from ..redact import mask_secrets
+from .base import Code, Validator
+from .turns import messages_of, turns
+
+_ROLES = ("system", "user", "assistant", "tool", "function")
+_WORD = re.compile(r"\w+")
+_MASK64 = (1 << 64) - 1
+#: characters of user and of assistant text kept per sampled example (bounds the sample's memory)
+SAMPLE_CHARS = 1000
+_OPENING_CHARS = 80
+_TURN_BUCKETS = 10
+
+
+def _mix(index: int) -> int:
+    """splitmix64: a fixed bijection of the record index, so the sample is the same in every run and split."""
+    z = (index + 0x9E3779B97F4A7C15) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
+
+
+class _Distinct:
+    """HyperLogLog count of distinct strings in a fixed 4 KiB; merges exactly (register-wise max).
+
+    Hashes are blake2b, so the estimate is the same in every run. Small counts use linear
+    counting, which is exact in practice up to a few hundred and within ~2% beyond.
+    """
+
+    P = 12
+    M = 1 << P
+
+    __slots__ = ("registers", "n")
+
+    def __init__(self) -> None:
+        self.registers = bytearray(self.M)
+        self.n = 0
+
+    def add(self, text: str) -> None:
+        h = int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+        index = h & (self.M - 1)
+        rank = 64 - self.P - (h >> self.P).bit_length() + 1
+        if rank > self.registers[index]:
+            self.registers[index] = rank
+        self.n += 1
+
+    def merge(self, other: _Distinct) -> None:
+        self.registers = bytearray(map(max, self.registers, other.registers))
+        self.n += other.n
+
+    def estimate(self) -> int:
+        m = self.M
+        zeros = self.registers.count(0)
+        raw = 0.7213 / (1 + 1.079 / m) * m * m / sum(2.0 ** -r for r in self.registers)
+        if raw <= 2.5 * m and zeros:
+            raw = m * math.log(m / zeros)
+        return min(self.n, round(raw))
+
+
+def _bucket(n: int) -> int:
+    """Log-scale bucket with four buckets per doubling (each at most ~19% wide)."""
+    return int(4 * math.log2(n + 1))
+
+
+def _bucket_top(b: int) -> int:
+    return max(0, math.ceil(2 ** ((b + 1) / 4)) - 2)
+
+
+class _Lengths:
+    """Exact min/max/mean and a log-bucket histogram of lengths; merges exactly."""
+
+    __slots__ = ("n", "total", "low", "high", "buckets")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.total = 0
+        self.low: int | None = None
+        self.high = 0
+        self.buckets: Counter[int] = Counter()
+
+    def add(self, value: int) -> None:
+        self.n += 1
+        self.total += value
+        if self.low is None or value < self.low:
+            self.low = value
+        if value > self.high:
+            self.high = value
+        self.buckets[_bucket(value)] += 1
+
+    def merge(self, other: _Lengths) -> None:
+        self.n += other.n
+        self.total += other.total
+        if other.low is not None and (self.low is None or other.low < self.low):
+            self.low = other.low
+        self.high = max(self.high, other.high)
+        self.buckets.update(other.buckets)
+
+    def quantile(self, q: float) -> int:
+        want = q * self.n
+        seen = 0
+        for b in sorted(self.buckets):
+            seen += self.buckets[b]
+            if seen >= want:
+                return min(_bucket_top(b), self.high)
+        return self.high
+
+    def summary(self) -> dict[str, Any]:
+        if not self.n:
+            return {"min": 0, "mean": 0, "p50": 0, "p90": 0, "max": 0}
+        return {
+            "min": self.low, "mean": round(self.total / self.n, 1),
+            "p50": self.quantile(0.5), "p90": self.quantile(0.9), "max": self.high,
+        }
+
+
+def _distinct(texts: list[str]) -> dict[str, Any]:
+    unigrams: set[str] = set()
+    # hashes, not tuples: a third of the memory; a collision among a few thousand 64-bit hashes
+    # is too unlikely to matter
+    bigrams: set[int] = set()
+    n1 = n2 = 0
+    for text in texts:
+        words = _WORD.findall(text.lower())
+        n1 += len(words)
+        unigrams.update(words)
+        if len(words) > 1:
+            n2 += len(words) - 1
+            bigrams.update(map(hash, zip(words, words[1:])))
+    return {
+        "distinct_1": round(len(unigrams) / n1, 4) if n1 else None,
+        "distinct_2": round(len(bigrams) / n2, 4) if n2 else None,
+        "words": n1,
+    }
+
+
+def _opening(text: str) -> str | None:
+    words = text.split(None, 5)[:5]
+    if not words:
+        return None
+    return " ".join(words)[:_OPENING_CHARS]
+
+
+class DiversityValidator(Validator):
+    """Diversity statistics of the whole dataset, and findings when it is too uniform.
+
+    Reported in ``datasets[].stats.diversity`` (JSON) and as a block in the text report:
+    examples, messages per example (min/mean/max and a histogram), role counts, the share of
+    examples with tools and with images, system prompts (examples with one, distinct count, the
+    most common), user and assistant characters per example (min, mean, p50, p90, max; the
+    quantiles are the top of a log-scale bucket, at most ~19% above the exact value),
+    distinct-1 / distinct-2 (distinct word uni-/bigrams over all uni-/bigrams; words are
+    lower-cased ``\\w+`` runs) over user and over assistant text, the share of unique first user
+    messages, and the most frequent assistant openings (first five words) with their share.
+
+    Memory stays bounded however large the file. Counts, lengths, roles and system prompts cover
+    every example (distinct system prompts are counted exactly up to ``max_system_prompts``, then
+    reported as "more than"). Unique first user messages are counted over every example with a
+    HyperLogLog sketch (4 KiB; exact in practice for small files, within ~2% for large ones).
+    Distinct-n and the openings come from a uniform sample of ``sample_size`` examples chosen by a
+    fixed hash of each example's position (every example when the file has fewer), keeping at
+    most 1,000 characters of user and of assistant text per sampled example. Sample and sketch
+    are the same in every run and with any ``--jobs``, so the numbers are reproducible, and the
+    fixed sample size keeps distinct-n comparable between datasets of different sizes.
+    Preference records count their input and preferred output; prompt/completion records count
+    prompt as user and completion as assistant.
+
+    Findings need at least ``min_examples`` examples:
+
+    Codes:
+      DIV001  one assistant opening (first five words) starts more than ``max_opening_share`` of
+              the replies (warning). Why: the model learns to open every answer the same way.
+      DIV002  fewer than ``min_system_prompts`` distinct system prompts (info). Why: a model
+              tuned with one system prompt may behave well only under exactly that prompt. Off
+              by default (0): OpenAI advises training with the system prompt used in production,
+              so one prompt is normal; set it when the model must follow varied prompts.
+      DIV003  assistant distinct-2 below ``min_distinct_2`` (warning). Why: very repetitive
+              replies (templated or generated) teach a narrow, repetitive style.
+
+    Options (``validators.diversity``):
+      min_examples: 50           findings only for datasets with at least this many examples
+      max_opening_share: 0.3     DIV001 threshold (a share, 0 to 1)
+      min_system_prompts: 0      DIV002 threshold; 0 switches it off
+      min_distinct_2: 0.1        DIV003 threshold (a share, 0 to 1)
+      sample_size: 200           examples in the distinct-n / openings sample
+      max_system_prompts: 1000   distinct system prompts counted exactly
+      top: 5                     openings and system prompts listed in the stats
+
+    Passing:  100 replies that open in many different ways
+    Failing:  100 replies of which 40 start with "Great question! Here is what" -> DIV001
+    """
+
+    name = "diversity"
+    codes: ClassVar[dict[str, Code]] = {
+        "DIV001": Code(Severity.WARNING, "one opening starts too many assistant replies"),
+        "DIV002": Code(Severity.INFO, "few distinct system prompts"),
+        "DIV003": Code(Severity.WARNING, "very low distinct-2 in assistant replies"),
+    }
+    options_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "min_examples": {"type": "integer", "minimum": 0},
+            "max_opening_share": {"type": "number", "minimum": 0, "maximum": 1},
+            "min_system_prompts": {"type": "integer", "minimum": 0},
+            "min_distinct_2": {"type": "number", "minimum": 0, "maximum": 1},
+            "sample_size": {"type": "integer", "minimum": 1},
+            "max_system_prompts": {"type": "integer", "minimum": 1},
+            "top": {"type": "integer", "minimum": 0},
+        },
+        "additionalProperties": False,
+    }
+    defaults: ClassVar[Mapping[str, Any]] = {
+        "min_examples": 50,
+        "max_opening_share": 0.3,
+        "min_system_prompts": 0,
+        "min_distinct_2": 0.1,
+        "sample_size": 200,
+        "max_system_prompts": 1000,
+        "top": 5,
+    }
+
+    def __init__(self, options: Mapping[str, Any], context: Any) -> None:
+        super().__init__(options, context)
+        self.examples = 0
+        self.turn_counts: Counter[int] = Counter()
+        self.roles: Counter[str] = Counter()
+        self.with_tools = 0
+        self.with_images = 0
+        self.with_system = 0
+        #: system prompt -> examples that have it; None once there are more than max_system_prompts
+        self.system: dict[str, int] | None = {}
+        self.sample_size: int = self.options["sample_size"]
+        self.max_system: int = self.options["max_system_prompts"]
+        self.user_chars = _Lengths()
+        self.assistant_chars = _Lengths()
+        self.first_users = _Distinct()
+        #: min-heap of (-key, user text, assistant text, openings): the sample_size examples with
+        #: the smallest keys
+        self.sample: list[tuple[int, str, str, tuple[str, ...]]] = []
+
+    # -- per record ----------------------------------------------------------------------------
+
+    def check(self, record: Record) -> tuple[()]:
+        fmt = record.format
+        if fmt not in (CHAT, PREFERENCE, COMPLETION):
+            return ()
+        value = record.value
+        self.examples += 1
+        roles = self.roles
+        key = -_mix(record.index)
+        sample = self.sample
+        wanted = len(sample) < self.sample_size or key > sample[0][0]
+        user_len = assistant_len = 0
+        user_parts: list[str] = []
+        assistant_parts: list[str] = []
+        first_user: str | None = None
+        if fmt == CHAT and type(value.get("messages")) is list:
+            # the common case, without building Turn objects
+            messages = value["messages"]
+            self.turn_counts[len(messages)] += 1
+            for m in messages:
+                if type(m) is not dict:
+                    continue
+                role = m.get("role")
+                roles[role if role in _ROLES else "other"] += 1
+                content = m.get("content")
+                if type(content) is not str:
+                    if not isinstance(content, list):
+                        continue
+                    content = "\n".join(
+                        p["text"] for p in content
+                        if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
+                    )
+                if role == "user":
+                    user_len += len(content)
+                    if first_user is None:
+                        first_user = content
+                    if wanted:
+                        user_parts.append(content)
+                elif role == "assistant":
+                    assistant_len += len(content)
+                    if wanted:
+                        assistant_parts.append(content)
+            if value.get("tools") or value.get("functions"):
+                self.with_tools += 1
+        else:
+            messages = messages_of(value, fmt)
+            if fmt == COMPLETION:
+                self.turn_counts[2] += 1
+                roles["user"] += 1
+                roles["assistant"] += 1
+            else:
+                self.turn_counts[len(messages) + (1 if fmt == PREFERENCE else 0)] += 1
+                for m in messages:
+                    role = m.get("role") if isinstance(m, dict) else None
+                    roles[role if role in _ROLES else "other"] += 1
+                if fmt == PREFERENCE:
+                    roles["assistant"] += 1
+                    inp = value.get("input")
+                    if isinstance(inp, dict) and inp.get("tools"):
+                        self.with_tools += 1
+            for turn in turns(value, fmt):
+                if turn.role == "user":
+                    user_len += len(turn.text)
+                    if first_user is None:
+                        first_user = turn.text
+                    if wanted:
+                        user_parts.append(turn.text)
+                elif turn.role == "assistant" and not turn.pointer.startswith("/non_preferred_output"):
+                    assistant_len += len(turn.text)
+                    if wanted:
+                        assistant_parts.append(turn.text)
+        raw = record.raw
+        if (not raw or b"image_url" in raw) and _has_image(messages):
+            self.with_images += 1
+        first = messages[0] if messages and type(messages[0]) is dict else None
+        if first is not None and first.get("role") == "system":
+            self.with_system += 1
+            if self.system is not None:
+                content = first.get("content")
+                text = content if type(content) is str else str(content)
+                entry = self.system.get(text)
+                if entry is None:
+                    # keyed by the prompt itself: exact, and at most max_system_prompts of them
+                    self.system[text] = 1
+                    if len(self.system) > self.max_system:
+                        self.system = None
+                else:
+                    self.system[text] = entry + 1
+        self.user_chars.add(user_len)
+        self.assistant_chars.add(assistant_len)
+        if first_user is not None:
+            self.first_users.add(first_user)
+        if wanted:
+            entry = (
+                key,
+                "\n".join(user_parts)[:SAMPLE_CHARS],
+                "\n".join(assistant_parts)[:SAMPLE_CHARS],
+                tuple(o for o in map(_opening, assistant_parts) if o is not None),
+            )
+            if len(sample) < self.sample_size:
+                heapq.heappush(sample, entry)
+            else:
+                heapq.heapreplace(sample, entry)
+        return ()
+
+    # -- merging and the end -------------------------------------------------------------------
+
+    def merge(self, other: Validator) -> None:
+        assert isinstance(other, DiversityValidator)
+        self.examples += other.examples
+        self.turn_counts.update(other.turn_counts)
+        self.roles.update(other.roles)
+        self.with_tools += other.with_tools
+        self.with_images += other.with_images
+        self.with_system += other.with_system
+        if self.system is not None and other.system is not None:
+            for text, count in other.system.items():
+                self.system[text] = self.system.get(text, 0) + count
+            if len(self.system) > self.max_system:
+                self.system = None
+        else:
+            self.system = None
+        self.first_users.merge(other.first_users)
+        self.user_chars.merge(other.user_chars)
+        self.assistant_chars.merge(other.assistant_chars)
+        size = self.options["sample_size"]
+        merged = heapq.nlargest(size, self.sample + other.sample, key=lambda e: e[0])
+        heapq.heapify(merged)
+        self.sample = merged
+
+    def finish(self) -> Iterator[Finding]:
+        if not self.examples:
+            return
+        stats = self._stats()
+        self.metrics = {"diversity": stats}
+        if self.examples < self.options["min_examples"]:
+            return
+        openings = stats["assistant_openings"]
+        limit = self.options["max_opening_share"]
+        if openings and openings[0]["share"] > limit:
+            top = openings[0]
+            yield self.finding(
+                "DIV001", None,
+                f"{top['share']:.0%} of assistant replies open with {top['text']!r} (more than {limit:.0%})",
+                hint="vary the openings, or cut the canned first sentence from the replies",
+                data={"opening": top["text"], "share": top["share"], "limit": limit},
+            )
+        systems = stats["system_prompts"]
+        minimum = self.options["min_system_prompts"]
+        if minimum and systems["distinct"] is not None and systems["distinct"] < minimum:
+            yield self.finding(
+                "DIV002", None,
+                f"{systems['distinct']} distinct system prompt(s) in {self.examples} examples (fewer than {minimum})",
+                hint="if the model will see other system prompts in use, include some variety",
+                data={"distinct": systems["distinct"], "minimum": minimum},
+            )
+        d2 = stats["distinct"]["assistant"]["distinct_2"]
+        floor = self.options["min_distinct_2"]
+        if d2 is not None and d2 < floor:
+            yield self.finding(
+                "DIV003", None,
+                f"assistant distinct-2 is {d2:.3f} (below {floor}): the replies reuse the same word pairs",
+                hint="add varied examples; templated or generated replies often look like this",
+                data={"distinct_2": d2, "minimum": floor},
+            )
+
+    def _stats(self) -> dict[str, Any]:
+        n = self.examples
+        sample = sorted(self.sample, key=lambda e: -e[0])
+        top = self.options["top"]
+        opening_counts: Counter[str] = Counter()
+        for e in sample:
+            opening_counts.update(e[3])
+        replies = sum(opening_counts.values())
+        ranked = sorted(opening_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        if self.system is None:
+            systems: dict[str, Any] = {"examples_with": self.with_system, "distinct": None,
+                                       "more_than": self.options["max_system_prompts"], "top": []}
+        else:
+            best = sorted(self.system.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+            systems = {"examples_with": self.with_system, "distinct": len(self.system),
+                       "top": [{"text": mask_secrets(_preview(t)), "count": c} for t, c in best]}
+        turn_hist: dict[str, int] = {}
+        for k in sorted(self.turn_counts):
+            label = str(k) if k <= _TURN_BUCKETS else f"{_TURN_BUCKETS + 1}+"
+            turn_hist[label] = turn_hist.get(label, 0) + self.turn_counts[k]
+        total_turns = sum(k * v for k, v in self.turn_counts.items())
+        return {
+            "examples": n,
+            "sample_size": len(sample),
+            "distinct": {
+                "user": _distinct([e[1] for e in sample]),
+                "assistant": _distinct([e[2] for e in sample]),
+            },
+            "unique_first_user_share": (
+                round(self.first_users.estimate() / self.first_users.n, 4) if self.first_users.n else None
+            ),
+            "assistant_openings": [
+                {"text": mask_secrets(text), "count": c, "share": round(c / replies, 4)} for text, c in ranked
+            ],
+            "system_prompts": systems,
+            "turns": {
+                "min": min(self.turn_counts), "mean": round(total_turns / n, 2), "max": max(self.turn_counts),
+                "histogram": turn_hist,
+            },
+            "roles": {r: self.roles[r] for r in (*_ROLES, "other") if self.roles[r]},
+            "with_tools_share": round(self.with_tools / n, 4),
+            "with_images_share": round(self.with_images / n, 4),
+            "lengths": {"user_chars": self.user_chars.summary(), "assistant_chars": self.assistant_chars.summary()},
+        }
+
+
+def _preview(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _OPENING_CHARS else text[: _OPENING_CHARS - 1] + "…"
+
+
+def _has_image(messages: list[Any]) -> bool:
+    for m in messages:
+        content = m.get("content") if isinstance(m, dict) else None
+        if isinstance(content, list):
+            for part in content:
+                if isinstance(part, dict) and part.get("type") == "image_url":
+                    return True
+    return False

@@ -1,0 +1,179 @@
+"""Secrets and personal data in training text: API keys, private keys, e-mail, phone, card numbers, IBANs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+from ..model import Finding, Record, Severity
+from ..redact import KINDS, LABELS, find_secrets
+from .base import Code, Validator, pointer_of
+
+_CODE_OF = {
+    "openai_key": "SEC001", "aws_access_key": "SEC001", "github_token": "SEC001", "slack_token": "SEC001",
+    "slack_webhook": "SEC001", "google_api_key": "SEC001", "stripe_key": "SEC001",
+    "private_key": "SEC002", "email": "SEC003", "phone": "SEC004", "credit_card": "SEC005", "iban": "SEC006",
+}
+_HINTS = {
+    "SEC001": "revoke the credential now, then remove it from the data: a fine-tuned model can repeat it",
+    "SEC002": "revoke the key pair, then remove the block from the data",
+    "SEC003": "replace real addresses with placeholders such as name@example.com",
+    "SEC004": "replace real numbers with fictional ones (e.g. 555-0100 to 555-0199)",
+    "SEC005": "remove card numbers; test numbers belong in test fixtures, not training data",
+    "SEC006": "remove or replace account numbers",
+}
+# the "shape" of a line: digits become 0, capitals A, and space, hyphen and dot s
+_SHAPE = bytes.maketrans(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ -.", b"0" * 10 + b"A" * 26 + b"sss")
+_SHAPE_NEEDLES: dict[str, tuple[bytes, ...]] = {
+    "credit_card": (b"0000s0000s0000", b"0000000000000", b"0000s000000s0000"),
+    "iban": (b"AA00s0000", b"AA00sAAAA", b"AA00000000", b"AA00AAAA"),
+    "phone": (b"+0", b"(000)", b"000s000s0000"),
+}
+_ESCAPED_ASCII = re.compile(rb"\\u00(?:3[0-9]|4[0-9a-fA-F]|5[0-9aA]|6[1-9a-fA-F]|7[0-9aA]|2[bBdD])")
+DEFAULT_ALLOWED_DOMAINS = (
+    "example.com", "example.org", "example.net", "example.edu", "example", "test", "invalid", "localhost",
+    "domain.com", "yourdomain.com", "yourcompany.com", "company.com", "email.com",
+)
+
+
+class SensitiveValidator(Validator):
+    """Secrets and personal data in any string of a record, reported only masked.
+
+    Every string value of the record is searched (message text, tool-call arguments, tool
+    definitions). A fine-tuned model can repeat what it was trained on, so a live key or a
+    customer's address in the data can leak to anyone who prompts the model. A finding names the
+    kind, the JSON Pointer and the column, and shows the value masked (``sk-pr…[masked]…9xQ``):
+    the secret itself never appears in any report, in any format. One finding per kind and
+    string; ``data.count`` says how many there were.
+
+    Codes:
+      SEC001  API key or access token: OpenAI ``sk-...`` (with a digit in it), AWS ``AKIA...``,
+              GitHub ``ghp_...``/``github_pat_...``, Slack ``xox?-...`` and webhook URLs, Google
+              ``AIza...``, Stripe ``sk_live_...`` (error)
+      SEC002  private key block ``-----BEGIN ... PRIVATE KEY-----`` (error)
+      SEC003  e-mail address; domains in ``allow_email_domains`` are fine (warning)
+      SEC004  phone number: ``+CC`` international numbers, ``(415) 555-0132``, ``415-555-0132``,
+              ``415.555.0132`` with 8 to 15 digits; a year, an amount, a date or an id is not (warning)
+      SEC005  credit-card number: 13 to 19 digits (optionally grouped by spaces or hyphens) with a
+              card issuer prefix that pass the Luhn check (error)
+      SEC006  IBAN with the right length for its country and a valid mod-97 checksum (warning)
+
+    A UUID, a hash, ``sk-learn`` or a Luhn-invalid 16-digit number is not reported.
+
+    Options (``validators.sensitive``):
+      kinds: [all]               which kinds to look for: private_key, openai_key, aws_access_key,
+                                 github_token, slack_token, slack_webhook, google_api_key,
+                                 stripe_key, email, credit_card, iban, phone
+      allow_email_domains: [example.com, example.org, example.net, example.edu, example, test,
+                                 invalid, localhost, domain.com, yourdomain.com, yourcompany.com,
+                                 company.com, email.com]   addresses at these domains (and their
+                                 subdomains) are placeholders, not personal data
+
+    Passing:
+      {"messages": [{"role": "user", "content": "Mail me at jane@example.com, id 123e4567-e89b-12d3-a456-426614174000"},
+                    {"role": "assistant", "content": "Done. Order 4111 1111 1111 1112 is noted for 2024."}]}
+    Failing:
+      {"messages": [{"role": "user", "content": "Use key sk-proj-Ab3dEfGhIjKlMnOpQrStUvWx"},
+                    {"role": "assistant", "content": "Noted."}]}
+      -> SEC001 at /messages/0/content: OpenAI API key sk-pr…[masked]…tUvWx... (masked)
+    """
+
+    name = "sensitive"
+    codes: ClassVar[dict[str, Code]] = {
+        "SEC001": Code(Severity.ERROR, "API key or access token in the data"),
+        "SEC002": Code(Severity.ERROR, "private key block in the data"),
+        "SEC003": Code(Severity.WARNING, "e-mail address in the data"),
+        "SEC004": Code(Severity.WARNING, "phone number in the data"),
+        "SEC005": Code(Severity.ERROR, "credit-card number in the data"),
+        "SEC006": Code(Severity.WARNING, "IBAN in the data"),
+    }
+    options_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "kinds": {"type": "array", "items": {"enum": list(KINDS)}, "uniqueItems": True},
+            "allow_email_domains": {"type": "array", "items": {"type": "string"}},
+        },
+        "additionalProperties": False,
+    }
+    defaults: ClassVar[Mapping[str, Any]] = {"kinds": list(KINDS), "allow_email_domains": list(DEFAULT_ALLOWED_DOMAINS)}
+
+    def __init__(self, options: Mapping[str, Any], context: Any) -> None:
+        super().__init__(options, context)
+        self._kinds = tuple(k for k in KINDS if k in set(self.options["kinds"]))
+        self._domains = tuple(d.lower().lstrip("@.") for d in self.options["allow_email_domains"])
+        self._wanted = frozenset(self._kinds)
+
+    def _candidates(self, raw: bytes) -> list[str]:
+        """The kinds that can be in a record, judged from its raw line with cheap substring tests."""
+        if not raw:
+            return list(self._kinds)
+        found = []
+        if b"@" in raw:
+            found.append("email")
+        if b"sk-" in raw:
+            found.append("openai_key")
+        if b"IA" in raw:  # AKIA, ASIA, ABIA
+            found.append("aws_access_key")
+        if b"AIza" in raw:
+            found.append("google_api_key")
+        if b"xox" in raw:
+            found.append("slack_token")
+        if b"slack" in raw:
+            found.append("slack_webhook")
+        if b"PRIVATE" in raw:
+            found.append("private_key")
+        if b"_" in raw:
+            if b"gh" in raw and (b"ghp_" in raw or b"gho_" in raw or b"ghu_" in raw or b"ghs_" in raw
+                                 or b"ghr_" in raw or b"github_pat_" in raw):
+                found.append("github_token")
+            if b"_live_" in raw:
+                found.append("stripe_key")
+        shape = raw.translate(_SHAPE)
+        # every digit kind needs three digits in a row, or a + before a digit
+        if b"000" in shape or b"+0" in shape:
+            found += [k for k, needles in _SHAPE_NEEDLES.items() if any(n in shape for n in needles)]
+        wanted = self._wanted
+        return [k for k in found if k in wanted]
+
+    def check(self, record: Record) -> Iterator[Finding]:
+        raw = record.raw
+        # a letter, digit, @, + or - written as a \u escape would hide a literal from the raw tests;
+        # no ordinary JSON writer does that, so such a line is simply searched in full
+        if b"\\u00" in raw and _ESCAPED_ASCII.search(raw):
+            kinds = list(self._kinds)
+        else:
+            kinds = self._candidates(raw)
+        if not kinds:
+            return
+        stack: list[tuple[Any, tuple[Any, ...]]] = [(record.value, ())]
+        while stack:
+            node, path = stack.pop()
+            if isinstance(node, str):
+                if len(node) >= 6:
+                    yield from self._scan(record, node, path, kinds)
+            elif isinstance(node, dict):
+                stack.extend((v, (*path, k)) for k, v in reversed(list(node.items())))
+            elif isinstance(node, list):
+                stack.extend((v, (*path, i)) for i, v in reversed(list(enumerate(node))))
+
+    def _scan(self, record: Record, text: str, path: tuple[Any, ...], kinds: list[str]) -> Iterator[Finding]:
+        first: dict[str, tuple[int, str, str]] = {}
+        counts: dict[str, int] = {}
+        for m in find_secrets(text, kinds):
+            if m.kind == "email" and self._allowed_email(text[m.start:m.end]):
+                continue
+            code = _CODE_OF[m.kind]
+            counts[code] = counts.get(code, 0) + 1
+            first.setdefault(code, (m.start, m.kind, m.masked))
+        for code, (start, kind, masked) in sorted(first.items()):
+            n = counts[code]
+            more = f" ({n} in this string)" if n > 1 else ""
+            yield self.finding(
+                code, record, f"{LABELS[kind]} {masked} at column {start + 1}{more}", pointer_of(path),
+                hint=_HINTS[code], data={"kind": kind, "masked": masked, "column": start + 1, "count": n},
+            )
+
+    def _allowed_email(self, address: str) -> bool:
+        domain = address.rsplit("@", 1)[-1].lower()
+        return any(domain == d or domain.endswith("." + d) for d in self._domains)
