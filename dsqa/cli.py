@@ -183,6 +183,11 @@ def _packs() -> list[str]:
     return pack_names()
 
 
+from .cli_finetune import COMMANDS as _FINETUNE_COMMANDS  # noqa: E402
+
+for _command in _FINETUNE_COMMANDS:
+    cli.add_command(_command)
+
 from . import cli_convert  # noqa: E402
 
 cli.add_command(cli_convert.convert)

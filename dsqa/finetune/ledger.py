@@ -1,0 +1,294 @@
+"""The local ledger: a SQLite file linking dataset, check report, uploaded files, jobs and models."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import DsqaError
+from .backend import JobInfo
+
+SCHEMA_VERSION = 1
+LEDGER_ENV = "DSQA_LEDGER"
+DEFAULT_LEDGER = Path(".dsqa") / "ledger.sqlite"
+
+_SCHEMA = """
+CREATE TABLE checks (
+    id INTEGER PRIMARY KEY,
+    train_path TEXT NOT NULL,
+    train_sha256 TEXT NOT NULL,
+    validation_path TEXT,
+    validation_sha256 TEXT,
+    report_sha256 TEXT NOT NULL,
+    passed INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE files (
+    backend TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    bytes INTEGER,
+    filename TEXT,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (backend, endpoint, sha256)
+);
+CREATE TABLE submissions (
+    id TEXT PRIMARY KEY,
+    backend TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    check_id INTEGER NOT NULL REFERENCES checks(id),
+    train_sha256 TEXT NOT NULL,
+    validation_sha256 TEXT,
+    report_sha256 TEXT NOT NULL,
+    training_file TEXT NOT NULL,
+    validation_file TEXT,
+    request TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'created', 'rejected')),
+    job_id TEXT,
+    error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE jobs (
+    job_id TEXT PRIMARY KEY,
+    submission_id TEXT REFERENCES submissions(id),
+    backend TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    model TEXT NOT NULL,
+    status TEXT NOT NULL,
+    fine_tuned_model TEXT,
+    error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE job_status (
+    id INTEGER PRIMARY KEY,
+    job_id TEXT NOT NULL REFERENCES jobs(job_id),
+    status TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX submissions_by_data ON submissions (backend, endpoint, train_sha256, report_sha256);
+"""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One intent to create a job; ``pending`` means the API may or may not have created it."""
+
+    id: str
+    backend: str
+    endpoint: str
+    train_sha256: str
+    report_sha256: str
+    state: str
+    job_id: str | None
+    training_file: str
+    validation_file: str | None
+    request: dict[str, Any]
+    error: str | None
+
+
+def default_path(start: Path | None = None) -> Path:
+    """DSQA_LEDGER, else .dsqa/ledger.sqlite in the project (where its dsqa config is) or here."""
+    env = os.environ.get(LEDGER_ENV)
+    if env:
+        return Path(env)
+    from ..config import discover
+
+    here = (start or Path.cwd()).resolve()
+    found = discover(here)
+    return (found.parent if found is not None else here) / DEFAULT_LEDGER
+
+
+class Ledger:
+    """A SQLite ledger; every state change is one transaction, so a crash never leaves half of one."""
+
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        self.path = path
+        if not path.exists() and not create:
+            raise DsqaError(f"{path}: no ledger yet (it is created by `dsqa submit`)")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=10, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise DsqaError(f"{path}: cannot open the ledger: {exc}") from None
+        except OSError as exc:
+            raise DsqaError(f"{path}: cannot create the ledger: {exc.strerror or exc}") from None
+
+    def _migrate(self) -> None:
+        with self._tx():
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise DsqaError(f"{self.path}: ledger schema {version} is newer than this dsqa understands ({SCHEMA_VERSION})")
+            if version == 0:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- checks and files --------------------------------------------------------------------
+
+    def record_check(
+        self, train: tuple[str, str], validation: tuple[str, str] | None, report_sha256: str, passed: bool, summary: dict[str, int]
+    ) -> int:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO checks (train_path, train_sha256, validation_path, validation_sha256, report_sha256, passed, summary, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (train[0], train[1], validation[0] if validation else None, validation[1] if validation else None,
+                 report_sha256, int(passed), json.dumps(summary, sort_keys=True), time.time()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def file_id(self, backend: str, endpoint: str, sha256: str) -> str | None:
+        row = self._db.execute(
+            "SELECT file_id FROM files WHERE backend=? AND endpoint=? AND sha256=?", (backend, endpoint, sha256)
+        ).fetchone()
+        return row["file_id"] if row else None
+
+    def remember_file(self, backend: str, endpoint: str, sha256: str, file_id: str, size: int | None, filename: str | None) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO files (backend, endpoint, sha256, file_id, bytes, filename, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (backend, endpoint, sha256, file_id, size, filename, time.time()),
+            )
+
+    def forget_file(self, backend: str, endpoint: str, sha256: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM files WHERE backend=? AND endpoint=? AND sha256=?", (backend, endpoint, sha256))
+
+    # -- submissions and jobs ----------------------------------------------------------------
+
+    def submissions_for(
+        self, backend: str, endpoint: str, train_sha256: str, validation_sha256: str | None, request: dict[str, Any]
+    ) -> list[Submission]:
+        """Earlier, not rejected submissions of the same data with the same settings, newest first."""
+        rows = self._db.execute(
+            "SELECT * FROM submissions WHERE backend=? AND endpoint=? AND train_sha256=? AND validation_sha256 IS ?"
+            " AND request=? AND state != 'rejected' ORDER BY created_at DESC, rowid DESC",
+            (backend, endpoint, train_sha256, validation_sha256, _canonical(request)),
+        ).fetchall()
+        return [_submission(r) for r in rows]
+
+    def new_submission(
+        self, backend: str, endpoint: str, check_id: int, train_sha256: str, validation_sha256: str | None,
+        report_sha256: str, training_file: str, validation_file: str | None, request: dict[str, Any],
+    ) -> Submission:
+        sid = uuid.uuid4().hex
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO submissions (id, backend, endpoint, check_id, train_sha256, validation_sha256, report_sha256,"
+                " training_file, validation_file, request, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                (sid, backend, endpoint, check_id, train_sha256, validation_sha256, report_sha256, training_file,
+                 validation_file, _canonical(request), now, now),
+            )
+        return Submission(sid, backend, endpoint, train_sha256, report_sha256, "pending", None, training_file, validation_file, request, None)
+
+    def submission_created(self, submission_id: str, job: JobInfo) -> None:
+        """The API has the job: link it to the submission and record its first status, atomically."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE submissions SET state='created', job_id=?, error=NULL, updated_at=? WHERE id=?",
+                (job.id, time.time(), submission_id),
+            )
+            row = db.execute("SELECT backend, endpoint FROM submissions WHERE id=?", (submission_id,)).fetchone()
+            self._upsert_job(db, job, row["backend"], row["endpoint"], submission_id)
+
+    def submission_rejected(self, submission_id: str, error: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE submissions SET state='rejected', error=?, updated_at=? WHERE id=?", (error, time.time(), submission_id))
+
+    def record_job(self, job: JobInfo, backend: str, endpoint: str) -> str | None:
+        """Store the job's current state; returns the status it had before (None if new)."""
+        with self._tx() as db:
+            return self._upsert_job(db, job, backend, endpoint, None)
+
+    def _upsert_job(self, db: sqlite3.Connection, job: JobInfo, backend: str, endpoint: str, submission_id: str | None) -> str | None:
+        now = time.time()
+        row = db.execute("SELECT status, fine_tuned_model FROM jobs WHERE job_id=?", (job.id,)).fetchone()
+        if row is None:
+            if submission_id is None:
+                found = db.execute("SELECT id FROM submissions WHERE job_id=?", (job.id,)).fetchone()
+                submission_id = found["id"] if found else None
+            db.execute(
+                "INSERT INTO jobs (job_id, submission_id, backend, endpoint, model, status, fine_tuned_model, error, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job.id, submission_id, backend, endpoint, job.model, job.status, job.fine_tuned_model, job.error_text, now, now),
+            )
+            db.execute("INSERT INTO job_status (job_id, status, at) VALUES (?, ?, ?)", (job.id, job.status, now))
+            return None
+        before = str(row["status"])
+        db.execute(
+            "UPDATE jobs SET status=?, fine_tuned_model=COALESCE(?, fine_tuned_model), error=?, updated_at=? WHERE job_id=?",
+            (job.status, job.fine_tuned_model, job.error_text, now, job.id),
+        )
+        if before != job.status:
+            db.execute("INSERT INTO job_status (job_id, status, at) VALUES (?, ?, ?)", (job.id, job.status, now))
+        return before
+
+    def job_backend(self, job_id: str) -> tuple[str, str] | None:
+        row = self._db.execute("SELECT backend, endpoint FROM jobs WHERE job_id=?", (job_id,)).fetchone()
+        return (row["backend"], row["endpoint"]) if row else None
+
+    def history(self, job_id: str) -> list[str]:
+        return [r["status"] for r in self._db.execute("SELECT status FROM job_status WHERE job_id=? ORDER BY id", (job_id,))]
+
+    def overview(self) -> list[dict[str, Any]]:
+        """Every submission (with its check, files and job) and every job dsqa has seen, oldest first."""
+        rows = self._db.execute(
+            "SELECT s.id AS submission, s.state, s.error AS submit_error, s.training_file, s.validation_file, s.request,"
+            " s.backend, s.endpoint, s.created_at, c.train_path, c.train_sha256, c.validation_path, c.report_sha256, c.passed,"
+            " j.job_id, j.status, j.fine_tuned_model, j.error AS job_error"
+            " FROM submissions s JOIN checks c ON c.id = s.check_id LEFT JOIN jobs j ON j.job_id = s.job_id"
+            " UNION ALL"
+            " SELECT NULL, 'created', NULL, NULL, NULL, NULL, j.backend, j.endpoint, j.created_at, NULL, NULL, NULL, NULL, NULL,"
+            " j.job_id, j.status, j.fine_tuned_model, j.error FROM jobs j WHERE j.submission_id IS NULL"
+            " ORDER BY created_at"
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+
+def _canonical(request: dict[str, Any]) -> str:
+    return json.dumps(request, sort_keys=True, separators=(",", ":"))
+
+
+def _submission(row: sqlite3.Row) -> Submission:
+    return Submission(
+        row["id"], row["backend"], row["endpoint"], row["train_sha256"], row["report_sha256"], row["state"], row["job_id"], row["training_file"],
+        row["validation_file"], json.loads(row["request"]), row["error"],
+    )

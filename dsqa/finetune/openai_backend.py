@@ -1,0 +1,238 @@
+"""The OpenAI and Azure OpenAI backends: the openai SDK behind the Backend interface."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .backend import BackendError, EventInfo, JobInfo, JobRequest, RemoteFile
+
+T = TypeVar("T")
+
+TRAINING_NOT_AVAILABLE = (
+    "OpenAI no longer accepts fine-tuning jobs from this organisation (403 training_not_available: self-serve "
+    "fine-tuning is winding down and no organisation can create jobs after 2027-01-06); use Azure OpenAI "
+    "(--backend azure) or another provider's OpenAI-compatible fine-tuning API (OPENAI_BASE_URL)"
+)
+#: events are fetched newest first; this many pages at most per poll so a runaway job cannot hang dsqa
+MAX_EVENT_PAGES = 20
+
+
+def _body_field(exc: Any, key: str) -> str | None:
+    body = getattr(exc, "body", None)
+    if isinstance(body, Mapping):
+        value = body.get(key)
+        return str(value) if value is not None else None
+    return None
+
+
+def _retry_after(exc: Any) -> float | None:
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    headers = response.headers
+    try:
+        if "retry-after-ms" in headers:
+            return float(headers["retry-after-ms"]) / 1000
+        if "retry-after" in headers:
+            return float(headers["retry-after"])
+    except ValueError:
+        return None
+    return None
+
+
+class OpenAIBackend:
+    """Files, uploads and fine-tuning jobs through an `openai.OpenAI` or `openai.AzureOpenAI` client."""
+
+    def __init__(self, name: str, client: Any, endpoint: str, key_env: str, secrets: tuple[str, ...]) -> None:
+        self.name = name
+        self.endpoint = endpoint
+        self._client = client
+        # creating a job is not idempotent (no idempotency key): it is sent exactly once per call
+        self._once = client.with_options(max_retries=0)
+        self._key_env = key_env
+        self._secrets = tuple(s for s in secrets if s)
+
+    # -- error translation -------------------------------------------------------------------
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return " ".join(text.split())
+
+    def _error(self, exc: Exception, what: str) -> BackendError:
+        import openai
+
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            code = _body_field(exc, "code")
+            detail = self._redact(_body_field(exc, "message") or str(exc))
+            if isinstance(exc, openai.AuthenticationError):
+                return BackendError(f"{what}: the API key was rejected (401); check {self._key_env}", "config", code=code)
+            if status == 403 and code == "training_not_available":
+                return BackendError(TRAINING_NOT_AVAILABLE, "rejected", code=code)
+            if status == 400 and (code == "model_not_available" or "not available for fine-tuning" in detail):
+                return BackendError(f"{what}: {detail} (400 model_not_available; choose a base model that can be fine-tuned)", "rejected", code="model_not_available")
+            if isinstance(exc, openai.NotFoundError):
+                return BackendError(f"{what}: not found (404): {detail}", "not_found", code=code)
+            if status == 429 or status >= 500:
+                return BackendError(f"{what}: HTTP {status} from {self.endpoint} after retries: {detail}", "transient", retry_after=_retry_after(exc), code=code)
+            return BackendError(f"{what}: HTTP {status}: {detail}", "rejected", code=code)
+        if isinstance(exc, openai.APITimeoutError):
+            return BackendError(f"{what}: {self.endpoint} did not answer in time", "transient")
+        if isinstance(exc, openai.APIConnectionError):
+            return BackendError(f"{what}: cannot reach {self.endpoint} (network unreachable or connection dropped)", "transient")
+        return BackendError(f"{what}: {self._redact(str(exc))}", "config")
+
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        import openai
+
+        try:
+            return fn()
+        except openai.OpenAIError as exc:
+            raise self._error(exc, what) from None
+
+    # -- files -------------------------------------------------------------------------------
+
+    def upload(self, path: Path, *, size: int, md5: str, single_limit: int, part_size: int) -> RemoteFile:
+        if size <= single_limit:
+            def single() -> Any:
+                with path.open("rb") as fh:
+                    return self._client.files.create(file=(path.name, fh), purpose="fine-tune")
+
+            obj = self._call(f"uploading {path}", single)
+            return RemoteFile(obj.id, obj.bytes, obj.filename, obj.status)
+        upload = self._call(
+            f"uploading {path} in parts",
+            lambda: self._client.uploads.upload_file_chunked(
+                file=path, mime_type="application/jsonl", purpose="fine-tune", part_size=part_size, md5=md5
+            ),
+        )
+        if upload.status != "completed" or upload.file is None:
+            raise BackendError(f"uploading {path}: the upload ended {upload.status!r} without a file", "transient")
+        return RemoteFile(upload.file.id, upload.file.bytes, upload.file.filename, upload.file.status)
+
+    def get_file(self, file_id: str) -> RemoteFile | None:
+        try:
+            obj = self._call(f"looking up file {file_id}", lambda: self._client.files.retrieve(file_id))
+        except BackendError as exc:
+            if exc.kind == "not_found":
+                return None
+            raise
+        return RemoteFile(obj.id, obj.bytes, obj.filename, obj.status)
+
+    def file_content(self, file_id: str) -> bytes:
+        return self._call(f"downloading file {file_id}", lambda: self._client.files.content(file_id).read())
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def create_job(self, request: JobRequest) -> JobInfo:
+        extra: dict[str, Any] = {}
+        if request.validation_file:
+            extra["validation_file"] = request.validation_file
+        if request.suffix is not None:
+            extra["suffix"] = request.suffix
+        if request.seed is not None:
+            extra["seed"] = request.seed
+        job = self._call(
+            "creating the fine-tuning job",
+            lambda: self._once.fine_tuning.jobs.create(
+                model=request.model,
+                training_file=request.training_file,
+                method=request.method,
+                metadata=request.metadata,
+                **extra,
+            ),
+        )
+        return _job(job)
+
+    def find_jobs(self, metadata: Mapping[str, str]) -> list[JobInfo]:
+        def find() -> list[JobInfo]:
+            page = self._client.fine_tuning.jobs.list(metadata=dict(metadata), limit=100)
+            found = [_job(j) for j in page.data]
+            # a provider that ignores the filter must not make dsqa adopt someone else's job
+            return [j for j in found if all(j.metadata.get(k) == v for k, v in metadata.items())]
+
+        return self._call("looking up jobs by metadata", find)
+
+    def get_job(self, job_id: str) -> JobInfo:
+        return _job(self._call(f"retrieving job {job_id}", lambda: self._client.fine_tuning.jobs.retrieve(job_id)))
+
+    def list_jobs(self, limit: int) -> list[JobInfo]:
+        return [_job(j) for j in self._call("listing jobs", lambda: self._client.fine_tuning.jobs.list(limit=limit).data)]
+
+    def new_events(self, job_id: str, seen: set[str]) -> list[EventInfo]:
+        def fetch() -> list[EventInfo]:
+            fresh: list[EventInfo] = []
+            page = self._client.fine_tuning.jobs.list_events(job_id, limit=50)
+            for _ in range(MAX_EVENT_PAGES):
+                for event in page.data:
+                    if event.id in seen:
+                        return fresh[::-1]
+                    fresh.append(_event(event))
+                if not page.has_next_page():
+                    break
+                page = page.get_next_page()
+            return fresh[::-1]
+
+        return self._call(f"reading events of job {job_id}", fetch)
+
+    def cancel_job(self, job_id: str) -> JobInfo:
+        return _job(self._call(f"cancelling job {job_id}", lambda: self._client.fine_tuning.jobs.cancel(job_id)))
+
+
+def _job(job: Any) -> JobInfo:
+    error = getattr(job, "error", None)
+    return JobInfo(
+        id=job.id,
+        status=str(job.status),
+        model=job.model,
+        fine_tuned_model=job.fine_tuned_model,
+        error_code=getattr(error, "code", None) if error is not None else None,
+        error_message=getattr(error, "message", None) if error is not None else None,
+        training_file=job.training_file,
+        validation_file=job.validation_file,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        trained_tokens=job.trained_tokens,
+        metadata={str(k): str(v) for k, v in (job.metadata or {}).items()},
+        result_files=tuple(job.result_files or ()),
+    )
+
+
+def _event(event: Any) -> EventInfo:
+    data = event.data if isinstance(event.data, dict) else None
+    return EventInfo(event.id, event.created_at, str(event.level), event.message, event.type, data)
+
+
+def make_openai(timeout: float) -> OpenAIBackend:
+    """OPENAI_API_KEY and, for compatible endpoints, OPENAI_BASE_URL."""
+    key = os.environ.get("OPENAI_API_KEY", "").strip()
+    if not key:
+        raise BackendError("no API key: set OPENAI_API_KEY (backend openai)", "config")
+    import openai
+
+    base_url = os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+    client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=2)
+    return OpenAIBackend("openai", client, str(client.base_url).rstrip("/"), "OPENAI_API_KEY", (key,))
+
+
+def make_azure(timeout: float) -> OpenAIBackend:
+    """AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and OPENAI_API_VERSION."""
+    missing = [n for n in ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION") if not os.environ.get(n, "").strip()]
+    if missing:
+        raise BackendError(f"backend azure needs {', '.join(missing)} in the environment", "config")
+    import openai
+
+    key = os.environ["AZURE_OPENAI_API_KEY"].strip()
+    endpoint = os.environ["AZURE_OPENAI_ENDPOINT"].strip()
+    client = openai.AzureOpenAI(
+        api_key=key,
+        azure_endpoint=endpoint,
+        api_version=os.environ["OPENAI_API_VERSION"].strip(),
+        timeout=timeout,
+        max_retries=2,
+    )
+    return OpenAIBackend("azure", client, endpoint.rstrip("/"), "AZURE_OPENAI_API_KEY", (key,))

@@ -1,0 +1,196 @@
+"""Follow a job to its end (status, progress by step, losses, events) and read its results file."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import DsqaError
+from .backend import Backend, EventInfo, JobInfo
+from .ledger import Ledger
+
+Echo = Callable[[str], None]
+BAR_WIDTH = 30
+#: the results file's documented spellings; dsqa writes the second of each pair
+COLUMN_ALIASES = {"train_accuracy": "train_mean_token_accuracy", "valid_accuracy": "valid_mean_token_accuracy"}
+RESULT_COLUMNS = ("step", "train_loss", "train_mean_token_accuracy", "valid_loss", "valid_mean_token_accuracy")
+
+
+def progress_bar(step: int, total: int | None, width: int = BAR_WIDTH) -> str:
+    if not total or total <= 0:
+        return f"step {step}"
+    done = max(0, min(width, round(width * step / total)))
+    return f"step {step}/{total} [{'#' * done}{'.' * (width - done)}] {100 * step // total:3d}%"
+
+
+@dataclass
+class Progress:
+    """The latest step and losses seen in metrics events."""
+
+    step: int | None = None
+    total: int | None = None
+    train_loss: float | None = None
+    valid_loss: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def update(self, data: dict[str, Any]) -> bool:
+        """Take a metrics event's data; True when the step moved."""
+        moved = False
+        step = data.get("step")
+        if isinstance(step, int) and step != self.step:
+            self.step, moved = step, True
+        total = data.get("total_steps")
+        if isinstance(total, int):
+            self.total = total
+        for key, attr in (("train_loss", "train_loss"), ("valid_loss", "valid_loss"), ("full_valid_loss", "valid_loss")):
+            value = data.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                setattr(self, attr, float(value))
+        return moved
+
+    def line(self) -> str:
+        parts = [progress_bar(self.step or 0, self.total)]
+        if self.train_loss is not None:
+            parts.append(f"train loss {self.train_loss:.4f}")
+        if self.valid_loss is not None:
+            parts.append(f"valid loss {self.valid_loss:.4f}")
+        return "  ".join(parts)
+
+
+class Watcher:
+    """Polls a job until it ends, printing each status change and each new event once."""
+
+    def __init__(self, ledger: Ledger, backend: Backend, echo: Echo, *, interval: float = 10.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.ledger = ledger
+        self.backend = backend
+        self.echo = echo
+        self.interval = interval
+        self.sleep = sleep
+
+    def refresh(self, job_id: str) -> tuple[JobInfo, str | None]:
+        job = self.backend.get_job(job_id)
+        before = self.ledger.record_job(job, self.backend.name, self.backend.endpoint)
+        return job, before
+
+    def watch(self, job_id: str) -> JobInfo:
+        seen: set[str] = set()
+        progress = Progress()
+        status: str | None = None
+        while True:
+            job, _ = self.refresh(job_id)
+            if job.status != status:
+                status = job.status
+                self.echo(f"{job.id}: {status}")
+            for event in self.backend.new_events(job_id, seen):
+                seen.add(event.id)
+                self._show(event, progress)
+            if job.terminal:
+                return job
+            self.sleep(self.interval)
+
+    def _show(self, event: EventInfo, progress: Progress) -> None:
+        if event.type == "metrics" and event.data:
+            if progress.update(event.data):
+                self.echo(f"  {progress.line()}")
+            return
+        level = "" if event.level == "info" else f"[{event.level}] "
+        self.echo(f"  {level}{event.message}")
+
+
+def describe(job: JobInfo) -> list[str]:
+    """A job's state as `key: value` lines for `dsqa status`."""
+    lines = [f"job: {job.id}", f"status: {job.status}", f"model: {job.model}"]
+    if job.training_file:
+        lines.append(f"training file: {job.training_file}")
+    if job.validation_file:
+        lines.append(f"validation file: {job.validation_file}")
+    if job.fine_tuned_model:
+        lines.append(f"fine-tuned model: {job.fine_tuned_model}")
+    if job.trained_tokens is not None:
+        lines.append(f"trained tokens: {job.trained_tokens:,}")
+    if job.status == "failed" and job.error_text:
+        lines.append(f"error: {job.error_text}")
+    for key in ("dsqa_dataset_sha256", "dsqa_report_sha256"):
+        if key in job.metadata:
+            lines.append(f"{key.removeprefix('dsqa_').replace('_', ' ')}: {job.metadata[key]}")
+    return lines
+
+
+def parse_results(content: bytes, where: str) -> list[dict[str, str]]:
+    """Rows of a results CSV by header name, accepting both documented column spellings."""
+    text = content.decode("utf-8-sig", errors="replace")
+    if not text.lstrip().startswith("step"):
+        try:
+            # some results files come base64-encoded
+            text = base64.b64decode(text, validate=False).decode("utf-8-sig")
+        except (binascii.Error, UnicodeDecodeError):
+            pass
+    if not text.lstrip().startswith("step"):
+        raise DsqaError(f"{where}: not a results CSV (expected a header starting with 'step')")
+    reader = csv.DictReader(io.StringIO(text.strip()))
+    rows = []
+    for raw in reader:
+        rows.append({COLUMN_ALIASES.get(k.strip(), k.strip()): (v or "").strip() for k, v in raw.items() if k})
+    return rows
+
+
+def results_csv(rows: list[dict[str, str]]) -> str:
+    extra = sorted({k for r in rows for k in r} - set(RESULT_COLUMNS))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*RESULT_COLUMNS, *extra], lineterminator="\n", restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def loss_svg(rows: list[dict[str, str]], title: str, width: int = 640, height: int = 360) -> str:
+    """A line chart of training (and validation) loss by step, as a standalone SVG document."""
+    series: dict[str, list[tuple[float, float]]] = {"train_loss": [], "valid_loss": []}
+    for row in rows:
+        try:
+            step = float(row["step"])
+        except (KeyError, ValueError):
+            continue
+        for key, points in series.items():
+            try:
+                points.append((step, float(row.get(key) or "")))
+            except ValueError:
+                pass
+    points = [p for s in series.values() for p in s]
+    if not points:
+        raise DsqaError(f"{title}: the results file has no loss values to chart")
+    x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
+    y1 = max(p[1] for p in points) or 1.0
+    pad = 40
+
+    def xy(p: tuple[float, float]) -> str:
+        x = pad + (p[0] - x0) / ((x1 - x0) or 1) * (width - 2 * pad)
+        y = height - pad - p[1] / y1 * (height - 2 * pad)
+        return f"{x:.1f},{y:.1f}"
+
+    colours = {"train_loss": "#1f77b4", "valid_loss": "#ff7f0e"}
+    lines = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
+        f'<title>{_xml(title)}</title>',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="black"/>',
+        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="black"/>',
+        f'<text x="{pad}" y="{pad - 10}" font-size="12">loss (max {y1:.3g}) by step {x0:g}–{x1:g}</text>',
+    ]
+    for i, (key, pts) in enumerate(series.items()):
+        if pts:
+            lines.append(f'<polyline fill="none" stroke="{colours[key]}" stroke-width="1.5" points="{" ".join(xy(p) for p in pts)}"/>')
+            lines.append(f'<text x="{width - pad - 90}" y="{pad + 14 * i}" font-size="12" fill="{colours[key]}">{key}</text>')
+    lines.append("</svg>")
+    return "\n".join(lines) + "\n"
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,329 @@
+"""submit / jobs / status / watch / cancel / metrics with the real openai SDK over real HTTP to a local fake API."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dsqa.cli import main
+from tests.fake_openai import WIND_DOWN, FakeOpenAI, Fault
+from tests.helpers import ROOT, run_cli
+
+KEY = "sk-test-SECRET-0123456789abcdef"
+MODEL = "gpt-4.1-mini-2025-04-14"
+CLEAN = ROOT / "sample_data" / "chat_clean.jsonl"
+DEFECTS = ROOT / "sample_data" / "defects.jsonl"
+ENV_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION", "AZURE_OPENAI_AD_TOKEN", "DSQA_LEDGER")
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeOpenAI]:
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("DSQA_LEDGER", str(tmp_path / "ledger.sqlite"))
+    with FakeOpenAI(KEY) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        yield server
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> tuple[Path, Path]:
+    """A passing training file and a validation file with different examples."""
+    lines = CLEAN.read_text("utf-8").splitlines(keepends=True)
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(lines[5:]), "utf-8")
+    val = tmp_path / "val.jsonl"
+    val.write_text("".join(lines[:5]), "utf-8")
+    return train, val
+
+
+def _dsqa(*args: str, subprocess_: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI entry point (in this process unless asked; starting Python costs seconds here)."""
+    if subprocess_:
+        proc = run_cli(*args)
+    else:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exited:
+            main(list(args))
+        proc = subprocess.CompletedProcess(args, int(exited.value.code or 0), out.getvalue(), err.getvalue())
+    assert "Traceback" not in proc.stderr
+    assert KEY not in proc.stdout + proc.stderr
+    return proc
+
+
+def _ledger_bytes(tmp_path: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in tmp_path.glob("ledger.sqlite*"))
+
+
+def _history(tmp_path: Path, job_id: str) -> list[str]:
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
+        return [r[0] for r in db.execute("SELECT status FROM job_status WHERE job_id=? ORDER BY id", (job_id,))]
+
+
+def test_failing_dataset_is_refused_before_any_request(fake: FakeOpenAI, tmp_path: Path) -> None:
+    proc = _dsqa("submit", str(DEFECTS), "--model", MODEL, subprocess_=True)
+    assert proc.returncode == 1
+    assert "FAILED:" in proc.stdout and "not submitted" in proc.stderr
+    assert fake.state.requests == []
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
+        assert db.execute("SELECT passed FROM checks").fetchall() == [(0,)]
+    assert _dsqa("jobs").stdout.strip() == "no submissions yet"
+
+
+def test_submit_and_watch_to_success_under_retried_faults(fake: FakeOpenAI, data: tuple[Path, Path], tmp_path: Path) -> None:
+    train, val = data
+    fake.inject("files.create", Fault(status=429, code="rate_limit_exceeded", headers={"retry-after-ms": "1"}))
+    fake.inject("jobs.retrieve", Fault(status=500, headers={"retry-after-ms": "1"}))
+    proc = _dsqa("submit", str(train), "--validation", str(val), "--model", MODEL, "--epochs", "2", "--suffix", "demo", "--watch", "--interval", "0", subprocess_=True)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    (job_id,) = fake.state.jobs
+    job = fake.state.jobs[job_id]
+    assert job["method"] == {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2}}}
+    assert job["user_provided_suffix"] == "demo"
+    assert job["metadata"]["dsqa_dataset_sha256"] and job["metadata"]["dsqa_report_sha256"]
+    assert len([f for f in fake.state.files.values() if f["purpose"] == "fine-tune"]) == 2
+    assert job["validation_file"] != job["training_file"]
+    # every event once, oldest first; progress by step with the latest losses
+    for message in ("Created fine-tuning job", "Job entered queued", "Job started", "The job has successfully completed"):
+        assert out.count(message) == 1
+    assert out.index("Created fine-tuning job") < out.index("Job started") < out.index("step 1/3")
+    assert "step 3/3 [" + "#" * 30 + "] 100%  train loss 0.5000  valid loss 0.5500" in out
+    assert f"fine-tuned model: ft:{MODEL}:dsqa-test::" in out.splitlines()[-1]
+    assert _history(tmp_path, job_id) == ["validating_files", "queued", "running", "succeeded"]
+    # a re-run neither uploads nor creates anything
+    uploads = fake.count("files.create")
+    again = _dsqa("submit", str(train), "--validation", str(val), "--model", MODEL, "--epochs", "2", "--suffix", "demo")
+    assert again.returncode == 0
+    assert "already uploaded" in again.stdout and "already submitted" in again.stdout
+    assert fake.count("files.create") == uploads and fake.count("jobs.create") == 1
+    listing = _dsqa("jobs").stdout
+    assert f"train.jsonl (sha256 " in listing and "passed -> file file-" in listing
+    assert f"-> job {job_id} succeeded -> model ft:{MODEL}:dsqa-test::" in listing
+    assert KEY.encode() not in _ledger_bytes(tmp_path)
+
+
+def test_connection_dropped_after_the_job_was_created_makes_no_second_job(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+    fake.inject("jobs.create", Fault(drop=True))
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL)
+    assert proc.returncode == 0, proc.stderr
+    assert len(fake.state.jobs) == 1 and fake.count("jobs.create") == 1
+    assert "looking the job up by its metadata" in proc.stdout
+    assert f"job: {next(iter(fake.state.jobs))}" in proc.stdout
+
+
+def test_timeout_after_the_job_was_created_makes_no_second_job(fake: FakeOpenAI, data: tuple[Path, Path], tmp_path: Path) -> None:
+    from dsqa.finetune.ledger import Ledger
+    from dsqa.finetune.openai_backend import make_openai
+    from dsqa.finetune.submit import JobSpec, Submitter, digest
+
+    fake.inject("jobs.create", Fault(hang=True))
+    backend = make_openai(timeout=0.5)
+    lines: list[str] = []
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        check_id = ledger.record_check(("train.jsonl", digest(data[0]).sha256), None, "r" * 64, True, {})
+        job, created = Submitter(ledger, backend, lines.append, sleep=lambda s: None).submit(
+            check_id, "r" * 64, digest(data[0]), None, JobSpec(MODEL))
+    fake.release.set()
+    assert created and list(fake.state.jobs) == [job.id]
+    assert fake.count("jobs.create") == 1
+    assert any("did not answer in time" in line for line in lines)
+
+
+def test_server_error_on_create_is_looked_up_then_retried_once(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+    fake.inject("jobs.create", Fault(status=500, headers={"retry-after-ms": "1"}))
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL)
+    assert proc.returncode == 0, proc.stderr
+    assert fake.count("jobs.create") == 2 and fake.count("jobs.list") == 1
+    assert len(fake.state.jobs) == 1
+
+
+def test_training_not_available_is_one_clear_line(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+    fake.inject("jobs.create", Fault(status=403, code="training_not_available", message=WIND_DOWN))
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert "no longer accepts fine-tuning jobs from this organisation" in line and "2027-01-06" in line and "azure" in line
+    assert fake.count("jobs.create") == 1 and fake.state.jobs == {}
+    assert "rejected: " in _dsqa("jobs", "--offline").stdout
+
+
+def test_model_not_available_is_one_clear_line(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+    proc = _dsqa("submit", str(data[0]), "--model", "gpt-5-2026-08-07")
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert "gpt-5-2026-08-07 is not available for fine-tuning" in line and "model_not_available" in line
+    assert fake.state.jobs == {}
+
+
+def test_bad_and_missing_keys_never_print_the_key(fake: FakeOpenAI, data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY + "-wrong")
+    proc = run_cli("submit", str(data[0]), "--model", MODEL)
+    assert proc.returncode == 2
+    assert KEY not in proc.stdout + proc.stderr
+    assert "API key was rejected (401); check OPENAI_API_KEY" in proc.stderr
+    monkeypatch.delenv("OPENAI_API_KEY")
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL)
+    assert proc.returncode == 2 and "no API key: set OPENAI_API_KEY" in proc.stderr
+    assert KEY.encode() not in _ledger_bytes(tmp_path)
+
+
+def _interrupted_submit(fake: FakeOpenAI, train: Path) -> None:
+    """Start `dsqa submit`, wait until its job-creation request reaches the server, then kill -9 it."""
+    proc = subprocess.Popen([sys.executable, "-m", "dsqa", "submit", str(train), "--model", MODEL], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert fake.arrived["jobs.create"].wait(120)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.mark.parametrize("server_created_it", [False, True])
+def test_crash_during_job_creation_leaves_a_consistent_ledger_and_a_rerun_resumes(
+    fake: FakeOpenAI, data: tuple[Path, Path], tmp_path: Path, server_created_it: bool
+) -> None:
+    fake.inject("jobs.create", Fault(hang=True, before=not server_created_it))
+    _interrupted_submit(fake, data[0])
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT state FROM submissions").fetchall() == [("pending",)]
+    listing = _dsqa("jobs", "--offline")
+    assert listing.returncode == 0 and "job unknown (submit was interrupted" in listing.stdout
+    assert len(fake.state.jobs) == (1 if server_created_it else 0)
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL)
+    assert proc.returncode == 0, proc.stderr
+    assert "already uploaded" in proc.stdout and fake.count("files.create") == 1
+    assert len(fake.state.jobs) == 1
+    assert fake.count("jobs.create") == (1 if server_created_it else 2)
+    if server_created_it:
+        assert "found the job the interrupted submit created" in proc.stdout
+    assert f"-> job {next(iter(fake.state.jobs))} " in _dsqa("jobs", "--offline").stdout
+
+
+def test_a_failure_inside_a_ledger_transaction_leaves_the_submission_pending(fake: FakeOpenAI, data: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dsqa.finetune.ledger import Ledger
+    from dsqa.finetune.openai_backend import make_openai
+    from dsqa.finetune.submit import JobSpec, Submitter, digest
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("crash between two steps")
+
+    d = digest(data[0])
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        check_id = ledger.record_check(("train.jsonl", d.sha256), None, "r" * 64, True, {})
+        monkeypatch.setattr(Ledger, "_upsert_job", boom)
+        with pytest.raises(RuntimeError):
+            Submitter(ledger, make_openai(30), lambda s: None).submit(check_id, "r" * 64, d, None, JobSpec(MODEL))
+        monkeypatch.undo()
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        (row,) = ledger.overview()
+        assert row["state"] == "pending" and row["job_id"] is None
+        monkeypatch.setenv("OPENAI_API_KEY", KEY)
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        job, created = Submitter(ledger, make_openai(30), lambda s: None).submit(check_id, "r" * 64, d, None, JobSpec(MODEL))
+    assert not created and list(fake.state.jobs) == [job.id]
+
+
+def test_large_files_go_through_the_uploads_api_in_parts(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+    size = data[0].stat().st_size
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL, "--upload-limit", "1000", "--part-size", "4096")
+    assert proc.returncode == 0, proc.stderr
+    assert fake.count("files.create") == 0 and fake.count("uploads.create") == 1
+    assert fake.count("parts.create") == -(-size // 4096) and fake.count("uploads.complete") == 1
+    (job,) = fake.state.jobs.values()
+    assert fake.state.files[job["training_file"]]["content"] == data[0].read_bytes()
+
+
+def test_a_file_gone_from_the_api_is_uploaded_again(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+    assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
+    fake.state.files.clear()
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL, "--seed", "7")
+    assert proc.returncode == 0, proc.stderr
+    assert "no longer usable" in proc.stdout and fake.count("files.create") == 2 and len(fake.state.jobs) == 2
+
+
+def test_watch_reports_failure_and_treats_unknown_statuses_as_running(monkeypatch: pytest.MonkeyPatch, data: tuple[Path, Path], tmp_path: Path) -> None:
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("DSQA_LEDGER", str(tmp_path / "ledger.sqlite"))
+    with FakeOpenAI(KEY, outcome="failed", statuses=("validating_files", "paused", "running")) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
+        (job_id,) = server.state.jobs
+        proc = _dsqa("watch", job_id, "--interval", "0")
+    assert proc.returncode == 1
+    assert f"{job_id}: paused" in proc.stdout and f"{job_id}: running" in proc.stdout
+    assert "invalid_training_file: Example 3, message 2" in proc.stderr
+    assert _history(tmp_path, job_id)[-1] == "failed"
+
+
+def test_cancel_then_watch_exits_1(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+    assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
+    (job_id,) = fake.state.jobs
+    proc = _dsqa("cancel", job_id)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"{job_id}: cancelled"
+    assert _dsqa("watch", job_id, "--interval", "0").returncode == 1
+    assert f"job {job_id} cancelled" in _dsqa("jobs").stdout
+
+
+def test_status_and_metrics_after_success(fake: FakeOpenAI, data: tuple[Path, Path], tmp_path: Path) -> None:
+    assert _dsqa("submit", str(data[0]), "--model", MODEL, "--watch", "--interval", "0").returncode == 0
+    (job_id,) = fake.state.jobs
+    status = _dsqa("status", job_id).stdout
+    assert "status: succeeded" in status and "fine-tuned model: ft:" in status and "trained tokens: 1,234" in status
+    out, chart = tmp_path / "metrics.csv", tmp_path / "loss.svg"
+    proc = _dsqa("metrics", job_id, "-o", str(out), "--chart", str(chart))
+    assert proc.returncode == 0, proc.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "step,train_loss,train_mean_token_accuracy,valid_loss,valid_mean_token_accuracy"
+    assert lines[1:] == ["1,1.0000,0.60,,", "2,0.6667,0.70,0.7333,0.55", "3,0.5000,0.80,,"]
+    svg = chart.read_text()
+    assert svg.startswith("<svg") and svg.count("<polyline") == 2
+
+
+def test_azure_backend_uses_azure_paths_and_the_ledger_remembers_it(monkeypatch: pytest.MonkeyPatch, data: tuple[Path, Path], tmp_path: Path) -> None:
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DSQA_LEDGER", str(tmp_path / "ledger.sqlite"))
+    azure_key = "azure-SECRET-key-42"
+    with FakeOpenAI(azure_key) as server:
+        monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", server.azure_endpoint)
+        monkeypatch.setenv("AZURE_OPENAI_API_KEY", azure_key)
+        monkeypatch.setenv("OPENAI_API_VERSION", "2025-04-01-preview")
+        proc = _dsqa("submit", str(data[0]), "--model", MODEL, "--backend", "azure")
+        assert proc.returncode == 0, proc.stderr
+        (job_id,) = server.state.jobs
+        watched = _dsqa("watch", job_id, "--interval", "0")  # no --backend: taken from the ledger
+    assert watched.returncode == 0 and "fine-tuned model: ft:" in watched.stdout
+    assert all("api-version=2025-04-01-preview" in q for _, _, q in server.state.requests)
+    assert azure_key not in proc.stdout + watched.stdout + proc.stderr + watched.stderr
+    assert azure_key.encode() not in _ledger_bytes(tmp_path)
+    monkeypatch.delenv("OPENAI_API_VERSION")
+    missing = _dsqa("status", job_id)
+    assert missing.returncode == 2 and "needs OPENAI_API_VERSION" in missing.stderr
+
+
+def test_dpo_options_are_checked_before_anything_is_sent(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL, "--beta", "0.5")
+    assert proc.returncode == 2 and "--beta applies only to --method dpo" in proc.stderr
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL, "--method", "dpo")
+    assert proc.returncode == 2 and "needs openai-preference records" in proc.stderr
+    assert fake.state.requests == []
+
+
+def test_the_cli_does_not_import_openai_until_a_finetune_command_runs() -> None:
+    code = "import sys, dsqa.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'openai'))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert proc.stdout.strip() == "[]"
