@@ -8,6 +8,7 @@ from ..errors import ConfigError
 from .base import Code, DatasetContext, Validator, pointer_of
 from .content import ContentValidator
 from .dataset import DatasetValidator
+from .duplicates import DuplicatesValidator
 from .diversity import DiversityValidator
 from .format import FormatValidator
 from .internal import EngineCodes
@@ -23,6 +24,7 @@ BUILTIN: dict[str, type[Validator]] = {
     "format": FormatValidator,
     "schema": SchemaValidator,
     "dataset": DatasetValidator,
+    "duplicates": DuplicatesValidator,
     "content": ContentValidator,
     "sensitive": SensitiveValidator,
     "diversity": DiversityValidator,
