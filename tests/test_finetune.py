@@ -327,3 +327,25 @@ def test_the_cli_does_not_import_openai_until_a_finetune_command_runs() -> None:
     code = "import sys, dsqa.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'openai'))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert proc.stdout.strip() == "[]"
+
+
+def test_watch_survives_a_poll_that_fails_after_the_sdk_retries(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+    assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
+    (job_id,) = fake.state.jobs
+    # the SDK tries a retrieve three times; the fourth 500 hits the next poll's first try
+    fake.inject("jobs.retrieve", *[Fault(status=500, headers={"retry-after-ms": "1"})] * 4)
+    proc = _dsqa("watch", job_id, "--interval", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("poll failed (retrieving job") == 1 and "fine-tuned model: ft:" in proc.stdout
+
+
+def test_results_file_in_either_spelling_or_base64() -> None:
+    import base64
+
+    from dsqa.finetune.track import parse_results, results_csv
+
+    documented = b"step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy\n1,0.9,0.5,,\n2,0.7,0.6,0.8,0.55\n"
+    real = documented.replace(b"train_accuracy", b"train_mean_token_accuracy")
+    expected = "step,train_loss,train_mean_token_accuracy,valid_loss,valid_mean_token_accuracy\n1,0.9,0.5,,\n2,0.7,0.6,0.8,0.55\n"
+    for content in (documented, real, base64.b64encode(real)):
+        assert results_csv(parse_results(content, "file-x")) == expected

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import DsqaError
-from .backend import Backend, EventInfo, JobInfo
+from .backend import Backend, BackendError, EventInfo, JobInfo
 from .ledger import Ledger
 
 Echo = Callable[[str], None]
 BAR_WIDTH = 30
+#: polls in a row that may fail (after the SDK's own retries) before `watch` gives up
+MAX_FAILED_POLLS = 5
 #: the results file's documented spellings; dsqa writes the second of each pair
 COLUMN_ALIASES = {"train_accuracy": "train_mean_token_accuracy", "valid_accuracy": "valid_mean_token_accuracy"}
 RESULT_COLUMNS = ("step", "train_loss", "train_mean_token_accuracy", "valid_loss", "valid_mean_token_accuracy")
@@ -83,12 +85,24 @@ class Watcher:
         seen: set[str] = set()
         progress = Progress()
         status: str | None = None
+        failed = 0
         while True:
-            job, _ = self.refresh(job_id)
+            try:
+                job, _ = self.refresh(job_id)
+                events = self.backend.new_events(job_id, seen)
+            except BackendError as exc:
+                # a job runs for hours; one network blip or 5xx must not end the watch
+                failed += 1
+                if exc.kind != "transient" or failed >= MAX_FAILED_POLLS:
+                    raise
+                self.echo(f"  poll failed ({exc}); trying again")
+                self.sleep(self.interval)
+                continue
+            failed = 0
             if job.status != status:
                 status = job.status
                 self.echo(f"{job.id}: {status}")
-            for event in self.backend.new_events(job_id, seen):
+            for event in events:
                 seen.add(event.id)
                 self._show(event, progress)
             if job.terminal:
