@@ -154,8 +154,9 @@ def mask_value(value: str) -> str:
 
 
 def _mask_private_key(value: str) -> str:
-    header = re.match(r"-----BEGIN [A-Z0-9 ]+-----", value)
-    return (header.group() if header else "-----BEGIN PRIVATE KEY-----") + "…" + MASK + "…"
+    # the header without its closing dashes, so the masked form is not itself a key block
+    header = re.match(r"-----BEGIN ([A-Z0-9 ]+?)-----", value)
+    return "-----BEGIN " + (header.group(1) if header else "PRIVATE KEY") + "…" + MASK + "…"
 
 
 def find_secrets(text: str, kinds: Iterable[str] | None = None) -> list[SecretMatch]:

@@ -91,10 +91,11 @@ def _text_refusal(text: str) -> bool:
 
 
 def _quote(text: str) -> str:
-    text = " ".join(text.split())
+    # mask before cutting: a cut secret no longer looks like one and would slip through
+    text = " ".join(mask_secrets(text).split())
     if len(text) > _QUOTE:
         text = text[: _QUOTE - 1] + "…"
-    return repr(mask_secrets(text))
+    return repr(text)
 
 
 def _strip_code(text: str) -> str:

@@ -147,7 +147,8 @@ def _distinct(texts: list[str]) -> dict[str, Any]:
 
 
 def _opening(text: str) -> str | None:
-    words = text.split(None, 5)[:5]
+    # masked before the cut, so that no part of a secret survives in the stats
+    words = mask_secrets(text[:400]).split(None, 5)[:5]
     if not words:
         return None
     return " ".join(words)[:_OPENING_CHARS]
@@ -432,7 +433,7 @@ class DiversityValidator(Validator):
         else:
             best = sorted(self.system.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
             systems = {"examples_with": self.with_system, "distinct": len(self.system),
-                       "top": [{"text": mask_secrets(_preview(t)), "count": c} for t, c in best]}
+                       "top": [{"text": _preview(mask_secrets(t)), "count": c} for t, c in best]}
         turn_hist: dict[str, int] = {}
         for k in sorted(self.turn_counts):
             label = str(k) if k <= _TURN_BUCKETS else f"{_TURN_BUCKETS + 1}+"
@@ -449,7 +450,7 @@ class DiversityValidator(Validator):
                 round(self.first_users.estimate() / self.first_users.n, 4) if self.first_users.n else None
             ),
             "assistant_openings": [
-                {"text": mask_secrets(text), "count": c, "share": round(c / replies, 4)} for text, c in ranked
+                {"text": text, "count": c, "share": round(c / replies, 4)} for text, c in ranked
             ],
             "system_prompts": systems,
             "turns": {
