@@ -263,17 +263,17 @@ def cancel(job_id: str, backend: str | None, ledger_path: Path | None, timeout: 
 @click.command()
 @click.argument("job_id", metavar="JOB")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to write the metrics CSV.")
-@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), help="Also draw the loss curves as an SVG file.")
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), help="Also draw the loss curves: an .svg or .png file.")
 @_backend_option
 @_ledger_option
 @_timeout_option
 def metrics(job_id: str, output: Path, chart: Path | None, backend: str | None, ledger_path: Path | None, timeout: float) -> int:
     """Download JOB's results file and write it as CSV (step, losses, accuracies), optionally with a loss chart."""
-    from .finetune.track import loss_svg, parse_results, results_csv
+    from .finetune.track import loss_png, loss_svg, parse_results, results_csv
     from .sources import write_atomic
 
-    if chart is not None and chart.suffix.lower() != ".svg":
-        raise UsageError(f"{chart}: --chart writes SVG; name the file *.svg")
+    if chart is not None and chart.suffix.lower() not in (".svg", ".png"):
+        raise UsageError(f"{chart}: --chart writes SVG or PNG; name the file *.svg or *.png")
     with _open_ledger(ledger_path) as ledger:
         api = _backend_for(ledger, job_id, backend, timeout)
         job = api.get_job(job_id)
@@ -284,7 +284,8 @@ def metrics(job_id: str, output: Path, chart: Path | None, backend: str | None, 
     try:
         write_atomic(output, results_csv(rows))
         if chart is not None:
-            write_atomic(chart, loss_svg(rows, f"{job_id} loss"))
+            draw = loss_png if chart.suffix.lower() == ".png" else loss_svg
+            write_atomic(chart, draw(rows, f"{job_id} loss"))
     except OSError as exc:
         raise DsqaError(f"cannot write {exc.filename}: {exc.strerror or exc}") from None
     click.echo(f"{len(rows)} steps written to {output}" + (f", chart to {chart}" if chart else ""), err=True)

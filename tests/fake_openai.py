@@ -53,9 +53,11 @@ class State:
 class FakeOpenAI:
     """A ThreadingHTTPServer on 127.0.0.1 speaking the OpenAI REST API under /v1 and Azure's under /openai."""
 
-    def __init__(self, api_key: str, *, total_steps: int = 3, outcome: str = "succeeded", statuses: tuple[str, ...] = ("validating_files", "queued", "running")) -> None:
+    def __init__(self, api_key: str, *, total_steps: int = 3, steps_per_tick: int = 1, outcome: str = "succeeded",
+                 statuses: tuple[str, ...] = ("validating_files", "queued", "running")) -> None:
         self.api_key = api_key
         self.total_steps = total_steps
+        self.steps_per_tick = steps_per_tick
         self.outcome = outcome
         self.statuses = statuses
         self.state = State()
@@ -114,12 +116,13 @@ class FakeOpenAI:
             job["status"] = self.statuses[tick]
             self.add_event(jid, f"Job {'started' if job['status'] == 'running' else 'entered ' + job['status']}")
             return
-        step = tick - len(self.statuses) + 1
-        if job["status"] == "running" and 1 <= step <= self.total_steps:
-            train, valid = round(2.0 / (step + 1), 4), round(2.2 / (step + 1), 4)
-            self.add_event(jid, f"Step {step}/{self.total_steps}: training loss={train:.2f}, validation loss={valid:.2f}", "metrics",
-                           {"step": step, "train_loss": train, "valid_loss": valid, "total_steps": self.total_steps,
-                            "train_mean_token_accuracy": 0.5 + step / 10})
+        first = (tick - len(self.statuses)) * self.steps_per_tick + 1
+        if job["status"] == "running" and 1 <= first <= self.total_steps:
+            for step in range(first, min(first + self.steps_per_tick, self.total_steps + 1)):
+                train, valid = round(2.0 / (step + 1), 4), round(2.2 / (step + 1), 4)
+                self.add_event(jid, f"Step {step}/{self.total_steps}: training loss={train:.2f}, validation loss={valid:.2f}", "metrics",
+                               {"step": step, "train_loss": train, "valid_loss": valid, "total_steps": self.total_steps,
+                                "train_mean_token_accuracy": 0.5 + step / 10})
             return
         if self.outcome == "failed":
             job.update(status="failed", finished_at=int(time.time()),

@@ -349,3 +349,56 @@ def test_results_file_in_either_spelling_or_base64() -> None:
     expected = "step,train_loss,train_mean_token_accuracy,valid_loss,valid_mean_token_accuracy\n1,0.9,0.5,,\n2,0.7,0.6,0.8,0.55\n"
     for content in (documented, real, base64.b64encode(real)):
         assert results_csv(parse_results(content, "file-x")) == expected
+
+
+def test_watch_pages_through_many_new_events_and_prints_each_once_in_order(monkeypatch: pytest.MonkeyPatch, data: tuple[Path, Path], tmp_path: Path) -> None:
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("DSQA_LEDGER", str(tmp_path / "ledger.sqlite"))
+    with FakeOpenAI(KEY, total_steps=120, steps_per_tick=120) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
+        (job_id,) = server.state.jobs
+        proc = _dsqa("watch", job_id, "--interval", "0")
+        assert any("after=" in q for _, route, q in server.state.requests if route == "jobs.events")
+    assert proc.returncode == 0
+    steps = [int(line.split("step ")[1].split("/")[0]) for line in proc.stdout.splitlines() if line.startswith("  step ")]
+    assert steps == list(range(1, 121))
+
+
+def test_png_chart_is_a_real_png_with_both_curves(fake: FakeOpenAI, data: tuple[Path, Path], tmp_path: Path) -> None:
+    import struct
+    import zlib
+
+    assert _dsqa("submit", str(data[0]), "--model", MODEL, "--watch", "--interval", "0").returncode == 0
+    (job_id,) = fake.state.jobs
+    png = tmp_path / "loss.png"
+    assert _dsqa("metrics", job_id, "-o", str(tmp_path / "m.csv"), "--chart", str(png)).returncode == 0
+    blob = png.read_bytes()
+    assert blob[:8] == b"\x89PNG\r\n\x1a\n" and blob[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", blob[16:24])
+    idat_len = struct.unpack(">I", blob[33:37])[0]
+    raw = zlib.decompress(blob[41:41 + idat_len])
+    assert len(raw) == height * (1 + 3 * width)
+    assert b"\x1f\x77\xb4" in raw and b"\xff\x7f\x0e" in raw
+    assert _dsqa("metrics", job_id, "-o", str(tmp_path / "m.csv"), "--chart", str(tmp_path / "loss.jpg")).returncode == 2
+
+
+def test_jobs_refreshes_running_jobs_from_the_api(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+    assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
+    (job_id,) = fake.state.jobs
+    assert f"job {job_id} validating_files" in _dsqa("jobs", "--offline").stdout
+    assert f"job {job_id} queued" in _dsqa("jobs").stdout
+
+
+def test_an_unreadable_or_newer_ledger_is_one_line_and_exit_2(fake: FakeOpenAI, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.sqlite"
+    ledger.write_bytes(b"this is not a database" * 100)
+    proc = _dsqa("jobs")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "cannot open the ledger" in proc.stderr
+    ledger.unlink()
+    with sqlite3.connect(ledger) as db:
+        db.execute("PRAGMA user_version=99")
+    proc = _dsqa("jobs")
+    assert proc.returncode == 2 and "ledger schema 99 is newer" in proc.stderr
