@@ -136,8 +136,15 @@ def _iban_ok(value: str) -> bool:
 
 
 def _phone_ok(value: str) -> bool:
-    digits = sum(ch.isdigit() for ch in value)
-    return 8 <= digits <= 15
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if not 8 <= len(digits) <= 15:
+        return False
+    # North American numbers with 555 as area code or exchange are fictional by convention
+    national = digits[1:] if value.startswith("+1") else digits
+    if not value.startswith("+") or value.startswith("+1"):
+        if len(national) == 10 and (national[:3] == "555" or national[3:6] == "555"):
+            return False
+    return True
 
 
 _CONFIRM = {"credit_card": _card_ok, "iban": _iban_ok, "phone": _phone_ok}

@@ -31,8 +31,11 @@ _HTML_TAGS = frozenset(
 _CODE_HINTS = ("def ", "print(", "return ", ".format(", 'f"', "f'", "${", "function ", "=>", "import ", "#include", "println", "console.")
 
 _AI_DISCLAIMER = re.compile(
-    r"\bas an? (?:AI (?:language )?model|AI assistant|AI|artificial intelligence|(?:large )?language model)\b"
-    r"|\bI(?:'m| am) (?:just |only |merely )an? (?:AI|artificial intelligence|(?:large )?language model|computer program)\b"
+    r"\bas an? (?:AI (?:language )?model|AI(?! assistant)|artificial intelligence|(?:large )?language model)\b"
+    # "As an AI assistant developed by ..." introduces the assistant; only a hedge after it counts
+    r"|\bas an? AI assistant,? I (?:do not|don't|don’t|cannot|can't|can’t|am not|am unable|have no)\b"
+    r"|\bI(?:'m|’m| am) (?:just |only |merely )an? (?:AI|artificial intelligence|(?:large )?language model|computer program)\b"
+    r"|\bI(?:'m|’m| am) an? (?:AI language model|(?:large )?language model)\b"
     r"|\bI (?:do not|don't|don’t) have (?:personal )?(?:opinions|feelings|emotions|beliefs|personal experiences|"
     r"the ability to (?:browse|access the internet|access real-time))\b",
     re.I,
@@ -165,7 +168,7 @@ def looks_cut_off(text: str) -> str | None:
     last = stripped[-1]
     if last in _END_OK or last.isdigit():
         return None
-    if last in ",-(–—/&+=":
+    if last in ",-(–—&+=":
         return f"it ends with {last!r}"
     if not last.isalpha():
         return None

@@ -52,9 +52,11 @@ class SensitiveValidator(Validator):
               GitHub ``ghp_...``/``github_pat_...``, Slack ``xox?-...`` and webhook URLs, Google
               ``AIza...``, Stripe ``sk_live_...`` (error)
       SEC002  private key block ``-----BEGIN ... PRIVATE KEY-----`` (error)
-      SEC003  e-mail address; domains in ``allow_email_domains`` are fine (warning)
-      SEC004  phone number: ``+CC`` international numbers, ``(415) 555-0132``, ``415-555-0132``,
-              ``415.555.0132`` with 8 to 15 digits; a year, an amount, a date or an id is not (warning)
+      SEC003  e-mail address; domains in ``allow_email_domains`` and domains with a label that
+              starts with "example" (``example-domain.com``) are fine (warning)
+      SEC004  phone number: ``+CC`` international numbers, ``(415) 867-5309``, ``415-867-5309``,
+              ``415.867.5309`` with 8 to 15 digits; a year, an amount, a date or an id is not, nor a
+              North American number with 555 as area code or exchange (fictional) (warning)
       SEC005  credit-card number: 13 to 19 digits (optionally grouped by spaces or hyphens) with a
               card issuer prefix that pass the Luhn check (error)
       SEC006  IBAN with the right length for its country and a valid mod-97 checksum (warning)
@@ -71,7 +73,7 @@ class SensitiveValidator(Validator):
                                  subdomains) are placeholders, not personal data
 
     Passing:
-      {"messages": [{"role": "user", "content": "Mail me at jane@example.com, id 123e4567-e89b-12d3-a456-426614174000"},
+      {"messages": [{"role": "user", "content": "Mail me at jane@example.com, call (555) 123-4567"},
                     {"role": "assistant", "content": "Done. Order 4111 1111 1111 1112 is noted for 2024."}]}
     Failing:
       {"messages": [{"role": "user", "content": "Use key sk-proj-Ab3dEfGhIjKlMnOpQrStUvWx"},
@@ -176,4 +178,6 @@ class SensitiveValidator(Validator):
 
     def _allowed_email(self, address: str) -> bool:
         domain = address.rsplit("@", 1)[-1].lower()
+        if any(label.startswith("example") for label in domain.split(".")[:-1]):
+            return True  # example-domain.com, mail.example.co.uk: illustrations, not people
         return any(domain == d or domain.endswith("." + d) for d in self._domains)
