@@ -327,6 +327,10 @@ class _ArrayStream:
         self.line = 1
         self.eof = False
         self.chunk = _CHUNK
+        # newlines are counted once, from where the last count stopped: counting from the start
+        # of a window of up to 64 MiB for every element made large arrays quadratic
+        self.counted = 0
+        self.counted_line = 1
 
     def more(self) -> bool:
         if self.eof:
@@ -341,6 +345,7 @@ class _ArrayStream:
             self.line += self.buf.count("\n", 0, self.pos)
             self.buf = self.buf[self.pos:]
             self.pos = 0
+            self.counted, self.counted_line = 0, self.line
         try:
             self.buf += self.decoder.decode(data)
         except UnicodeDecodeError as exc:
@@ -349,7 +354,11 @@ class _ArrayStream:
         return True
 
     def current_line(self) -> int:
-        return self.line + self.buf.count("\n", 0, self.pos)
+        if self.pos < self.counted:
+            self.counted, self.counted_line = 0, self.line
+        self.counted_line += self.buf.count("\n", self.counted, self.pos)
+        self.counted = self.pos
+        return self.counted_line
 
     def last_line(self) -> int:
         """The line of the last non-blank character read so far."""
