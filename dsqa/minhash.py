@@ -78,7 +78,7 @@ class Sketcher:
             tokens = grams[starts]
             m = len(tokens)
             h = tokens * _POSITION[0]
-            for j in range(1, k):
+            for j in range(1, min(k, m)):
                 h[:m - j] += tokens[j:] * _POSITION[j]
             # the last k - 1 shingles of a text ran into the next one: redo them within the text
             last = first + counts  # one past each text's last word

@@ -254,3 +254,32 @@ def test_parallel_equals_sequential_with_duplicates_across_spans(tmp_path: Path,
                      ("DUP002", 611), ("DUP003", 1001)}
     for jobs in (2, 3):
         assert check([path], config, jobs=jobs).to_dict() == one
+
+
+def test_memory_per_record_is_compact(tmp_path: Path) -> None:
+    import tracemalloc
+
+    rng = random.Random(12)
+
+    def big(i: int) -> dict[str, Any]:  # about 1.5 KB of text per record
+        return {"messages": [
+            {"role": "user", "content": f"{i} " + " ".join(sentence(rng, 20) for _ in range(3))},
+            {"role": "assistant", "content": " ".join(sentence(rng, 20) for _ in range(6))},
+        ]}
+
+    few = write_jsonl(tmp_path / "few.jsonl", [big(i) for i in range(1000)])
+    many = write_jsonl(tmp_path / "many.jsonl", [big(i) for i in range(4000)])
+    config = load_config("default")
+    for name in config.registry:
+        if name not in ("duplicates", "reader", "engine"):
+            config.validators[name] = {"enabled": False}
+    check([few], config)  # imports and one-off tables are not per-record memory
+    peaks = []
+    for path in (few, many):
+        tracemalloc.start()
+        report = check([path], config)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert report.findings == []
+    per_record = (peaks[1] - peaks[0]) / 3000
+    assert per_record < 400, per_record  # hashes and band keys (~100 bytes), not the texts

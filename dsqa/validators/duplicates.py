@@ -18,8 +18,9 @@ from .base import Code, Validator
 if TYPE_CHECKING:
     import numpy as np
 
-#: records sketched per numpy batch (small enough to stay in the CPU cache)
+#: records (or bytes of text) sketched per numpy batch: small enough to stay in the CPU cache
 BATCH = 512
+BATCH_BYTES = 512 * 1024
 #: clusters listed in stats.duplicates.clusters (largest first)
 TOP_CLUSTERS = 10
 _FORMATS = {None: 0, CHAT: 1, PREFERENCE: 2, COMPLETION: 3}
@@ -253,6 +254,7 @@ class DuplicatesValidator(Validator):
         self._keys = array("I")
         self._valid = bytearray()
         self._pending: list[bytes] = []
+        self._pending_bytes = 0
         self._train: list[DuplicatesValidator] = []
         self._np: dict[str, Any] | None = None
 
@@ -274,8 +276,10 @@ class DuplicatesValidator(Validator):
             self._context.append(0)
             self._answer.append(0)
         if self.options["near"]:
-            self._pending.append(t.scope.encode("utf-8", "surrogatepass"))
-            if len(self._pending) >= BATCH:
+            text = t.scope.encode("utf-8", "surrogatepass")
+            self._pending.append(text)
+            self._pending_bytes += len(text)
+            if len(self._pending) >= BATCH or self._pending_bytes >= BATCH_BYTES:
                 self._sketch()
         return iter(())
 
@@ -288,6 +292,7 @@ class DuplicatesValidator(Validator):
         self._keys.frombytes(keys.tobytes())
         self._valid.extend(valid.astype("u1").tobytes())
         self._pending = []
+        self._pending_bytes = 0
 
     def __getstate__(self) -> dict[str, Any]:
         self._sketch()  # workers hand back finished signatures, never texts
