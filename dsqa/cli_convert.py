@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 from collections import Counter
 from pathlib import Path
 
 import click
 
-from .model import Report, Severity
+from .model import Finding, Report, Severity
 
 _FROM = ("auto", "openai-chat", "openai-preference", "alpaca", "sharegpt", "sharegpt-preference",
          "trl-preference", "hh", "prompt-completion")
@@ -16,13 +17,22 @@ _CONTAINERS = ("jsonl", "json", "csv", "tsv", "parquet", "hf")
 _SHOWN_CODES = 10
 
 
+def _interrupt_on_sigterm() -> None:
+    """Let SIGTERM unwind like Ctrl-C, so the temporary output files are removed on the way out."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def _summary(report: Report, path: Path, what: str) -> None:
     """The verdict of a check and one line per code, most frequent first."""
     s = report.summary()
     verdict = "passed" if report.passed else "FAILED"
     click.echo(f"check of {path} ({what}): {verdict}: {s['error']} error(s), {s['warning']} warning(s), {s['info']} info")
     counts = Counter(f.code for f in report.findings)
-    first = {}
+    first: dict[str, Finding] = {}
     for f in report.sorted_findings():
         first.setdefault(f.code, f)
     for code, n in sorted(counts.items(), key=lambda kv: (-first[kv[0]].severity, -kv[1], kv[0]))[:_SHOWN_CODES]:
@@ -72,6 +82,7 @@ def convert(
     """
     from .convert import convert_file, parse_map
 
+    _interrupt_on_sigterm()
     result = convert_file(
         source, out, rejects=rejects, source=from_format, target=to_format, mapping=parse_map(list(mapping)),
         container=container, split=split_name,
@@ -118,6 +129,7 @@ def clean(
 
     if not source.exists():
         raise InputError(f"{source}: cannot read: No such file or directory")
+    _interrupt_on_sigterm()
     config = load_config(rules)
     if drop_duplicates and not _has_duplicate_validator(config):
         click.echo("dsqa: warning: no duplicates validator is enabled, so --drop-duplicates drops nothing", err=True)
@@ -153,6 +165,7 @@ def split(source: Path, out_dir: Path, validation: float, seed: int, rules: str 
 
     if not source.exists():
         raise InputError(f"{source}: cannot read: No such file or directory")
+    _interrupt_on_sigterm()
     config = load_config(rules)
     links: list[tuple[int, int]] = []
     if _has_duplicate_validator(config):

@@ -8,6 +8,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from .errors import DsqaError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -26,7 +28,10 @@ class AtomicOutput:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         directory = self.path.parent if str(self.path.parent) else Path(".")
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        except OSError as exc:
+            raise DsqaError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
         self.tmp = Path(tmp)
         os.chmod(self.tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the result should look like any new file
         self.file: BinaryIO = os.fdopen(fd, "wb")

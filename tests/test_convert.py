@@ -301,6 +301,8 @@ def test_usage_errors_are_one_line(tmp_path: Path) -> None:
     proc = run_cli("convert", str(src), "-o", str(tmp_path / "o.jsonl"), "--map", "nonsense")
     assert proc.returncode == 2 and "expected FIELD=COLUMN" in proc.stderr
     assert not (tmp_path / "o.jsonl").exists()
+    proc = run_cli("convert", str(src), "-o", str(tmp_path / "no" / "o.jsonl"))
+    assert (proc.returncode, proc.stderr) == (2, f"dsqa: error: {tmp_path / 'no' / 'o.jsonl'}: cannot write: No such file or directory\n")
 
 
 def test_local_file_through_the_datasets_library(tmp_path: Path) -> None:

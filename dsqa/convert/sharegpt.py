@@ -84,7 +84,7 @@ def _messages(value: dict[str, Any], mapping: Mapping[str, str]) -> list[dict[st
         where = f"conversations[{i}]"
         if not isinstance(turn, dict):
             raise ConvertError(f"{where} is not an object")
-        tag = tags.get(turn.get(key_from))  # type: ignore[arg-type]
+        tag = tags.get(str(turn.get(key_from)))
         if tag is None:
             raise ConvertError(f"{where} has unknown role {turn.get(key_from)!r}")
         text = require_text(turn.get(key_value), f"{where}.{key_value}")
@@ -122,7 +122,7 @@ def source(value: dict[str, Any], mapping: Mapping[str, str]) -> Canonical:
 
 def _answer(value: Any, name: str, mapping: Mapping[str, str]) -> list[dict[str, Any]]:
     if isinstance(value, dict):
-        tag = _tag_table(mapping).get(value.get(mapping.get("role_tag", "from")))
+        tag = _tag_table(mapping).get(str(value.get(mapping.get("role_tag", "from"))))
         if tag != "gpt":
             raise ConvertError(f"{name} is not a gpt turn")
         value = value.get(mapping.get("content_tag", "value"))
