@@ -11,6 +11,7 @@ import click
 from .errors import DsqaError, UsageError
 
 if TYPE_CHECKING:
+    from .config import Config
     from .finetune.backend import Backend, JobInfo
     from .finetune.ledger import Ledger
 
@@ -141,7 +142,7 @@ def submit(
     return EXIT_OK
 
 
-def _target(config: Any, model: str, epochs: int | None) -> Any:
+def _target(config: Config, model: str, epochs: int | None) -> Config:
     """Count tokens and cost for the model being trained, when the token check knows it."""
     import inspect
 
@@ -191,7 +192,9 @@ def jobs(offline: bool, backend: str | None, ledger_path: Path | None, timeout: 
 def _overview_line(row: dict[str, Any]) -> str:
     import json
 
-    short = lambda h: (h or "-")[:12]  # noqa: E731
+    def short(digest: str | None) -> str:
+        return (digest or "-")[:12]
+
     if row["submission"] is None:
         return f"{row['job_id']}  {row['status']}  model {row['fine_tuned_model'] or '-'}  (not submitted by dsqa; {row['backend']})"
     request = json.loads(row["request"])
@@ -216,15 +219,19 @@ def _overview_line(row: dict[str, Any]) -> str:
 @_ledger_option
 @_timeout_option
 def status(job_id: str, backend: str | None, ledger_path: Path | None, timeout: float) -> int:
-    """Show a job's current status, model and error, and record it in the ledger."""
+    """Show a job's current status, model, error and (once it succeeded) its checkpoints; record it in the ledger."""
     from .finetune.track import describe
 
     with _open_ledger(ledger_path) as ledger:
         api = _backend_for(ledger, job_id, backend, timeout)
         job = api.get_job(job_id)
         ledger.record_job(job, api.name, api.endpoint)
+        points = api.checkpoints(job_id) if job.status == "succeeded" else []
     for line in describe(job):
         click.echo(line)
+    for c in points:
+        losses = "".join(f", {name} loss {v:.4f}" for name, v in (("train", c.train_loss), ("valid", c.valid_loss)) if v is not None)
+        click.echo(f"checkpoint: {c.model} (step {c.step}{losses})")
     return EXIT_OK
 
 

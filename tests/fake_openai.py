@@ -45,6 +45,7 @@ class State:
     parts: dict[str, bytes] = field(default_factory=dict)
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    checkpoints: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     ticks: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     counter: int = 0
     requests: list[tuple[str, str, str]] = field(default_factory=list)
@@ -135,6 +136,12 @@ class FakeOpenAI:
             rows.append(f"{s},{2.0 / (s + 1):.4f},{0.5 + s / 10:.2f},{'' if s % 2 else f'{2.2 / (s + 1):.4f}'},{'' if s % 2 else '0.55'}")
         result = self.store_file(("\n".join(rows) + "\n").encode(), "step_metrics.csv", "fine-tune-results")
         job.update(status="succeeded", fine_tuned_model=model, finished_at=int(time.time()), trained_tokens=1234, result_files=[result["id"]])
+        for s in range(max(1, self.total_steps - 2), self.total_steps + 1):
+            self.state.checkpoints[jid].append({
+                "id": self.new_id("ftckpt_"), "object": "fine_tuning.job.checkpoint", "created_at": int(time.time()),
+                "fine_tuned_model_checkpoint": f"{model}:ckpt-step-{s}", "fine_tuning_job_id": jid, "step_number": s,
+                "metrics": {"step": s, "train_loss": round(2.0 / (s + 1), 4), "valid_loss": round(2.2 / (s + 1), 4)},
+            })
         self.add_event(jid, f"New fine-tuned model created: {model}")
         self.add_event(jid, "The job has successfully completed")
 
@@ -294,6 +301,9 @@ class _Handler(BaseHTTPRequestHandler):
         if route == "jobs.events":
             st.jobs[args[0]]
             return 200, _page(list(reversed(st.events[args[0]])), query), None
+        if route == "jobs.checkpoints":
+            st.jobs[args[0]]
+            return 200, _page(list(reversed(st.checkpoints[args[0]])), query), None
         if route == "jobs.cancel":
             job = st.jobs[args[0]]
             if job["status"] in ("succeeded", "failed", "cancelled"):
@@ -326,6 +336,7 @@ def _route(method: str, path: str) -> tuple[str, list[str]]:
         ("GET", ("fine_tuning", "jobs", "*")): "jobs.retrieve",
         ("GET", ("fine_tuning", "jobs", "*", "events")): "jobs.events",
         ("POST", ("fine_tuning", "jobs", "*", "cancel")): "jobs.cancel",
+        ("GET", ("fine_tuning", "jobs", "*", "checkpoints")): "jobs.checkpoints",
     }
     for (m, pattern), name in table.items():
         if m == method and len(pattern) == len(parts) and all(p == "*" or p == q for p, q in zip(pattern, parts)):

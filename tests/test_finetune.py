@@ -283,6 +283,9 @@ def test_status_and_metrics_after_success(fake: FakeOpenAI, data: tuple[Path, Pa
     (job_id,) = fake.state.jobs
     status = _dsqa("status", job_id).stdout
     assert "status: succeeded" in status and "fine-tuned model: ft:" in status and "trained tokens: 1,234" in status
+    assert [line.split(" (")[0].rsplit(":", 1)[-1] for line in status.splitlines() if line.startswith("checkpoint:")] == [
+        "ckpt-step-1", "ckpt-step-2", "ckpt-step-3"]
+    assert "(step 3, train loss 0.5000, valid loss 0.5500)" in status
     out, chart = tmp_path / "metrics.csv", tmp_path / "loss.svg"
     proc = _dsqa("metrics", job_id, "-o", str(out), "--chart", str(chart))
     assert proc.returncode == 0, proc.stderr

@@ -66,6 +66,16 @@ class EventInfo:
 
 
 @dataclass(frozen=True)
+class CheckpointInfo:
+    """A saved model at one training step (the API keeps those of the last epochs)."""
+
+    model: str
+    step: int
+    train_loss: float | None = None
+    valid_loss: float | None = None
+
+
+@dataclass(frozen=True)
 class JobRequest:
     """Everything needed to create a job; ``metadata`` is how a lost response is found again."""
 
@@ -116,6 +126,8 @@ class Backend(Protocol):
     def new_events(self, job_id: str, seen: set[str]) -> list[EventInfo]: ...
 
     def cancel_job(self, job_id: str) -> JobInfo: ...
+
+    def checkpoints(self, job_id: str) -> list[CheckpointInfo]: ...
 
 
 BackendFactory = Callable[[float], Backend]

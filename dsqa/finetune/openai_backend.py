@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .backend import BackendError, EventInfo, JobInfo, JobRequest, RemoteFile
+from .backend import BackendError, CheckpointInfo, EventInfo, JobInfo, JobRequest, RemoteFile
 
 T = TypeVar("T")
 
@@ -124,7 +124,8 @@ class OpenAIBackend:
         return RemoteFile(obj.id, obj.bytes, obj.filename, obj.status)
 
     def file_content(self, file_id: str) -> bytes:
-        return self._call(f"downloading file {file_id}", lambda: self._client.files.content(file_id).read())
+        content: bytes = self._call(f"downloading file {file_id}", lambda: self._client.files.content(file_id).read())
+        return content
 
     # -- jobs --------------------------------------------------------------------------------
 
@@ -182,6 +183,17 @@ class OpenAIBackend:
     def cancel_job(self, job_id: str) -> JobInfo:
         return _job(self._call(f"cancelling job {job_id}", lambda: self._client.fine_tuning.jobs.cancel(job_id)))
 
+    def checkpoints(self, job_id: str) -> list[CheckpointInfo]:
+        def fetch() -> list[CheckpointInfo]:
+            out = []
+            for c in self._client.fine_tuning.jobs.checkpoints.list(job_id, limit=100).data:
+                m = c.metrics
+                out.append(CheckpointInfo(c.fine_tuned_model_checkpoint, c.step_number, m.train_loss if m else None,
+                                          (m.full_valid_loss if m and m.full_valid_loss is not None else m.valid_loss) if m else None))
+            return sorted(out, key=lambda c: c.step)
+
+        return self._call(f"listing checkpoints of job {job_id}", fetch)
+
 
 def _job(job: Any) -> JobInfo:
     error = getattr(job, "error", None)
@@ -207,12 +219,20 @@ def _event(event: Any) -> EventInfo:
     return EventInfo(event.id, event.created_at, str(event.level), event.message, event.type, data)
 
 
+def _sdk() -> Any:
+    try:
+        import openai
+    except ImportError:
+        raise BackendError("the openai package is not installed: pip install 'dsqa[finetune]'", "config") from None
+    return openai
+
+
 def make_openai(timeout: float) -> OpenAIBackend:
     """OPENAI_API_KEY and, for compatible endpoints, OPENAI_BASE_URL."""
     key = os.environ.get("OPENAI_API_KEY", "").strip()
     if not key:
         raise BackendError("no API key: set OPENAI_API_KEY (backend openai)", "config")
-    import openai
+    openai = _sdk()
 
     base_url = os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
     client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=2)
@@ -224,7 +244,7 @@ def make_azure(timeout: float) -> OpenAIBackend:
     missing = [n for n in ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION") if not os.environ.get(n, "").strip()]
     if missing:
         raise BackendError(f"backend azure needs {', '.join(missing)} in the environment", "config")
-    import openai
+    openai = _sdk()
 
     key = os.environ["AZURE_OPENAI_API_KEY"].strip()
     endpoint = os.environ["AZURE_OPENAI_ENDPOINT"].strip()
