@@ -46,6 +46,8 @@ def test_parallel_report_equals_sequential(tmp_path: Path, jobs: int) -> None:
     assert {"RDR003", "RDR004", "RDR005", "RDR001", "FMT002", "SCH003", "DUP001", "DUP002"} <= codes
     crlf = [f for f in one["findings"] if f["code"] == "RDR004"]
     assert len(crlf) == 1 and crlf[0]["data"] == {"lines": 10}
+    # stateful validators whose stats must merge exactly (tests/test_diversity.py stresses the sample)
+    assert "diversity" in one["datasets"][0]["stats"]
 
 
 def test_parallel_spans_keep_record_index(tmp_path: Path) -> None:

@@ -34,20 +34,23 @@ def _mix(index: int) -> int:
 
 
 class _Distinct:
-    """HyperLogLog count of distinct strings in a fixed 4 KiB; merges exactly (register-wise max).
+    """Count of distinct strings: exact up to ``EXACT`` of them, then a 4 KiB HyperLogLog.
 
-    Hashes are blake2b, so the estimate is the same in every run. Small counts use linear
-    counting, which is exact in practice up to a few hundred and within ~2% beyond.
+    Both merge exactly (set union, register-wise max), and the exact set is dropped only when
+    the distinct count passes ``EXACT``, which does not depend on how the file was split. Hashes
+    are blake2b, so the estimate is the same in every run; beyond ``EXACT`` it is within ~2%.
     """
 
     P = 12
     M = 1 << P
+    EXACT = 1000
 
-    __slots__ = ("registers", "n")
+    __slots__ = ("registers", "n", "exact")
 
     def __init__(self) -> None:
         self.registers = bytearray(self.M)
         self.n = 0
+        self.exact: set[int] | None = set()
 
     def add(self, text: str) -> None:
         h = int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
@@ -56,12 +59,24 @@ class _Distinct:
         if rank > self.registers[index]:
             self.registers[index] = rank
         self.n += 1
+        if self.exact is not None:
+            self.exact.add(h)
+            if len(self.exact) > self.EXACT:
+                self.exact = None
 
     def merge(self, other: _Distinct) -> None:
         self.registers = bytearray(map(max, self.registers, other.registers))
         self.n += other.n
+        if self.exact is not None and other.exact is not None:
+            self.exact |= other.exact
+            if len(self.exact) > self.EXACT:
+                self.exact = None
+        else:
+            self.exact = None
 
     def estimate(self) -> int:
+        if self.exact is not None:
+            return len(self.exact)
         m = self.M
         zeros = self.registers.count(0)
         raw = 0.7213 / (1 + 1.079 / m) * m * m / sum(2.0 ** -r for r in self.registers)
@@ -168,8 +183,8 @@ class DiversityValidator(Validator):
 
     Memory stays bounded however large the file. Counts, lengths, roles and system prompts cover
     every example (distinct system prompts are counted exactly up to ``max_system_prompts``, then
-    reported as "more than"). Unique first user messages are counted over every example with a
-    HyperLogLog sketch (4 KiB; exact in practice for small files, within ~2% for large ones).
+    reported as "more than"). Unique first user messages are counted over every example, exactly up
+    to 1,000 distinct ones and then with a HyperLogLog sketch (4 KiB, within ~2%).
     Distinct-n and the openings come from a uniform sample of ``sample_size`` examples chosen by a
     fixed hash of each example's position (every example when the file has fewer), keeping at
     most 1,000 characters of user and of assistant text per sampled example. Sample and sketch
