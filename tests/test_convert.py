@@ -312,3 +312,20 @@ def test_local_file_through_the_datasets_library(tmp_path: Path) -> None:
     assert (result.read, result.written, result.source) == (3, 3, "prompt-completion")
     convert_file(src, plain)
     assert via_hf.read_bytes() == plain.read_bytes()
+
+
+def test_chat_with_tools_survives_columnar_containers(tmp_path: Path) -> None:
+    """Arrow gives every row every field of every other row as null; those nulls are dropped."""
+    import datasets
+
+    chat = tmp_path / "chat.jsonl"
+    convert_file(REAL / "glaive_toolcall_en_demo.json", chat)
+    rows = _jsonl(chat)[:30]
+    ds = datasets.Dataset.from_list(rows)
+    ds.save_to_disk(str(tmp_path / "saved"))
+    ds.to_parquet(str(tmp_path / "chat.parquet"))
+    for src in (tmp_path / "saved", tmp_path / "chat.parquet"):
+        out = tmp_path / f"{src.name}.jsonl"
+        result = convert_file(src, out)
+        assert (result.read, result.written, result.source) == (30, 30, "openai-chat")
+        assert _jsonl(out) == rows
