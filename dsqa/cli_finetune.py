@@ -102,6 +102,7 @@ def submit(
     """
     from .config import load_config
     from .engine import check as run_check
+    from .engine import default_jobs
     from .finetune.backend import make_backend
     from .finetune.submit import PART_SIZE, SINGLE_UPLOAD_LIMIT, JobSpec, Submitter, check_method_format, digest, report_sha256, token_lines
     from .reporters import render
@@ -114,7 +115,7 @@ def submit(
         if p is not None and not p.is_file():
             raise DsqaError(f"{p}: cannot read: No such file or directory")
     config = _target(load_config(rules), model, epochs)
-    report = run_check([train], config, validation=[validation] if validation else [])
+    report = run_check([train], config, validation=[validation] if validation else [], jobs=default_jobs())
     report_hash = report_sha256(report)
     train_d = digest(train)
     val_d = digest(validation) if validation else None

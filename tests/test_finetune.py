@@ -405,3 +405,23 @@ def test_an_unreadable_or_newer_ledger_is_one_line_and_exit_2(fake: FakeOpenAI, 
         db.execute("PRAGMA user_version=99")
     proc = _dsqa("jobs")
     assert proc.returncode == 2 and "ledger schema 99 is newer" in proc.stderr
+
+
+def test_rate_limit_after_the_sdk_retries_and_an_unreachable_endpoint_are_one_line(
+    fake: FakeOpenAI, data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.inject("files.create", *[Fault(status=429, code="rate_limit_exceeded", headers={"retry-after-ms": "1"})] * 3)
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL)
+    assert proc.returncode == 2 and fake.count("files.create") == 3
+    (line,) = proc.stderr.strip().splitlines()
+    assert "HTTP 429" in line and "after retries" in line
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert f"cannot reach http://127.0.0.1:{port}/v1" in line
