@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import unicodedata
 from array import array
@@ -27,19 +26,24 @@ _FORMATS = {None: 0, CHAT: 1, PREFERENCE: 2, COMPLETION: 3}
 _FORMAT_OF = {v: k for k, v in _FORMATS.items()}
 
 
-def _digest(text: str) -> int:
-    # 0 is kept for "no such part" (a record with no assistant reply has no context and answer)
-    return int.from_bytes(hashlib.sha1(text.encode("utf-8", "surrogatepass")).digest()[:8], "little") or 1
+def _digest(text: str | tuple[str, ...]) -> int:
+    """A 64-bit hash of a text, compared only within one run.
+
+    Python's own string hash (SipHash, in C) is salted per interpreter, but ``--jobs`` workers are
+    forked from the checking process and share its salt, and no hash outlives the run: no finding
+    depends on the hash values, only on which texts are equal. 0 means "no such part".
+    """
+    return (hash(text) & 0xFFFFFFFFFFFFFFFF) or 1
 
 
 @dataclass(slots=True)
 class _Texts:
     """The normalised texts of one record that the checks compare."""
 
-    exact: str
+    exact: str | tuple[str, ...]
     scope: str
     system: str
-    context: str | None
+    context: str | tuple[str, ...] | None
     answer: str | None
 
 
@@ -118,8 +122,7 @@ def texts_of(value: dict[str, Any], fmt: str | None, scope: str, norm: _Normalis
     turns: list[Any]
     if fmt == CHAT and isinstance(value.get("messages"), list):
         turns = value["messages"]
-        extras = _extras(value, turns, norm) if len(value) > 1 or any(
-            isinstance(m, dict) and len(m) > 2 for m in turns) else ""
+        extras: str | None = None  # decided in the loop below
     elif fmt == PREFERENCE:
         inp = value.get("input")
         turns = list(inp.get("messages") or []) if isinstance(inp, dict) and isinstance(inp.get("messages"), list) else []
@@ -135,10 +138,32 @@ def texts_of(value: dict[str, Any], fmt: str | None, scope: str, norm: _Normalis
     else:
         exact = json.dumps(norm.canon(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return _Texts(exact, "", "", None, None)
-    roles = [str(m.get("role")) if isinstance(m, dict) else "?" for m in turns]
-    texts = [_content_text(norm, m) for m in turns]
-    tagged = [f"<{r}> {t}" for r, t in zip(roles, texts)]
-    exact = " ".join(tagged) + ("\x1e" + extras if extras else "")
+    roles = []
+    texts = []
+    tagged = []
+    fold = norm.fold
+    more = extras is None and len(value) > 1
+    for m in turns:
+        if type(m) is dict:
+            if len(m) > 2:
+                more = True
+            role = m.get("role")
+            c = m.get("content")
+            # the common case inline: plain ASCII text that is already normal, no tool calls
+            if (type(c) is str and not fold and c.isascii() and c.isprintable() and "  " not in c
+                    and c[:1] != " " and c[-1:] != " " and "tool_calls" not in m and "function_call" not in m):
+                t = c
+            else:
+                t = _content_text(norm, m)
+            role = role if type(role) is str else str(role)
+        else:
+            role, t = "?", _content_text(norm, m)
+        roles.append(role)
+        texts.append(t)
+        tagged.append(f"<{role}> {t}")
+    if extras is None:
+        extras = _extras(value, turns, norm) if more else ""
+    exact = (*tagged, extras)
     system = " ".join(t for r, t in zip(roles, texts) if (r == "system" or r == "developer") and t)
     setup = [value[k] for k in ("tools", "functions") if value.get(k)]
     if setup:  # the tool definitions set the task up, like the system prompt
@@ -152,7 +177,7 @@ def texts_of(value: dict[str, Any], fmt: str | None, scope: str, norm: _Normalis
         last -= 1
     if last < 0:
         return _Texts(exact, body, system, None, None)
-    return _Texts(exact, body, system, " ".join(tagged[:last]), texts[last])
+    return _Texts(exact, body, system, tuple(tagged[:last]), texts[last])
 
 
 class DuplicatesValidator(Validator):
