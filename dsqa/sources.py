@@ -338,7 +338,10 @@ class _ArrayStream:
         data = self.f.read(self.chunk)
         if not data:
             self.eof = True
-            self.buf += self.decoder.decode(b"", final=True)
+            try:
+                self.buf += self.decoder.decode(b"", final=True)
+            except UnicodeDecodeError as exc:  # the file ends inside a multi-byte character
+                raise _BadUtf8(self.line + self.buf.count("\n"), exc.reason) from None
             return False
         self.chunk = min(self.chunk * 2, 64 * _CHUNK)
         if self.pos > _CHUNK:
