@@ -329,3 +329,20 @@ def test_chat_with_tools_survives_columnar_containers(tmp_path: Path) -> None:
         result = convert_file(src, out)
         assert (result.read, result.written, result.source) == (30, 30, "openai-chat")
         assert _jsonl(out) == rows
+
+
+def test_converters_stay_light() -> None:
+    """The convert package is usable without click, and datasets/pyarrow load only when needed."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, dsqa.convert, dsqa.convert.clean, dsqa.convert.split, dsqa.cli;"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'datasets', 'pyarrow', 'openai', 'pandas'});"
+        "print(','.join(heavy))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == ""
+    code = "import sys, dsqa.convert, dsqa.convert.clean, dsqa.convert.split; print('click' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "False"
