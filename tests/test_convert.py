@@ -168,6 +168,20 @@ def test_sharegpt_records_that_cannot_convert(tmp_path: Path) -> None:
     assert reasons[3] == "tools[0] has keys a function definition does not have: nme"
 
 
+def test_one_output_never_mixes_chat_and_preference(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "a.jsonl", [
+        {"instruction": "Hi", "input": "", "output": "Hello"},
+        {"instruction": "Hi", "input": "", "chosen": "Hello", "rejected": "Go away"},
+    ])
+    result = convert_file(src, tmp_path / "out.jsonl")
+    assert (result.target, result.written, result.rejected) == ("openai-chat", 1, 1)
+    (entry,) = _jsonl(tmp_path / "out.rejects.jsonl")
+    assert entry["line"] == 2 and entry["reason"] == "a preference pair is not a chat example; use --to openai-preference"
+    result = convert_file(src, tmp_path / "pref.jsonl", target="openai-preference")
+    assert (result.written, result.rejected) == (1, 1)
+    assert _jsonl(tmp_path / "pref.jsonl")[0]["non_preferred_output"] == [{"role": "assistant", "content": "Go away"}]
+
+
 def test_targets_refuse_what_they_cannot_hold(tmp_path: Path) -> None:
     src = write_jsonl(tmp_path / "chat.jsonl", [
         {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b", "weight": 0},

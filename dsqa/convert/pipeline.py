@@ -125,8 +125,10 @@ def _converted(
                 continue
         try:
             kind, canonical = SOURCES[fmt](value, tags)
-            name = target if target != "auto" else ("openai-chat" if kind == CHAT else "openai-preference")
-            yield item, TARGETS[name](kind, canonical), None, fmt
+            if target == "auto":
+                # the first record fixes the target, so one file never mixes chat and preference
+                target = "openai-chat" if kind == CHAT else "openai-preference"
+            yield item, TARGETS[target](kind, canonical), None, fmt
         except ConvertError as exc:
             yield item, None, str(exc), fmt
 
