@@ -22,6 +22,28 @@ BATCH = 512
 BATCH_BYTES = 512 * 1024
 #: clusters listed in stats.duplicates.clusters (largest first)
 TOP_CLUSTERS = 10
+#: longer texts are compared by the Jaccard similarity of their word 4-gram sets: rapidfuzz's
+#: edit distance is quadratic in the length, and two 500 KB examples would take seconds
+LONG_TEXT = 20_000
+
+
+def similarity(a: str, b: str, score_cutoff: float | None = None) -> float:
+    """Normalised Indel similarity (rapidfuzz ``fuzz.ratio`` / 100), or for long texts the Jaccard
+    similarity of their word 4-gram sets; 0 when below ``score_cutoff``."""
+    from rapidfuzz.distance import Indel
+
+    if len(a) <= LONG_TEXT and len(b) <= LONG_TEXT:
+        return float(Indel.normalized_similarity(a, b, score_cutoff=score_cutoff))
+    if score_cutoff and min(len(a), len(b)) < score_cutoff * max(len(a), len(b)) / (2 - score_cutoff):
+        return 0.0  # even the best Jaccard of such different lengths is below the cutoff
+    sa, sb = _grams(a), _grams(b)
+    value = len(sa & sb) / len(sa | sb) if sa or sb else 1.0
+    return 0.0 if score_cutoff and value < score_cutoff else value
+
+
+def _grams(text: str) -> set[tuple[str, ...]]:
+    words = text.split(" ")
+    return {tuple(words[i:i + 4]) for i in range(max(len(words) - 3, 1))}
 _FORMATS = {None: 0, CHAT: 1, PREFERENCE: 2, COMPLETION: 3}
 _FORMAT_OF = {v: k for k, v in _FORMATS.items()}
 
@@ -194,7 +216,9 @@ class DuplicatesValidator(Validator):
     without comparing all pairs: each record's text (see ``scope``) is cut into 5-word shingles,
     one-permutation MinHash with ``bands`` x ``rows`` minima is banded for locality-sensitive
     hashing, and only records that share a band become candidates; each candidate pair is then
-    verified with rapidfuzz (normalised Indel similarity, the ``fuzz.ratio`` of rapidfuzz / 100).
+    verified with rapidfuzz (normalised Indel similarity, the ``fuzz.ratio`` of rapidfuzz / 100;
+    texts over 20,000 characters by the Jaccard similarity of their word 4-gram sets instead,
+    because the edit distance is quadratic in the length).
     Verified pairs are joined into clusters; the earliest line of a cluster is its representative
     and every other member is reported at its own line. Only compact state is kept per record
     (hashes and band keys); the texts of candidate pairs are read again from the file at the end
@@ -229,8 +253,8 @@ class DuplicatesValidator(Validator):
       case_fold: false        also ignore letter case
       near: true              look for near-duplicates (and near leakage)
       conflicts: true         look for conflicting answers
-      bands: 16               LSH bands; more bands find less similar pairs, at more cost
-      rows: 6                 minima per band; more rows make candidates stricter
+      bands: 12               LSH bands; more bands find less similar pairs, at more cost
+      rows: 7                 minima per band; more rows make candidates stricter
 
     Passing:  {"messages": [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4"}]}
               and on another line the same with "What is 3+3?" / "6"
@@ -264,7 +288,7 @@ class DuplicatesValidator(Validator):
     }
     defaults = {
         "threshold": 0.9, "conflict_below": 0.7, "scope": "conversation", "case_fold": False, "near": True, "conflicts": True,
-        "bands": 16, "rows": 6,
+        "bands": 12, "rows": 7,
     }
 
     def __init__(self, options: Any, context: Any) -> None:
@@ -455,9 +479,7 @@ class DuplicatesValidator(Validator):
             yield from leaks
             return
 
-        from rapidfuzz.distance import Indel
-
-        sim = Indel.normalized_similarity
+        sim = similarity
         conversation = self.options["scope"] == "conversation"
         context = a["context"]
         pairs: list[tuple[int, int]] = [(int(i), int(j)) for i, j in near_pairs]
@@ -551,9 +573,7 @@ class DuplicatesValidator(Validator):
             leaked |= hit
         if self.options["near"]:
             from ..minhash import cross_pairs
-            from rapidfuzz.distance import Indel
-
-            sim = Indel.normalized_similarity
+            sim = similarity
             conversation = self.options["scope"] == "conversation"
             for train in self._train:
                 t = train._arrays()
