@@ -140,6 +140,7 @@ def submit(
         click.echo(f"job: {job.id} ({job.status}) on {api.name}")
         if follow:
             return _watch(ledger, api, job.id, interval)
+        click.echo(f"follow it with: dsqa watch {job.id}")
     return EXIT_OK
 
 

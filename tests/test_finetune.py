@@ -425,3 +425,11 @@ def test_rate_limit_after_the_sdk_retries_and_an_unreachable_endpoint_are_one_li
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert f"cannot reach http://127.0.0.1:{port}/v1" in line
+
+
+def test_dpo_submission_sends_the_dpo_method_with_beta(fake: FakeOpenAI) -> None:
+    proc = _dsqa("submit", str(ROOT / "sample_data" / "preference_clean.jsonl"), "--model", MODEL, "--method", "dpo", "--beta", "0.1", "--batch-size", "4")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (job,) = fake.state.jobs.values()
+    assert job["method"] == {"type": "dpo", "dpo": {"hyperparameters": {"batch_size": 4, "beta": 0.1}}}
+    assert f"follow it with: dsqa watch {job['id']}" in proc.stdout
