@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import unicodedata
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..formats import CHAT, COMPLETION, PREFERENCE
 from ..model import Finding, Record, Severity
-from .base import Code, Validator
+from .base import Code, DatasetContext, Validator
 
 if TYPE_CHECKING:
     import numpy as np
@@ -213,12 +213,12 @@ class DuplicatesValidator(Validator):
 
     Texts are compared after normalisation: Unicode NFC, whitespace collapsed (and case folded
     with ``case_fold``). Exact duplicates compare the whole record. Near-duplicates are found
-    without comparing all pairs: each record's text (see ``scope``) is cut into 5-word shingles,
-    one-permutation MinHash with ``bands`` x ``rows`` minima is banded for locality-sensitive
-    hashing, and only records that share a band become candidates; each candidate pair is then
-    verified with rapidfuzz (normalised Indel similarity, the ``fuzz.ratio`` of rapidfuzz / 100;
-    texts over 20,000 characters by the Jaccard similarity of their word 4-gram sets instead,
-    because the edit distance is quadratic in the length).
+    without comparing all pairs: each record's text (see ``scope``) is cut into shingles of four
+    words (a word read as its first 8 bytes), one-permutation MinHash with ``bands`` x ``rows``
+    minima is banded for locality-sensitive hashing, and only records that share a band become
+    candidates; each candidate pair is then verified with rapidfuzz (normalised Indel similarity,
+    rapidfuzz's ``fuzz.ratio`` / 100; texts over 20,000 characters by the Jaccard similarity of
+    their word 4-gram sets, as the edit distance is quadratic in the length).
     Verified pairs are joined into clusters; the earliest line of a cluster is its representative
     and every other member is reported at its own line. Only compact state is kept per record
     (hashes and band keys); the texts of candidate pairs are read again from the file at the end
@@ -291,7 +291,7 @@ class DuplicatesValidator(Validator):
         "bands": 12, "rows": 7,
     }
 
-    def __init__(self, options: Any, context: Any) -> None:
+    def __init__(self, options: Mapping[str, Any], context: DatasetContext) -> None:
         super().__init__(options, context)
         self._norm = _Normaliser(bool(self.options["case_fold"]))
         self._lines = array("I")
