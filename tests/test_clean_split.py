@@ -13,6 +13,7 @@ import pytest
 from dsqa import load_config
 from dsqa.convert.clean import clean_file
 from dsqa.convert.split import duplicate_links, split_file
+from dsqa.errors import InputError
 from dsqa.model import Finding, Severity
 from dsqa.validators import all_validators
 from helpers import ROOT, chat, run_cli, write_jsonl
@@ -158,3 +159,12 @@ def test_split_cli_uses_near_duplicates(tmp_path: Path) -> None:
         assert "1 link(s) from the duplicates validator" in proc.stdout
     proc = run_cli("split", str(src), "-o", str(tmp_path / "out"), "--validation", "41")
     assert proc.returncode == 2 and "leaves no training records" in proc.stderr
+
+
+def test_split_refuses_a_line_it_could_not_keep(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "x.jsonl", [chat(i) for i in range(5)])
+    with open(src, "a", encoding="utf-8") as f:
+        f.write(json.dumps(chat(99, extra="x" * 2000)) + "\n")
+    with pytest.raises(InputError, match=r"x.jsonl: line 6: line is .* over the 1,000 bytes limit"):
+        split_file(src, tmp_path / "out", 0.2, seed=0, max_line_bytes=1000)
+    assert not (tmp_path / "out").exists()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..outputs import AtomicOutput
 from ..sources import read_records
 from .base import dumps
@@ -110,6 +110,10 @@ def split_file(
     for rec in read_records(Path(src), str(src), **kwargs):
         if rec.index < 0:
             continue
+        if rec.value is None and not rec.raw:
+            # an over-long line is not kept in memory, so it could not be written back
+            problem = rec.problems[0].message if rec.problems else "not read"
+            raise InputError(f"{src}: line {rec.line}: {problem}; remove it first (dsqa clean)")
         i = groups.add()
         index_of_line[rec.line] = i
         first = first_of.setdefault(content_hash(rec.value, rec.raw), i)
