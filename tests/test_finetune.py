@@ -433,3 +433,12 @@ def test_dpo_submission_sends_the_dpo_method_with_beta(fake: FakeOpenAI) -> None
     (job,) = fake.state.jobs.values()
     assert job["method"] == {"type": "dpo", "dpo": {"hyperparameters": {"batch_size": 4, "beta": 0.1}}}
     assert f"follow it with: dsqa watch {job['id']}" in proc.stdout
+
+
+def test_a_job_the_api_no_longer_knows_does_not_block_a_new_submit(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+    assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
+    (old,) = fake.state.jobs
+    fake.state.jobs.clear()
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL)
+    assert proc.returncode == 0, proc.stderr
+    assert f"the earlier job {old} is unknown" in proc.stdout and len(fake.state.jobs) == 1 and old not in fake.state.jobs

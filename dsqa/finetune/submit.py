@@ -158,7 +158,13 @@ class Submitter:
                 return self._create(previous.id, training_file, validation_file, train.sha256, report_hash, spec), True
             led.submission_rejected(previous.id, "superseded: the API has no job for it")
         for previous in (s for s in earlier if s.state == "created" and s.job_id):
-            job = b.get_job(previous.job_id or "")
+            try:
+                job = b.get_job(previous.job_id or "")
+            except BackendError as exc:
+                if exc.kind != "not_found":
+                    raise
+                self.echo(f"the earlier job {previous.job_id} is unknown to {b.endpoint}; creating a new one")
+                break
             led.record_job(job, b.name, b.endpoint)
             if job.status not in ("failed", "cancelled"):
                 self.echo(f"this dataset was already submitted with the same settings: {job.id} ({job.status})")
