@@ -53,6 +53,8 @@ def cli() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file (atomically) instead of stdout.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: only on a terminal, never with NO_COLOR).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes for large files (default: the number of cores).")
+@click.option("--model", metavar="MODEL", help="Target model for token limits and cost: a base, alias or ft: id (default: gpt-4o-mini-2024-07-18).")
+@click.option("--epochs", metavar="N|auto", help="Epochs for the cost estimate: 1-50, or auto (OpenAI's default heuristic).")
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), metavar="REPORT.json", help="A JSON report of an earlier run: fail only on findings that are new relative to it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no status line on stderr.")
 @click.option("--report", "reports", multiple=True, metavar="FORMAT:PATH", help="Also write a report in FORMAT to PATH (repeatable), e.g. --report sarif:dsqa.sarif --report html:report.html.")
@@ -68,6 +70,8 @@ def check(
     output: Path | None,
     color: bool | None,
     jobs: int | None,
+    model: str | None,
+    epochs: str | None,
     baseline: Path | None,
     quiet: bool,
     reports: tuple[str, ...],
@@ -87,7 +91,8 @@ def check(
             raise UsageError(f"--format {output_format} and --data-format {data_format} disagree")
         data_format, output_format = output_format, "text"
     config = load_config(rules).with_overrides(
-        fail_on=fail_on, data_format=data_format, select=_split_codes(select), ignore=_split_codes(ignore)
+        fail_on=fail_on, data_format=data_format, select=_split_codes(select), ignore=_split_codes(ignore),
+        model=model, epochs=epochs,
     )
     for p in (*paths, *validation):
         if not Path(p).exists():

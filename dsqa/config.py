@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from datetime import date
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -16,6 +17,7 @@ from jsonschema import Draft202012Validator
 
 from .errors import ConfigError
 from .model import Finding, Severity
+from .targets import parse_day, parse_epochs, resolve
 from .validators import Validator, all_validators
 
 PROJECT_FILES = (".dsqa.yaml", ".dsqa.yml")
@@ -52,6 +54,10 @@ class Config:
     validators: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
     registry: dict[str, type[Validator]] = field(default_factory=dict)
+    #: target model (None: the tokens validator's default), epochs (int or "auto"), reference day
+    model: str | None = None
+    epochs: int | str | None = None
+    reference_date: str | None = None
     #: validation files named by the config (``validation:``), used when no --validation is given
     validation: tuple[str, ...] = ()
 
@@ -83,9 +89,19 @@ class Config:
         data_format: str | None = None,
         select: tuple[str, ...] | None = None,
         ignore: tuple[str, ...] | None = None,
+        model: str | None = None,
+        epochs: int | str | None = None,
+        reference_date: str | None = None,
     ) -> Config:
         """Return a copy with command-line flags applied (flags win over files)."""
         cfg = replace(self)
+        if model is not None:
+            resolve(model)  # an unknown model stops the run here (exit 2)
+            cfg.model = model
+        if epochs is not None:
+            cfg.epochs = parse_epochs(epochs)
+        if reference_date is not None:
+            cfg.reference_date = parse_day(reference_date).isoformat()
         if fail_on is not None:
             cfg.fail_on = fail_on
         if data_format is not None:
@@ -117,6 +133,8 @@ def _read_file(path: Path) -> dict[str, Any]:
         return _validate(section, path, "tool.dsqa")
     try:
         data = yaml.safe_load(text)
+    except ValueError as exc:  # PyYAML raises it for impossible dates such as 2026-13-01
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -129,6 +147,8 @@ def _read_file(path: Path) -> dict[str, Any]:
 def _validate(data: Any, path: Path, prefix: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: config must be a mapping of keys, got {type(data).__name__}")
+    if isinstance(data.get("reference_date"), date):  # YAML reads an unquoted 2026-11-01 as a date
+        data = {**data, "reference_date": data["reference_date"].isoformat()}
     errors = sorted(_config_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if not errors:
         return data
@@ -233,7 +253,19 @@ def _build(data: dict[str, Any], sources: tuple[str, ...], registry: dict[str, t
     for key in ("select", "ignore"):
         _check_prefixes(list(data.get(key, [])), f"{origin}: {key}", registry)
     fmt = data.get("format", "auto")
+    target: dict[str, Any] = {}
+    try:
+        if "model" in data:
+            resolve(data["model"])
+            target["model"] = data["model"]
+        if "epochs" in data:
+            target["epochs"] = parse_epochs(data["epochs"])
+        if "reference_date" in data:
+            target["reference_date"] = parse_day(data["reference_date"]).isoformat()
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
     return Config(
+        **target,
         fail_on=data.get("fail_on", "error"),
         data_format=None if fmt == "auto" else fmt,
         select=tuple(data.get("select", [])),

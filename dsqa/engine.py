@@ -6,7 +6,7 @@ import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +134,7 @@ def _parallel(
     if len(spans) < 2:
         return None
     first = _first_format(path, display, config)
-    context = DatasetContext(context.path, context.role, context.data_format, first)
+    context = replace(context, first_format=first)
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         futures = [pool.submit(_run_span, path, display, context, config, span) for span in spans]
@@ -168,7 +168,10 @@ def _check_dataset(
     path: Path, display: str, role: str, config: Config, jobs: int, progress: Progress | None = None,
     peers: dict[str, list[Validator]] | None = None,
 ) -> tuple[DatasetResult, list[Finding]]:
-    context = DatasetContext(path=display, role=role, data_format=config.data_format)
+    context = DatasetContext(
+        path=display, role=role, data_format=config.data_format,
+        model=config.model, epochs=config.epochs, reference_date=config.reference_date,
+    )
     run: _Pass | None = None
     if progress is not None:
         progress.start(display, path.stat().st_size if path.is_file() else 0)

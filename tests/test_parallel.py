@@ -50,6 +50,25 @@ def test_parallel_report_equals_sequential(tmp_path: Path, jobs: int) -> None:
     assert "diversity" in one["datasets"][0]["stats"]
 
 
+def test_parallel_token_findings_and_stats_equal_sequential(tmp_path: Path) -> None:
+    """Token totals and nearest-rank percentiles merge exactly; over-limit findings keep their lines."""
+    path = tmp_path / "tokens.jsonl"
+    records = [chat(i) for i in range(2000)]
+    for i in range(0, 2000, 37):
+        records[i]["messages"][1]["content"] = "word " * (10 + i % 50)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    pack = tmp_path / "pack.yaml"
+    pack.write_text("extends: default\nmodel: gpt-4.1-mini\nreference_date: 2026-11-01\nvalidators:\n  tokens:\n    max_tokens: 50\n", "utf-8")
+    config = load_config(pack)
+    one = check([path], config, jobs=1).to_dict()
+    many = check([path], config, jobs=2).to_dict()
+    assert many == one
+    lines = [f["line"] for f in one["findings"] if f["code"] == "TOK001"]
+    assert lines and lines == sorted(lines) and all((line - 1) % 37 == 0 for line in lines)
+    stats = one["datasets"][0]["stats"]["tokens"]
+    assert stats["examples"] == 2000 and stats["over_limit"] == len(lines)
+
+
 def test_parallel_spans_keep_record_index(tmp_path: Path) -> None:
     from dsqa.sources import read_records, split_lines
 

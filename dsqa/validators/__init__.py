@@ -16,6 +16,7 @@ from .reader import ReaderValidator
 from .schema import SchemaValidator
 from .sensitive import SensitiveValidator
 from .shape import ShapeValidator
+from .tokens import TokensValidator
 
 __all__ = ["BUILTIN", "Code", "DatasetContext", "Validator", "all_validators", "pointer_of"]
 
@@ -24,6 +25,7 @@ BUILTIN: dict[str, type[Validator]] = {
     "format": FormatValidator,
     "schema": SchemaValidator,
     "dataset": DatasetValidator,
+    "tokens": TokensValidator,
     "duplicates": DuplicatesValidator,
     "content": ContentValidator,
     "sensitive": SensitiveValidator,

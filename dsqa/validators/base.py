@@ -26,6 +26,10 @@ class DatasetContext:
     #: the format and line of the file's first parsable record, when the engine knows it up front
     #: (it always does with --jobs > 1, where a worker may not see the start of the file)
     first_format: tuple[str | None, int] | None = None
+    #: the target model, epochs and reference day of the run's config (top-level keys / flags)
+    model: str | None = None
+    epochs: int | str | None = None
+    reference_date: str | None = None
 
 
 class Validator:
