@@ -393,27 +393,46 @@ class DuplicatesValidator(Validator):
     def _at(self, code: str, line: int | None, message: str, hint: str | None = None, data: dict[str, Any] | None = None) -> Finding:
         return Finding(code, self.codes[code].severity, message, self.name, self.context.path, line, None, hint, data)
 
-    def reread(self, positions: Sequence[int]) -> dict[int, _Texts] | str:
-        """The texts of the records at these positions, read again from the file; or why not."""
+    def reread(self, positions: Sequence[int], answers_only: Sequence[int] = ()) -> dict[int, _Texts] | str:
+        """The texts of the records at these positions, read again from the file; or why not.
+
+        Only what verification needs is kept (the scope text, the system prompt and the answer;
+        just the answer for ``answers_only``), so memory follows the number of candidates.
+        """
         from ..errors import InputError
         from ..sources import BOM, loads, read_records
 
         a = self._arrays()
-        lines = a["lines"]
+        lines, exact = a["lines"], a["exact"]
         scope = self.options["scope"]
+        slim = {int(p) for p in answers_only} - {int(p) for p in positions}
+        wanted = [int(p) for p in positions] + sorted(slim)
         out: dict[int, _Texts] = {}
-        path = Path(self.context.path)
-        try:
-            if path.suffix.lower() == ".json":
-                by_index = {int(self._index[p]): int(p) for p in positions}
-                for record in read_records(path):
-                    pos = by_index.get(record.index)
-                    if pos is not None and record.line == lines[pos] and isinstance(record.value, dict):
-                        out[pos] = texts_of(record.value, _FORMAT_OF[self._fmt[pos]], scope, self._norm)
+        shared: dict[str, str] = {}  # one copy of each system prompt
+
+        def keep(pos: int, value: Any) -> bool:
+            t = texts_of(value, _FORMAT_OF[self._fmt[pos]], scope, self._norm)
+            if _digest(t.exact) != int(exact[pos]):
+                return False
+            if pos in slim:
+                out[pos] = _Texts("", "", "", None, t.answer)
             else:
-                by_line = {int(lines[p]): int(p) for p in positions}
+                out[pos] = _Texts("", t.scope, shared.setdefault(t.system, t.system), None, t.answer)
+            return True
+
+        changed = f"{self.context.path} changed while it was being checked"
+        try:
+            if path_is_array(self.context.path):
+                by_index = {int(self._index[p]): p for p in wanted}
+                for record in read_records(Path(self.context.path)):
+                    pos = by_index.get(record.index)
+                    if pos is not None and (record.line != lines[pos] or not isinstance(record.value, dict)
+                                            or not keep(pos, record.value)):
+                        return f"{changed} (line {record.line} differs)"
+            else:
+                by_line = {int(lines[p]): p for p in wanted}
                 last = max(by_line, default=0)
-                with open(path, "rb") as f:
+                with open(self.context.path, "rb") as f:
                     for number, raw in enumerate(f, 1):
                         pos = by_line.get(number)
                         if pos is not None:
@@ -421,16 +440,15 @@ class DuplicatesValidator(Validator):
                             if number == 1 and text.startswith(BOM):
                                 text = text[3:]
                             value = loads(text.decode("utf-8"))
-                            out[pos] = texts_of(value, _FORMAT_OF[self._fmt[pos]], scope, self._norm)
+                            if not isinstance(value, dict) or not keep(pos, value):
+                                return f"{changed} (line {number} differs)"
                         if number >= last:
                             break
         except (OSError, InputError, ValueError, RecursionError) as exc:
             return f"cannot read {self.context.path} again: {exc}"
-        exact = a["exact"]
-        for pos in positions:
-            t = out.get(int(pos))
-            if t is None or _digest(t.exact) != int(exact[pos]):
-                return f"{self.context.path} changed while it was being checked (line {int(lines[pos])} differs)"
+        for pos in wanted:
+            if pos not in out:
+                return f"{changed} (line {int(lines[pos])} is gone)"
         return out
 
     def finish(self) -> Iterator[Finding]:
@@ -472,8 +490,7 @@ class DuplicatesValidator(Validator):
         if not len(near_pairs) and not len(conflict_pairs):
             yield from leaks
             return
-        needed = np.unique(np.concatenate((near_pairs.ravel(), conflict_pairs.ravel())))
-        texts = self.reread([int(p) for p in needed])
+        texts = self.reread([int(p) for p in np.unique(near_pairs)], [int(p) for p in np.unique(conflict_pairs)])
         if isinstance(texts, str):
             yield self._at("DUP006", None, f"near-duplicate and conflict checks skipped: {texts}")
             yield from leaks
@@ -497,6 +514,15 @@ class DuplicatesValidator(Validator):
                 "keep one answer per prompt, or make the prompts say what differs",
                 {"of": int(lines[i]), "answer_similarity": round(s, 3)},
             )
+        near_set = set(np.unique(near_pairs).tolist())
+        missing = sorted({p for pair in pairs for p in pair if p not in near_set})
+        if missing:  # reworded answers to one prompt: their whole texts are needed after all
+            more = self.reread(missing)
+            if isinstance(more, str):
+                yield self._at("DUP006", None, f"near-duplicate and conflict checks skipped: {more}")
+                yield from leaks
+                return
+            texts.update(more)
 
         parent: dict[int, int] = {}
 
@@ -613,6 +639,11 @@ class DuplicatesValidator(Validator):
         stats = self.metrics.setdefault("duplicates", {})
         stats["leaked_exact"] = exact_count
         stats["leaked_near"] = near_count
+
+
+def path_is_array(path: str) -> bool:
+    """Whether a dataset is a .json file (an array, re-read by record rather than by line)."""
+    return Path(path).suffix.lower() == ".json"
 
 
 def _first_of(values: np.ndarray) -> np.ndarray:
