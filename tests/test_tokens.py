@@ -232,6 +232,7 @@ def test_stats_of_a_five_example_file(tmp_path: Path) -> None:
     assert stats["trainable_tokens"] == 2 * 4 + 1
     assert stats["tokens_per_example"] == {"min": 17, "p10": 17, "median": 17, "p90": 34, "max": 34}
     assert stats["messages_per_example"] == {"min": 2, "p10": 2, "median": 2, "p90": 5, "max": 5}
+    assert stats["histogram"] == [{"lo": 16, "hi": 32, "count": 4}, {"lo": 32, "hi": 64, "count": 1}]
     assert (stats["epochs"], stats["epochs_auto"]) == (20, True)
     assert stats["billed_tokens"] == 20 * (17 * 4 + 34)
     assert stats["estimated_cost_usd"] == pytest.approx(3.00 * 20 * 102 / 1e6, abs=1e-4)

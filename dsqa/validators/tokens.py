@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -28,6 +29,23 @@ def nearest_rank(values: array, fractions: Iterable[float]) -> list[int | None]:
     for q in fractions:
         rank = max(1, math.ceil(q * n - 1e-9))  # the epsilon keeps 0.1 * 30 from ranking 4th
         out.append(ordered[min(rank, n) - 1])
+    return out
+
+
+def histogram(values: array) -> list[dict[str, int]]:
+    """Counts of per-example values in power-of-two bins ``[lo, hi)``; 65,536 and 32,768 limits fall on edges."""
+    if not values:
+        return []
+    ordered = sorted(values)
+    lo = 1 << max(ordered[0], 1).bit_length() - 1
+    out = []
+    while lo <= ordered[-1]:
+        hi = lo * 2
+        count = bisect_left(ordered, hi) - bisect_left(ordered, lo)
+        out.append({"lo": lo, "hi": hi, "count": count})
+        lo = hi
+    if ordered[0] == 0:
+        out[0] = {"lo": 0, "hi": out[0]["hi"], "count": out[0]["count"] + bisect_left(ordered, 1)}
     return out
 
 
@@ -62,7 +80,8 @@ class TokensValidator(Validator):
     fine-tuning jobs for every customer.
 
     The report's ``stats.tokens`` gives examples, total and trainable tokens, min/p10/median/p90/max
-    tokens and messages per example (nearest-rank percentiles), and for a training file the epochs
+    tokens and messages per example (nearest-rank percentiles), a power-of-two histogram of tokens
+    per example, and for a training file the epochs
     (``epochs``/``--epochs``, or what OpenAI's ``auto`` picks: 3, raised toward 100 example-passes
     for small files and lowered toward 25,000 for large ones, within 1..25), billed tokens (each
     example capped at the limit, times epochs) and the estimated USD cost. Validation files are
@@ -252,6 +271,7 @@ class TokensValidator(Validator):
             "percentiles": "nearest-rank",
             "tokens_per_example": distribution(self.totals),
             "messages_per_example": distribution(self.message_counts),
+            "histogram": histogram(self.totals),
             "over_limit": self.over_limit,
             "images": self.images,
             "unsized_images": self.unsized_images,
