@@ -65,8 +65,9 @@ _QUOTE = 40
 
 
 #: every byte but these is deleted to make a line's signature: braces, brackets, '<', '%', the
-#: quote that ends a JSON string, and the lead bytes of the UTF-8 sequences mojibake is made of
-_KEEP = b'{}[]<%"\xc3\xe2\xef'
+#: quote that ends a JSON string, the lead bytes of the UTF-8 sequences mojibake is made of, and
+#: the capitals of TODO, TBD and FIXME (which stay adjacent in the signature when in the text)
+_KEEP = b'{}[]<%"\xc3\xe2\xef' + b"TODBFIXME"
 _DELETE = bytes(b for b in range(256) if b not in _KEEP)
 
 
@@ -75,9 +76,10 @@ def _raw_gates(raw: bytes) -> tuple[bool, bool]:
     sig = raw.translate(None, _DELETE)
     # structural braces and brackets are followed by '"', '{', '}' or ']' in the signature, so
     # '{}' '{{' '{%' '[]' can only come from inside a string (or an empty object or array)
+    marks = sig.translate(None, b"TODBFIXME")  # short: cheap
     placeholder = (
-        b"{}" in sig or b"{{" in sig or b"{%" in sig or b"[]" in sig or b"<" in sig
-        or b"TODO" in raw or b"TBD" in raw or b"FIXME" in raw
+        b"{}" in marks or b"{{" in marks or b"{%" in marks or b"[]" in marks or b"<" in marks
+        or b"TODO" in sig or b"TBD" in sig or b"FIXME" in sig
     )
     mojibake = (b"\xc3" in sig or b"\xe2" in sig or b"\xef" in sig) and (
         b"\xc3\x83" in raw or b"\xc3\x82" in raw or b"\xe2\x82\xac" in raw or b"\xef\xbf\xbd" in raw
@@ -200,8 +202,10 @@ class ContentValidator(Validator):
               teach the fine-tuned model to refuse or hedge where it should answer. Switch it off
               (``ignore: [CNT003]``) for safety data that teaches refusals on purpose.
       CNT004  degenerate repetition: the same phrase (1 to 12 words) said ``repeat_min_times`` or
-              more times in a row, covering at least ``repeat_min_words`` words. Why: a looping
-              reply teaches the model to loop.
+              more times in a row, covering at least ``repeat_min_words`` words. For speed a loop
+              is looked for only where a cheap probe finds repeats: at the end of the reply (where
+              a generation loop runs to) or across its middle. Why: a looping reply teaches the
+              model to loop.
       CNT005  an assistant reply that looks cut off: it ends with ``,`` ``-`` ``(``, with a word
               that cannot end a sentence ("the", "and", "of", ...), or leaves a ``` code block open.
               Replies shorter than ``cutoff_min_chars`` are not judged. Why: truncated replies,
@@ -286,6 +290,7 @@ class ContentValidator(Validator):
             placeholder, mojibake = _raw_gates(raw)
             gates = (placeholder or bool(self._extra), mojibake, True)
         out: list[Finding] = []
+        suspect = gates[0] or gates[1]
         if fmt == CHAT:
             messages = value.get("messages")
             if not isinstance(messages, list):
@@ -295,7 +300,12 @@ class ContentValidator(Validator):
                     continue
                 content = m.get("content")
                 if type(content) is str:
-                    self._text(out, record, m.get("role"), content, m, f"/messages/{i}/content", gates)
+                    role = m.get("role")
+                    # the common case, a user or system turn with text and no raw hint of a
+                    # placeholder or mojibake, needs only the emptiness test
+                    if role != "assistant" and not suspect and content and not content.isspace():
+                        continue
+                    self._text(out, record, role, content, m, f"/messages/{i}/content", gates)
                 elif isinstance(content, list):
                     for j, part in enumerate(content):
                         if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):

@@ -22,6 +22,8 @@ _MASK64 = (1 << 64) - 1
 #: characters of user and of assistant text kept per sampled example (bounds the sample's memory)
 SAMPLE_CHARS = 1000
 _OPENING_CHARS = 80
+#: characters of each sampled reply kept for its opening (five words, and any secret among them whole)
+_PREFIX_CHARS = 400
 _TURN_BUCKETS = 10
 
 
@@ -163,7 +165,7 @@ def _distinct(texts: list[str]) -> dict[str, Any]:
 
 def _opening(text: str) -> str | None:
     # masked before the cut, so that no part of a secret survives in the stats
-    words = mask_secrets(text[:400]).split(None, 5)[:5]
+    words = mask_secrets(text).split(None, 5)[:5]
     if not words:
         return None
     return " ".join(words)[:_OPENING_CHARS]
@@ -262,8 +264,8 @@ class DiversityValidator(Validator):
         self.user_chars = _Lengths()
         self.assistant_chars = _Lengths()
         self.first_users = _Distinct()
-        #: min-heap of (-key, user text, assistant text, openings): the sample_size examples with
-        #: the smallest keys
+        #: min-heap of (-key, user text, assistant text, reply prefixes): the sample_size examples
+        #: with the smallest keys
         self.sample: list[tuple[int, str, str, tuple[str, ...]]] = []
 
     # -- per record ----------------------------------------------------------------------------
@@ -360,11 +362,13 @@ class DiversityValidator(Validator):
         if first_user is not None:
             self.first_users.add(first_user)
         if wanted:
+            # reply prefixes, not openings: masking and cutting happen once, in finish, for the
+            # few examples that stay in the sample
             entry = (
                 key,
                 "\n".join(user_parts)[:SAMPLE_CHARS],
                 "\n".join(assistant_parts)[:SAMPLE_CHARS],
-                tuple(o for o in map(_opening, assistant_parts) if o is not None),
+                tuple(p[:_PREFIX_CHARS] for p in assistant_parts),
             )
             if len(sample) < self.sample_size:
                 heapq.heappush(sample, entry)
@@ -439,7 +443,7 @@ class DiversityValidator(Validator):
         top = self.options["top"]
         opening_counts: Counter[str] = Counter()
         for e in sample:
-            opening_counts.update(e[3])
+            opening_counts.update(o for o in map(_opening, e[3]) if o is not None)
         replies = sum(opening_counts.values())
         ranked = sorted(opening_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
         if self.system is None:
