@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
@@ -147,16 +148,15 @@ def find_repetition(words: list[str], min_repeats: int, min_words: int, max_phra
         needed = max(min_repeats, -(-min_words // n))
         if needed * n > n_words:
             break
-        i = 0
-        while i + needed * n <= n_words:
-            run = 1
-            j = i + n
-            while j + n <= n_words and words[j:j + n] == words[i:i + n]:
-                run += 1
-                j += n
-            if run >= needed:
-                return " ".join(words[i:i + n]), run
-            i += max(1, (run - 1) * n) if run > 1 else 1
+        # same[k] says whether word k equals word k + n; a phrase of n words repeated r times in a
+        # row is a stretch of (r - 1) * n such equalities, which bytes.find locates at C speed
+        same = bytes(map(operator.eq, words, words[n:]))
+        start = same.find(b"\x01" * ((needed - 1) * n))
+        if start >= 0:
+            end = start
+            while end < len(same) and same[end]:
+                end += 1
+            return " ".join(words[start:start + n]), (end - start) // n + 1
     return None
 
 
