@@ -49,8 +49,11 @@ def _focus(value: Any, pointer: str | None) -> Any:
     return node
 
 
+_CONTROLS = {c: f"\\x{c:02x}" for c in range(32) if c != 9}
+
+
 def _printable(text: str) -> str:
-    return "".join(ch if ch >= " " or ch == "\t" else f"\\x{ord(ch):02x}" for ch in text)
+    return text.translate(_CONTROLS)
 
 
 def excerpt(record: Record, pointer: str | None = None, limit: int = EXCERPT_CHARS) -> str | None:
