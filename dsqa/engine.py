@@ -135,6 +135,9 @@ def _parallel(
         return None
     first = _first_format(path, display, config)
     context = replace(context, first_format=first)
+    # built once here so that what validators load on creation (vocabularies, compiled schemas)
+    # is loaded before the fork and shared by every worker, and setup errors surface here
+    _make_validators(config, context)
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         futures = [pool.submit(_run_span, path, display, context, config, span) for span in spans]
