@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 import re
+from itertools import compress
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -82,8 +83,11 @@ def _raw_gates(raw: bytes) -> tuple[bool, bool]:
         b"{}" in marks or b"{{" in marks or b"{%" in marks or b"[]" in marks or b"<" in marks
         or b"TODO" in sig or b"TBD" in sig or b"FIXME" in sig
     )
-    mojibake = (b"\xc3" in sig or b"\xe2" in sig or b"\xef" in sig) and (
-        b"\xc3\x83" in raw or b"\xc3\x82" in raw or b"\xe2\x82\xac" in raw or b"\xef\xbf\xbd" in raw
+    # each sequence is looked for in the line only when its lead byte is in the signature
+    mojibake = (
+        (b"\xc3" in sig and (b"\xc3\x83" in raw or b"\xc3\x82" in raw))
+        or (b"\xe2" in sig and b"\xe2\x82\xac" in raw)
+        or (b"\xef" in sig and b"\xef\xbf\xbd" in raw)
     )
     return placeholder, mojibake
 
@@ -144,19 +148,25 @@ def find_placeholders(text: str, extra: Sequence[re.Pattern[str]] = ()) -> list[
 def find_repetition(words: list[str], min_repeats: int, min_words: int, max_phrase: int = 12) -> tuple[str, int] | None:
     """A phrase of up to ``max_phrase`` words said ``min_repeats`` or more times in a row, covering ``min_words``."""
     n_words = len(words)
+    eq = operator.eq
     for n in range(1, max_phrase + 1):
         needed = max(min_repeats, -(-min_words // n))
         if needed * n > n_words:
             break
-        # same[k] says whether word k equals word k + n; a phrase of n words repeated r times in a
-        # row is a stretch of (r - 1) * n such equalities, which bytes.find locates at C speed
-        same = bytes(map(operator.eq, words, words[n:]))
-        start = same.find(b"\x01" * ((needed - 1) * n))
-        if start >= 0:
-            end = start
-            while end < len(same) and same[end]:
+        # a phrase of n words repeated r times in a row is a run of (r - 1) * n positions k with
+        # words[k] == words[k + n]; every run that long covers a multiple of its length, so only
+        # those positions are compared first, and a run is grown from each one that matches
+        span = (needed - 1) * n
+        last = n_words - n
+        for hit in compress(range(0, last, span), map(eq, words[::span], words[n::span])):
+            start = hit
+            while start > 0 and words[start - 1] == words[start - 1 + n]:
+                start -= 1
+            end = hit + 1
+            while end < last and words[end] == words[end + n]:
                 end += 1
-            return " ".join(words[start:start + n]), (end - start) // n + 1
+            if end - start >= span:
+                return " ".join(words[start:start + n]), (end - start) // n + 1
     return None
 
 
@@ -284,7 +294,7 @@ class ContentValidator(Validator):
         raw = record.raw
         # cheap tests on the raw line decide which of the costlier text checks can find anything;
         # a line with \u escapes may hide the literals, so it gets every check
-        if not raw or b"\\u" in raw:
+        if not raw or (b"\\" in raw and b"\\u" in raw):
             gates = (True, True, True)
         else:
             placeholder, mojibake = _raw_gates(raw)

@@ -106,19 +106,20 @@ class SensitiveValidator(Validator):
         if not raw:
             return list(self._kinds)
         found = []
+        # a multi-byte needle is looked for only when a rarer byte of it (found by memchr) is there
         if b"@" in raw:
             found.append("email")
-        if b"sk-" in raw:
+        if b"-" in raw and b"sk-" in raw:
             found.append("openai_key")
         if b"IA" in raw:  # AKIA, ASIA, ABIA
             found.append("aws_access_key")
-        if b"AIza" in raw:
+        if b"z" in raw and b"AIza" in raw:
             found.append("google_api_key")
         if b"xox" in raw:
             found.append("slack_token")
         if b"slack" in raw:
             found.append("slack_webhook")
-        if b"PRIVATE" in raw:
+        if b"V" in raw and b"PRIVATE" in raw:
             found.append("private_key")
         if b"_" in raw:
             if b"gh" in raw and (b"ghp_" in raw or b"gho_" in raw or b"ghu_" in raw or b"ghs_" in raw
@@ -144,7 +145,7 @@ class SensitiveValidator(Validator):
         raw = record.raw
         # a letter, digit, @, + or - written as a \u escape would hide a literal from the raw tests;
         # no ordinary JSON writer does that, so such a line is simply searched in full
-        if b"\\u00" in raw and _ESCAPED_ASCII.search(raw):
+        if b"\\" in raw and b"\\u00" in raw and _ESCAPED_ASCII.search(raw):
             kinds = list(self._kinds)
         else:
             kinds = self._candidates(raw)
