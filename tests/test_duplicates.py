@@ -126,6 +126,22 @@ def test_normalisation_and_case_fold(tmp_path: Path) -> None:
     assert set(found["DUP001"]) == {2, 3}
 
 
+def test_spaces_are_normalised_on_lines_without_escapes(tmp_path: Path) -> None:
+    # plain ASCII lines with no escape take a faster path: it must still collapse and trim spaces
+    rng = random.Random(6)
+    base = example(rng)
+    spaced = json.loads(json.dumps(base))
+    spaced["messages"][1]["content"] = " " + spaced["messages"][1]["content"].replace(" ", "  ", 3)
+    spaced["messages"][2]["content"] += " "
+    rubout = json.loads(json.dumps(base))
+    rubout["messages"][2]["content"] += "\x7f"
+    path = tmp_path / "train.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in [base, spaced, rubout, rubout]))
+    assert b"\\" not in path.read_bytes() and b"\x7f" in path.read_bytes()
+    found = dup_findings(check([path], load_config("default")))
+    assert {line: d["of"] for line, d in found["DUP001"].items()} == {2: 1, 4: 3}
+
+
 def test_scope_option(tmp_path: Path) -> None:
     rng = random.Random(6)
     a = example(rng)

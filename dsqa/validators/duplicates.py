@@ -30,9 +30,11 @@ LONG_TEXT = 20_000
 def similarity(a: str, b: str, score_cutoff: float | None = None) -> float:
     """Normalised Indel similarity (rapidfuzz ``fuzz.ratio`` / 100), or for long texts the Jaccard
     similarity of their word 4-gram sets; 0 when below ``score_cutoff``."""
-    from rapidfuzz.distance import Indel
-
+    if a == b:  # both measures give 1 (also for two empty texts): spare the import and the work
+        return 1.0
     if len(a) <= LONG_TEXT and len(b) <= LONG_TEXT:
+        from rapidfuzz.distance import Indel
+
         return float(Indel.normalized_similarity(a, b, score_cutoff=score_cutoff))
     if score_cutoff and min(len(a), len(b)) < score_cutoff * max(len(a), len(b)) / (2 - score_cutoff):
         return 0.0  # even the best Jaccard of such different lengths is below the cutoff
@@ -139,8 +141,18 @@ def _extras(value: dict[str, Any], messages: list[Any], norm: _Normaliser) -> st
     return json.dumps(norm.canon(out), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def texts_of(value: dict[str, Any], fmt: str | None, scope: str, norm: _Normaliser) -> _Texts:
-    """The normalised texts of a record for the exact, near-duplicate and conflict checks."""
+def clean_line(raw: bytes) -> bool:
+    """Whether every string a raw JSON line decodes to is printable ASCII.
+
+    Strict JSON has no raw control characters in strings, so without a backslash (an escape) or
+    DEL none can appear: two memchr scans of the line replace a per-character test of every string.
+    """
+    return bool(raw) and raw.isascii() and b"\\" not in raw and b"\x7f" not in raw
+
+
+def texts_of(value: dict[str, Any], fmt: str | None, scope: str, norm: _Normaliser, clean: bool = False) -> _Texts:
+    """The normalised texts of a record for the exact, near-duplicate and conflict checks;
+    ``clean``: the record's line passed ``clean_line``."""
     turns: list[Any]
     if fmt == CHAT and isinstance(value.get("messages"), list):
         turns = value["messages"]
@@ -172,7 +184,7 @@ def texts_of(value: dict[str, Any], fmt: str | None, scope: str, norm: _Normalis
             role = m.get("role")
             c = m.get("content")
             # the common case inline: plain ASCII text that is already normal, no tool calls
-            if (type(c) is str and not fold and c.isascii() and c.isprintable() and "  " not in c
+            if (type(c) is str and not fold and (clean or (c.isascii() and c.isprintable())) and "  " not in c
                     and c[:1] != " " and c[-1:] != " " and "tool_calls" not in m and "function_call" not in m):
                 t = c
             else:
@@ -186,12 +198,26 @@ def texts_of(value: dict[str, Any], fmt: str | None, scope: str, norm: _Normalis
     if extras is None:
         extras = _extras(value, turns, norm) if more else ""
     exact = (*tagged, extras)
-    system = " ".join(t for r, t in zip(roles, texts) if (r == "system" or r == "developer") and t)
-    setup = [value[k] for k in ("tools", "functions") if value.get(k)]
-    if setup:  # the tool definitions set the task up, like the system prompt
-        system = f"{system} {norm.text(json.dumps(setup, sort_keys=True, ensure_ascii=False))}".strip()
+    # no system prompt or one at the start is the common shape: skip the role-by-role filtering
+    system_turns = roles.count("system") + roles.count("developer")
+    first_system = system_turns == 1 and (roles[0] == "system" or roles[0] == "developer")
+    if not system_turns:
+        system = ""
+    elif first_system:
+        system = texts[0]
+    else:
+        system = " ".join(t for r, t in zip(roles, texts) if (r == "system" or r == "developer") and t)
+    if fmt != CHAT or len(value) > 1:  # a chat record with just "messages" has no tool definitions
+        setup = [value[k] for k in ("tools", "functions") if value.get(k)]
+        if setup:  # the tool definitions set the task up, like the system prompt
+            system = f"{system} {norm.text(json.dumps(setup, sort_keys=True, ensure_ascii=False))}".strip()
     if scope == "conversation":
-        body = " ".join(x for r, x in zip(roles, tagged) if r != "system" and r != "developer")
+        if not system_turns:
+            body = " ".join(tagged)
+        elif first_system:
+            body = " ".join(tagged[1:])
+        else:
+            body = " ".join(x for r, x in zip(roles, tagged) if r != "system" and r != "developer")
     else:
         body = " ".join(t for r, t in zip(roles, texts) if r == scope and t)
     last = len(roles) - 1
@@ -294,6 +320,8 @@ class DuplicatesValidator(Validator):
     def __init__(self, options: Mapping[str, Any], context: DatasetContext) -> None:
         super().__init__(options, context)
         self._norm = _Normaliser(bool(self.options["case_fold"]))
+        self._scope: str = self.options["scope"]
+        self._near = bool(self.options["near"])
         self._lines = array("I")
         self._index = array("I")
         self._fmt = bytearray()
@@ -313,7 +341,7 @@ class DuplicatesValidator(Validator):
         value = record.value
         if not isinstance(value, dict):
             return iter(())
-        t = texts_of(value, record.format, self.options["scope"], self._norm)
+        t = texts_of(value, record.format, self._scope, self._norm, clean_line(record.raw))
         self._lines.append(record.line)
         self._index.append(record.index)
         self._fmt.append(_FORMATS.get(record.format, 0))
@@ -324,7 +352,7 @@ class DuplicatesValidator(Validator):
         else:
             self._context.append(0)
             self._answer.append(0)
-        if self.options["near"]:
+        if self._near:
             text = t.scope.encode("utf-8", "surrogatepass")
             self._pending.append(text)
             self._pending_bytes += len(text)
@@ -410,8 +438,8 @@ class DuplicatesValidator(Validator):
         out: dict[int, _Texts] = {}
         shared: dict[str, str] = {}  # one copy of each system prompt
 
-        def keep(pos: int, value: Any) -> bool:
-            t = texts_of(value, _FORMAT_OF[self._fmt[pos]], scope, self._norm)
+        def keep(pos: int, value: Any, clean: bool = False) -> bool:
+            t = texts_of(value, _FORMAT_OF[self._fmt[pos]], scope, self._norm, clean)
             if _digest(t.exact) != int(exact[pos]):
                 return False
             if pos in slim:
@@ -440,7 +468,7 @@ class DuplicatesValidator(Validator):
                             if number == 1 and text.startswith(BOM):
                                 text = text[3:]
                             value = loads(text.decode("utf-8"))
-                            if not isinstance(value, dict) or not keep(pos, value):
+                            if not isinstance(value, dict) or not keep(pos, value, clean_line(text)):
                                 return f"{changed} (line {number} differs)"
                         if number >= last:
                             break
