@@ -49,8 +49,9 @@ FUNC_INIT = {"o200k_base": 7, "cl100k_base": 10}
 PROP_INIT, PROP_KEY, ENUM_INIT, ENUM_ITEM, FUNC_END = 3, 3, -3, 3, 12
 IMAGE_BASE, IMAGE_TILE = 85, 170
 
-#: the string -> count memo (system prompts and tool schemas repeat across examples) is emptied
-#: when it reaches either bound, so memory stays flat whatever the file's size
+#: the string -> count memo (system prompts and tool schemas repeat across examples) starts a new
+#: generation when it reaches either bound, keeping only the previous one, so memory stays flat
+#: (at most twice the bounds) whatever the file's size
 CACHE_MAX_ENTRIES = 512
 CACHE_MAX_CHARS = 1 << 18
 CACHE_MAX_STRING = 1 << 14
@@ -214,21 +215,30 @@ class ChatCounter:
         self._encode = get_encoding(encoding).encode_ordinary
         self._func_init = FUNC_INIT.get(encoding, FUNC_INIT["cl100k_base"])
         self._cache: dict[str, int] = {}
+        self._previous: dict[str, int] = {}
         self._cached_chars = 0
 
     def text(self, s: str) -> int:
         """Tokens of one string (special-token strings count as plain text)."""
-        cache = self._cache
-        n = cache.get(s)
+        n = self._cache.get(s)
+        return self._count(s) if n is None else n
+
+    def _count(self, s: str) -> int:
+        """Tokens of a string missing from the memo's current generation, which it then joins."""
+        n = self._previous.get(s)
         if n is None:
             n = len(self._encode(s))
-            size = len(s)
-            if size <= CACHE_MAX_STRING:
-                if len(cache) >= CACHE_MAX_ENTRIES or self._cached_chars + size > CACHE_MAX_CHARS:
-                    cache.clear()
-                    self._cached_chars = 0
-                cache[s] = n
-                self._cached_chars += size
+        size = len(s)
+        if size <= CACHE_MAX_STRING:
+            cache = self._cache
+            if len(cache) >= CACHE_MAX_ENTRIES or self._cached_chars + size > CACHE_MAX_CHARS:
+                # the full generation is kept one more round so strings seen in both (system
+                # prompts) survive; clearing in place keeps callers' bound ``get`` valid
+                self._previous = cache.copy()
+                cache.clear()
+                self._cached_chars = 0
+            cache[s] = n
+            self._cached_chars += size
         return n
 
     def tools(self, tools: Any) -> int:
@@ -300,40 +310,57 @@ class ChatCounter:
         """Add the messages to ``out`` starting at token ``offset``; return the offset after them."""
         if not isinstance(messages, list):
             return offset
-        text = self.text
+        get = self._cache.get
+        count = self._count
+        segments = out.segments
+        seen = trainable = trainable_messages = empty = 0
         for m in messages:
             if not isinstance(m, dict):
                 continue
-            out.messages += 1
+            seen += 1
             frame = TOKENS_PER_MESSAGE
             target = 0
             for key, value in m.items():
-                if key == "content":
+                if isinstance(value, str):
+                    # a string tool call or function call holds no function, so it costs nothing
+                    if key == "tool_calls" or key == "function_call":
+                        continue
+                    n = get(value)
+                    if n is None:
+                        n = count(value)
+                    if key == "content" or key == "refusal":
+                        target += n
+                    elif key == "name":
+                        frame += n + TOKENS_PER_NAME
+                    else:
+                        frame += n
+                elif key == "content":
                     target += self._content(value, out)
-                elif key in ("tool_calls", "function_call"):
+                elif key == "tool_calls" or key == "function_call":
                     if value is not None:
                         target += self._calls(value)
-                elif key == "refusal":
-                    if isinstance(value, str):
-                        target += text(value)
-                elif isinstance(value, str):
-                    frame += text(value) + (TOKENS_PER_NAME if key == "name" else 0)
             offset += frame + target
             if m.get("role") == "assistant":
                 weight = m.get("weight", 1)
                 if not (weight == 0 and not isinstance(weight, bool)):
-                    out.trainable += target
-                    out.trainable_messages += 1
+                    trainable += target
+                    trainable_messages += 1
                     if m.get("content") is None and not m.get("tool_calls") and not m.get("function_call"):
-                        out.empty_trainable_messages += 1
+                        empty += 1
                     if target:
-                        out.segments.append((offset - target, offset))
+                        segments.append((offset - target, offset))
+        out.messages += seen
+        out.trainable += trainable
+        out.trainable_messages += trainable_messages
+        out.empty_trainable_messages += empty
         return offset
 
     def chat(self, value: dict[str, Any]) -> ExampleCount:
         """Count a chat (SFT) example."""
         out = ExampleCount()
-        offset = self.tools(value.get("tools")) + self.tools(value.get("functions"))
+        tools = value.get("tools")
+        functions = value.get("functions")
+        offset = (self.tools(tools) if tools else 0) + (self.tools(functions) if functions else 0)
         offset = self.messages(value.get("messages"), out, offset)
         out.total = out.sequence = offset + REPLY_PRIMING
         return out

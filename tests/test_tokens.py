@@ -155,6 +155,30 @@ def test_tools_and_tool_calls(name: str, func_init: int, sunny: int) -> None:
     assert count.trainable == (2 + 6) + 2
 
 
+def test_odd_field_types_cost_what_the_formula_says() -> None:
+    # a string tool call holds no function (0); a non-string refusal or name is not text (0)
+    odd = {"messages": [
+        {"role": "user", "content": "Hi", "tool_calls": "x", "function_call": "y", "refusal": 5, "name": None},  # 3 + 1 + 1
+        {"role": "assistant", "content": "Hi", "refusal": "Hi", "weight": 1},                                   # 3 + 1 + 1 + 1
+    ]}
+    count = ChatCounter("o200k_base").chat(odd)
+    assert (count.total, count.trainable, count.messages, count.segments) == (5 + 6 + 3, 2, 2, [(9, 11)])
+
+
+def test_memo_stays_bounded_and_keeps_repeated_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tokens, "CACHE_MAX_ENTRIES", 8)
+    counter = ChatCounter("o200k_base")
+    encoded: list[str] = []
+    encode = counter._encode
+    counter._encode = lambda s: encoded.append(s) or encode(s)  # type: ignore[method-assign]
+    prompt = "You are a helpful assistant."
+    for i in range(100):
+        assert counter.text(prompt) == 6
+        assert counter.text(f"answer {i}") == len(encode(f"answer {i}"))
+        assert len(counter._cache) <= 8 and len(counter._previous) <= 8
+    assert encoded.count(prompt) == 1
+
+
 def _png(width: int, height: int) -> str:
     head = b"\x89PNG\r\n\x1a\n" + (13).to_bytes(4, "big") + b"IHDR" + width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"
     return "data:image/png;base64," + base64.b64encode(head).decode()

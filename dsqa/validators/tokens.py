@@ -155,15 +155,20 @@ class TokensValidator(Validator):
         if counter is None:
             counter = self._counter = ChatCounter(self.encoding)
         count = counter.chat(value) if fmt == CHAT else counter.preference(value)
-        self.methods[fmt] = self.methods.get(fmt, 0) + 1
-        self.totals.append(count.total)
+        methods = self.methods
+        methods[fmt] = methods.get(fmt, 0) + 1
+        total = count.total
+        self.totals.append(total)
         self.message_counts.append(count.messages)
-        self.total_tokens += count.total
+        self.total_tokens += total
         self.trainable_tokens += count.trainable
-        self.images += count.images
-        self.unsized_images += count.unsized_images
+        if count.images:
+            self.images += count.images
+            self.unsized_images += count.unsized_images
         limit = self.limit
-        self.billed_per_epoch += min(count.total, limit) if limit else count.total
+        self.billed_per_epoch += min(total, limit) if limit else total
+        if (not limit or count.sequence <= limit) and (count.trainable or not count.trainable_messages):
+            return ()
         found: list[Finding] = []
         if limit and count.sequence > limit:
             self.over_limit += 1
