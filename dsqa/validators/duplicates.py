@@ -7,6 +7,7 @@ import unicodedata
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -39,13 +40,16 @@ def similarity(a: str, b: str, score_cutoff: float | None = None) -> float:
     if score_cutoff and min(len(a), len(b)) < score_cutoff * max(len(a), len(b)) / (2 - score_cutoff):
         return 0.0  # even the best Jaccard of such different lengths is below the cutoff
     sa, sb = _grams(a), _grams(b)
-    value = len(sa & sb) / len(sa | sb) if sa or sb else 1.0
+    common = len(sa & sb)
+    value = common / (len(sa) + len(sb) - common) if sa or sb else 1.0
     return 0.0 if score_cutoff and value < score_cutoff else value
 
 
 def _grams(text: str) -> set[tuple[str, ...]]:
     words = text.split(" ")
-    return {tuple(words[i:i + 4]) for i in range(max(len(words) - 3, 1))}
+    if len(words) < 4:
+        return {tuple(words)}
+    return set(zip(words, words[1:], words[2:], words[3:]))
 _FORMATS = {None: 0, CHAT: 1, PREFERENCE: 2, COMPLETION: 3}
 _FORMAT_OF = {v: k for k, v in _FORMATS.items()}
 
@@ -459,19 +463,20 @@ class DuplicatesValidator(Validator):
                         return f"{changed} (line {record.line} differs)"
             else:
                 by_line = {int(lines[p]): p for p in wanted}
-                last = max(by_line, default=0)
+                number = 0
                 with open(self.context.path, "rb") as f:
-                    for number, raw in enumerate(f, 1):
-                        pos = by_line.get(number)
-                        if pos is not None:
-                            text = raw.rstrip(b"\r\n")
-                            if number == 1 and text.startswith(BOM):
-                                text = text[3:]
-                            value = loads(text.decode("utf-8"))
-                            if not isinstance(value, dict) or not keep(pos, value, clean_line(text)):
-                                return f"{changed} (line {number} differs)"
-                        if number >= last:
-                            break
+                    for target in sorted(by_line):
+                        # the lines in between are skipped in C, not looked up one by one
+                        raw = next(islice(f, target - number - 1, None), None)
+                        if raw is None:
+                            break  # the file got shorter: reported as a line that is gone
+                        number = target
+                        text = raw.rstrip(b"\r\n")
+                        if number == 1 and text.startswith(BOM):
+                            text = text[3:]
+                        value = loads(text.decode("utf-8"))
+                        if not isinstance(value, dict) or not keep(by_line[number], value, clean_line(text)):
+                            return f"{changed} (line {number} differs)"
         except (OSError, InputError, ValueError, RecursionError) as exc:
             return f"cannot read {self.context.path} again: {exc}"
         for pos in wanted:
@@ -560,6 +565,8 @@ class DuplicatesValidator(Validator):
                 x = parent[x]
             return x
 
+        # verified scores above the cutoff are exact (and symmetric): the listing below reuses them
+        scores: dict[tuple[int, int], float] = {}
         for i, j in pairs:
             ti, tj = texts[i], texts[j]
             if conversation:
@@ -567,7 +574,9 @@ class DuplicatesValidator(Validator):
                     continue  # a conflict, reported above
                 if sim(ti.system, tj.system, score_cutoff=threshold) < threshold:
                     continue
-            if sim(ti.scope, tj.scope, score_cutoff=threshold) >= threshold:
+            score = sim(ti.scope, tj.scope, score_cutoff=threshold)
+            if score >= threshold:
+                scores[i, j] = score
                 ri, rj = root(i), root(j)
                 if ri != rj:
                     parent[max(ri, rj)] = min(ri, rj)
@@ -582,7 +591,7 @@ class DuplicatesValidator(Validator):
             size = len(members) + 1
             listed = []
             for m in members:
-                s = sim(texts[m].scope, texts[rep].scope)
+                s = scores.get((rep, m)) or scores.get((m, rep)) or sim(texts[m].scope, texts[rep].scope)
                 listed.append({"line": int(lines[m]), "similarity": round(s, 3)})
                 yield self._at(
                     "DUP002", int(lines[m]),
