@@ -137,11 +137,13 @@ def candidate_pairs(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
     out: list[Any] = []
     if len(ids) < 2:
         return np.zeros((0, 2), dtype=np.int64)
+    low = np.uint64(0xFFFFFFFF)
+    uids = ids.astype(np.uint64)
     for b in range(keys.shape[1]):
-        col = keys[:, b]
-        order = np.lexsort((ids, col))
-        sk = col[order]
-        sid = ids[order]
+        # key and id in one 64-bit word: one plain sort orders by key, then id (ids fit 32 bits)
+        both = np.sort((keys[:, b].astype(np.uint64) << np.uint64(32)) | uids)
+        sk = both >> np.uint64(32)
+        sid = (both & low).astype(np.int64)
         new = np.ones(len(sk), dtype=bool)
         new[1:] = sk[1:] != sk[:-1]
         head = np.maximum.accumulate(np.where(new, np.arange(len(sk)), 0))
