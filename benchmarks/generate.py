@@ -93,6 +93,17 @@ EXTRA_SENTENCES = [
     "Let me know if you want a more detailed checklist.",
     "I hope this helps you get started.",
 ]
+# a detail with a number in every first question, as real requests carry (order numbers, dates,
+# sizes), so that two generated conversations do not share a prompt by accident
+CONTEXT_DETAILS = [
+    "My order number is {n}.",
+    "This is for a trip of {d} days.",
+    "I have about {n} dollars to spend.",
+    "I asked about this before, ticket {n}.",
+    "The model number on the label is X{n}.",
+    "We are {d} people.",
+]
+GENERATOR_VERSION = 2
 FAKE_SECRETS = [
     "sk-proj-" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z" + "Q7rS0tU3vW6xY9zA",
     "AKIA" + "IOSFODNN7EXAMPLE",
@@ -126,8 +137,11 @@ def _example(rng: random.Random) -> dict[str, Any]:
     index = rng.randrange(len(SYSTEM_PROMPTS))
     topic = TOPICS[list(TOPICS)[index % len(TOPICS)]]
     messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPTS[index]}]
-    for _ in range(rng.choice((1, 1, 2, 2, 3))):
-        messages.append({"role": "user", "content": _sentences(rng, QUESTION_TEMPLATES, topic, rng.randint(1, 4))})
+    for turn in range(rng.choice((1, 1, 2, 2, 3))):
+        question = _sentences(rng, QUESTION_TEMPLATES, topic, rng.randint(1, 4))
+        if turn == 0:
+            question += " " + rng.choice(CONTEXT_DETAILS).format(n=rng.randint(1000, 999999), d=rng.randint(2, 30))
+        messages.append({"role": "user", "content": question})
         messages.append({"role": "assistant", "content": _sentences(rng, ANSWER_TEMPLATES, topic, rng.randint(2, 9))})
     return {"messages": messages}
 
@@ -208,7 +222,7 @@ def generate(n: int, out: Path, seed: int) -> dict[str, Any]:
                     pool[rng.randrange(len(pool))] = (line, record)
             f.write((text if text is not None else json.dumps(record, ensure_ascii=False)) + "\n")
     tmp.replace(out)
-    meta = {"examples": n, "seed": seed, "rates": RATES, "truth": truth}
+    meta = {"examples": n, "seed": seed, "version": GENERATOR_VERSION, "rates": RATES, "truth": truth}
     truth_path = out.with_name(out.name + ".truth.json")
     truth_path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     return meta

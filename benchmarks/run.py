@@ -24,6 +24,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
 DATA = HERE / "data"
 SEED = 20261126
 
@@ -64,7 +65,10 @@ def _dataset(n: int) -> Path:
     DATA.mkdir(exist_ok=True)
     path = DATA / f"chat-{n}.jsonl"
     truth = path.with_name(path.name + ".truth.json")
-    if not (path.is_file() and truth.is_file() and json.loads(truth.read_text())["seed"] == SEED):
+    from generate import GENERATOR_VERSION
+
+    meta = json.loads(truth.read_text()) if truth.is_file() else {}
+    if not (path.is_file() and meta.get("seed") == SEED and meta.get("version") == GENERATOR_VERSION):
         print(f"generating {n} examples …", flush=True)
         subprocess.run([sys.executable, str(HERE / "generate.py"), str(n), str(path), "--seed", str(SEED)], check=True)
     return path
