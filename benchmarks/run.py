@@ -1,12 +1,14 @@
 """Benchmark `dsqa check` against the cookbook baseline on generated data, in the same run.
 
-    python benchmarks/run.py [--quick] [--sizes 10000,100000,1000000] [--repeat N] [--json OUT]
+    python benchmarks/run.py [--quick] [--sizes 10000,100000,1000000] [--repeat N] [--ablate N] [--json OUT]
 
 For each size it generates (or reuses) benchmarks/data/chat-N.jsonl, then runs the baseline and
 `dsqa check` (default pack, default --jobs) alternately --repeat times, and `dsqa check --jobs 1`
 as well, so that the parallel speed-up is measured too. It prints examples and MB per second, the
 median time ratio dsqa/baseline, the peak RSS of each, and the recall and precision of each
-planted defect class for both tools. Times are wall-clock medians; compare ratios, not seconds.
+planted defect class for both tools. `--ablate N` also times `dsqa check --jobs 1` on the N-example
+file without the duplicates validator and without the content checks, and prints what each adds
+in time and peak RSS. Times are wall-clock medians; compare ratios, not seconds.
 """
 
 from __future__ import annotations
@@ -154,6 +156,48 @@ def bench(n: int, repeat: int, jobs: int | None) -> dict[str, Any]:
     }
 
 
+#: validators switched off together to measure what they add (issue 5: duplicates; issue 6: content checks)
+ABLATIONS: dict[str, tuple[str, ...]] = {
+    "duplicates": ("duplicates",),
+    "content, sensitive, diversity": ("content", "sensitive", "diversity"),
+}
+
+
+def ablate(n: int, repeat: int) -> list[dict[str, Any]]:
+    """Time `dsqa check --jobs 1` with and without each group of validators; return what each adds."""
+    path = _dataset(n)
+    tmp = Path(tempfile.mkdtemp(prefix="dsqa-ablate-"))
+    packs = {}
+    for label, names in ABLATIONS.items():
+        pack = tmp / f"without-{len(packs)}.yaml"
+        pack.write_text("extends: default\nvalidators:\n" + "".join(f"  {v}:\n    enabled: false\n" for v in names))
+        packs[label] = pack
+    base = [sys.executable, "-m", "dsqa", "check", str(path), "--jobs", "1", "--format", "json", "-o", str(tmp / "r.json")]
+    runs: dict[str, list[tuple[float, int]]] = {"all validators": [], **{label: [] for label in packs}}
+    for i in range(repeat):
+        order = list(runs)
+        if i % 2:
+            order.reverse()
+        for label in order:
+            cmd = base if label == "all validators" else [*base, "--rules", str(packs[label])]
+            seconds, peak, _ = _timed(cmd)
+            runs[label].append((seconds, peak))
+            print(f"  {n:>8} {label:<30} run {i + 1}: {seconds:7.2f} s  {peak / 1e6:7.0f} MB", flush=True)
+    full = statistics.median(t for t, _ in runs["all validators"])
+    full_rss = max(m for _, m in runs["all validators"])
+    out = []
+    for label in packs:
+        without = statistics.median(t for t, _ in runs[label])
+        out.append({
+            "validators": label,
+            "seconds_without": without,
+            "added_seconds": full - without,
+            "added_share": (full - without) / without,
+            "added_rss_mb": (full_rss - max(m for _, m in runs[label])) / 1e6,
+        })
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the 10,000-example file")
@@ -161,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each tool per size (files of 1M: at most 1 unless given)")
     parser.add_argument("--jobs", type=int, default=None, help="--jobs for the main dsqa runs (default: dsqa's default)")
     parser.add_argument("--json", type=Path, help="write the results as JSON too")
+    parser.add_argument("--ablate", type=int, metavar="N", help="also measure, on N examples with --jobs 1, what the duplicates and the content checks add")
     args = parser.parse_args(argv)
     sizes = [10000] if args.quick else [int(s) for s in args.sizes.split(",")]
 
@@ -190,8 +235,14 @@ def main(argv: list[str] | None = None) -> int:
         for name, q in r["quality"].items():
             print(f"| {r['examples']:,} | {name} | {q['planted']} | {_fmt(q['dsqa'][0])} | {_fmt(q['dsqa'][1])} | "
                   f"{_fmt(q['baseline'][0])} | {_fmt(q['baseline'][1])} |")
+    ablations = ablate(args.ablate, args.repeat) if args.ablate else []
+    if ablations:
+        print(f"\n| validators switched off ({args.ablate:,} examples, --jobs 1) | median s without | added s | added share | added peak RSS MB |")
+        print("|---|---:|---:|---:|---:|")
+        for a in ablations:
+            print(f"| {a['validators']} | {a['seconds_without']:.2f} | {a['added_seconds']:.2f} | {a['added_share']:.0%} | {a['added_rss_mb']:.0f} |")
     if args.json:
-        args.json.write_text(json.dumps(results, indent=1) + "\n")
+        args.json.write_text(json.dumps({"sizes": results, "ablations": ablations}, indent=1) + "\n")
     return 0
 
 
