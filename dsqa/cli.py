@@ -1,4 +1,4 @@
-"""The command line: `dsqa check` and `dsqa rules`; the only module that imports click."""
+"""The command line: `dsqa check` and `dsqa rules`, plus the subcommands registered from cli_convert and cli_finetune."""
 
 from __future__ import annotations
 
