@@ -103,12 +103,12 @@ CONTEXT_DETAILS = [
     "The model number on the label is X{n}.",
     "We are {d} people.",
 ]
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 FAKE_SECRETS = [
     "sk-proj-" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z" + "Q7rS0tU3vW6xY9zA",
     "AKIA" + "IOSFODNN7EXAMPLE",
     "ghp_" + "16C7e42F292c6912E7710c838347Ae178B4a",
-    "maria.gonzalez" + "@example-mail.com",
+    "maria.gonzalez" + "@posteo.de",
 ]
 RATES = {  # fraction of examples that carry each planted defect
     "exact_duplicate": 0.01,
