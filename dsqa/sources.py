@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import codecs
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from .errors import InputError
 from .model import Finding, Record, Severity
+from .outputs import AtomicOutput
 
 BOM = b"\xef\xbb\xbf"
 DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
@@ -452,23 +451,7 @@ def _array_error(path: str, line: int, message: str) -> Record:
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write a file so that readers see either the old or the complete new content, never a part."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        # mkstemp creates 0600; a report is an ordinary file, so honour the umask like open() does
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as out:
-            out.write(payload)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with AtomicOutput(Path(path)) as out:
+        out.write(payload)
+        out.commit()
