@@ -151,6 +151,9 @@ def test_interrupt_exits_130(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "dsqa", "check", str(fifo)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # a test run started in the background (`cmd &` in a script) inherits an ignored SIGINT;
+        # give dsqa the terminal's default, as a user pressing Ctrl-C has
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     with open(fifo, "w") as writer:
         writer.write(json.dumps(chat(1)) + "\n")
