@@ -24,6 +24,11 @@ from .validators.internal import ENGINE
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 #: spans per worker, so that a slow part of the file does not leave the other workers idle
 SPANS_PER_JOB = 4
+#: records are read into batches of at most this many records and bytes, and each validator then
+#: checks a whole batch: running one validator's code many times in a row is faster than
+#: switching between ten validators for every record
+BATCH_RECORDS = 256
+BATCH_BYTES = 4 * 1024 * 1024
 
 
 def default_jobs() -> int:
@@ -65,12 +70,12 @@ class _Pass:
                 out.append(kept if record is None or kept.line != record.line else stamp(kept, record))
 
     def run(self, path: Path, display: str, span: Span | None) -> None:
-        validators = self.validators
-        every = [v for v in validators if v.wants_invalid]
         forced = self.config.data_format
         max_line = self.config.options("reader")["max_line_bytes"]
         progress = self.progress
         pending = pending_bytes = 0
+        batch: list[Record] = []
+        batch_bytes = 0
         for record in read_records(path, display, max_line_bytes=max_line, span=span):
             if progress is not None:
                 pending += 1
@@ -86,18 +91,32 @@ class _Pass:
             if record.index < 0:
                 continue
             self.records += 1
-            if record.value is None:
-                targets: Sequence[Validator] = every
-            else:
+            if record.value is not None:
                 detected = detect_format(record.value)
                 # a record that plainly is another format stays that format, so FMT002 can say so
                 record.format = forced if forced and detected in (None, forced) else detected
                 if self.first_format is None:
                     self.first_format = (record.format, record.line)
-                targets = validators
-            for v in targets:
+            batch.append(record)
+            batch_bytes += len(record.raw)
+            if len(batch) >= BATCH_RECORDS or batch_bytes >= BATCH_BYTES:
+                self.check_batch(batch, display)
+                batch = []
+                batch_bytes = 0
+        self.check_batch(batch, display)
+
+    def check_batch(self, batch: list[Record], display: str) -> None:
+        """Run each validator over the batch in turn (its code and data stay in the CPU caches)."""
+        for v in self.validators:
+            every = v.wants_invalid
+            check = v.check
+            for record in batch:
+                if record.value is None and not every:
+                    continue
                 try:
-                    self.emit(v.check(record), record)
+                    found = check(record)
+                    if found:  # an empty list or tuple: nothing to emit (a generator is always true)
+                        self.emit(found, record)
                 except Exception as exc:  # one bad validator must not lose the other findings
                     self.emit((_crash(v, record, exc, display),))
 
