@@ -10,6 +10,8 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
+import numpy as np
+
 from ..formats import CHAT, COMPLETION, PREFERENCE
 from ..model import Finding, Record, Severity
 from ..redact import mask_secrets
@@ -18,7 +20,6 @@ from .turns import messages_of, turns
 
 _ROLES = ("system", "user", "assistant", "tool", "function")
 _WORD = re.compile(r"\w+")
-_MASK64 = (1 << 64) - 1
 #: characters of user and of assistant text kept per sampled example (bounds the sample's memory)
 SAMPLE_CHARS = 1000
 _OPENING_CHARS = 80
@@ -27,12 +28,19 @@ _PREFIX_CHARS = 400
 _TURN_BUCKETS = 10
 
 
-def _mix(index: int) -> int:
-    """splitmix64: a fixed bijection of the record index, so the sample is the same in every run and split."""
-    z = (index + 0x9E3779B97F4A7C15) & _MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return z ^ (z >> 31)
+#: records are keyed, lengths and hashes folded in, this many at a time with numpy
+_BLOCK = 4096
+
+
+def _mix_block(start: int) -> list[int]:
+    """splitmix64 of the record indices ``start`` to ``start + _BLOCK - 1``.
+
+    A fixed bijection of the index, so the sample is the same in every run and split.
+    """
+    z = np.arange(start, start + _BLOCK, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return (z ^ (z >> np.uint64(31))).tolist()
 
 
 class _Distinct:
@@ -41,32 +49,44 @@ class _Distinct:
     Both merge exactly (set union, register-wise max), and the exact set is dropped only when
     the distinct count passes ``EXACT``, which does not depend on how the file was split. Hashes
     are blake2b, so the estimate is the same in every run; beyond ``EXACT`` it is within ~2%.
+    The hashes of ``add`` are folded into the registers ``_BLOCK`` at a time.
     """
 
     P = 12
     M = 1 << P
     EXACT = 1000
 
-    __slots__ = ("registers", "n", "exact")
+    __slots__ = ("registers", "n", "exact", "_pending")
 
     def __init__(self) -> None:
         self.registers = bytearray(self.M)
         self.n = 0
         self.exact: set[int] | None = set()
+        self._pending: list[bytes] = []
 
     def add(self, text: str) -> None:
-        h = int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
-        index = h & (self.M - 1)
-        rank = 64 - self.P - (h >> self.P).bit_length() + 1
-        if rank > self.registers[index]:
-            self.registers[index] = rank
         self.n += 1
+        self._pending.append(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest())
+        if len(self._pending) >= _BLOCK:
+            self._fold()
+
+    def _fold(self) -> None:
+        if not self._pending:
+            return
+        h = np.frombuffer(b"".join(self._pending), dtype="<u8")
+        self._pending = []
+        index = (h & np.uint64(self.M - 1)).astype(np.intp)
+        # rank = position of the first 1 bit above the index bits; h >> P < 2**52 is exact as a float
+        rank = (64 - self.P + 1) - np.frexp((h >> np.uint64(self.P)).astype(np.float64))[1]
+        np.maximum.at(np.frombuffer(self.registers, dtype=np.uint8), index, rank.astype(np.uint8))
         if self.exact is not None:
-            self.exact.add(h)
+            self.exact.update(h.tolist())
             if len(self.exact) > self.EXACT:
                 self.exact = None
 
     def merge(self, other: _Distinct) -> None:
+        self._fold()
+        other._fold()
         self.registers = bytearray(map(max, self.registers, other.registers))
         self.n += other.n
         if self.exact is not None and other.exact is not None:
@@ -77,6 +97,7 @@ class _Distinct:
             self.exact = None
 
     def estimate(self) -> int:
+        self._fold()
         if self.exact is not None:
             return len(self.exact)
         m = self.M
@@ -96,10 +117,29 @@ def _bucket_top(b: int) -> int:
     return max(0, math.ceil(2 ** ((b + 1) / 4)) - 2)
 
 
-class _Lengths:
-    """Exact min/max/mean and a log-bucket histogram of lengths; merges exactly."""
+def _bucket_starts() -> np.ndarray:
+    """The smallest length of each bucket, found with ``_bucket`` itself, up to lengths of 2**48."""
+    starts = [0]
+    for b in range(1, 4 * 48 + 1):
+        n = max(starts[-1], math.ceil(2 ** (b / 4)) - 2)
+        while _bucket(n) < b:
+            n += 1
+        while n > starts[-1] and _bucket(n - 1) >= b:
+            n -= 1
+        starts.append(n)
+    return np.array(starts, dtype=np.int64)
 
-    __slots__ = ("n", "total", "low", "high", "buckets")
+
+_BUCKET_STARTS = _bucket_starts()
+
+
+class _Lengths:
+    """Exact min/max/mean and a log-bucket histogram of lengths; merges exactly.
+
+    Lengths are folded in ``_BLOCK`` at a time; ``summary`` and ``merge`` fold what is pending.
+    """
+
+    __slots__ = ("n", "total", "low", "high", "buckets", "_pending")
 
     def __init__(self) -> None:
         self.n = 0
@@ -107,17 +147,30 @@ class _Lengths:
         self.low: int | None = None
         self.high = 0
         self.buckets: Counter[int] = Counter()
+        self._pending: list[int] = []
 
     def add(self, value: int) -> None:
-        self.n += 1
-        self.total += value
-        if self.low is None or value < self.low:
-            self.low = value
-        if value > self.high:
-            self.high = value
-        self.buckets[_bucket(value)] += 1
+        self._pending.append(value)
+        if len(self._pending) >= _BLOCK:
+            self._fold()
+
+    def _fold(self) -> None:
+        if not self._pending:
+            return
+        values = np.array(self._pending, dtype=np.int64)
+        self._pending = []
+        self.n += len(values)
+        self.total += int(values.sum())
+        low, high = int(values.min()), int(values.max())
+        if self.low is None or low < self.low:
+            self.low = low
+        self.high = max(self.high, high)
+        buckets, counts = np.unique(np.searchsorted(_BUCKET_STARTS, values, side="right") - 1, return_counts=True)
+        self.buckets.update(dict(zip(buckets.tolist(), counts.tolist())))
 
     def merge(self, other: _Lengths) -> None:
+        self._fold()
+        other._fold()
         self.n += other.n
         self.total += other.total
         if other.low is not None and (self.low is None or other.low < self.low):
@@ -126,6 +179,7 @@ class _Lengths:
         self.buckets.update(other.buckets)
 
     def quantile(self, q: float) -> int:
+        self._fold()
         want = q * self.n
         seen = 0
         for b in sorted(self.buckets):
@@ -135,6 +189,7 @@ class _Lengths:
         return self.high
 
     def summary(self) -> dict[str, Any]:
+        self._fold()
         if not self.n:
             return {"min": 0, "mean": 0, "p50": 0, "p90": 0, "max": 0}
         return {
@@ -267,6 +322,9 @@ class DiversityValidator(Validator):
         #: min-heap of (-key, user text, assistant text, reply prefixes): the sample_size examples
         #: with the smallest keys
         self.sample: list[tuple[int, str, str, tuple[str, ...]]] = []
+        #: the sample keys of one block of record indices, starting at _block_start
+        self._block_start = -1
+        self._block_keys: list[int] = []
 
     # -- per record ----------------------------------------------------------------------------
 
@@ -277,7 +335,11 @@ class DiversityValidator(Validator):
         value = record.value
         self.examples += 1
         roles = self.roles
-        key = -_mix(record.index)
+        index = record.index
+        block = index - index % _BLOCK
+        if block != self._block_start:
+            self._block_start, self._block_keys = block, _mix_block(block)
+        key = -self._block_keys[index - block]
         sample = self.sample
         wanted = len(sample) < self.sample_size or key > sample[0][0]
         user_len = assistant_len = 0
@@ -341,7 +403,7 @@ class DiversityValidator(Validator):
                     if wanted:
                         assistant_parts.append(turn.text)
         raw = record.raw
-        if (not raw or b"image_url" in raw) and _has_image(messages):
+        if (not raw or (b"_" in raw and b"image_url" in raw)) and _has_image(messages):
             self.with_images += 1
         first = messages[0] if messages and type(messages[0]) is dict else None
         if first is not None and first.get("role") == "system":
