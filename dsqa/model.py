@@ -109,6 +109,8 @@ class Record:
     raw: bytes = b""
     problems: tuple[Finding, ...] = ()
     format: str | None = None
+    #: the raw line reduced to the bytes the cheap gates test (see dsqa.validators.rawsig)
+    signature: bytes | None = None
 
     @property
     def ok(self) -> bool:

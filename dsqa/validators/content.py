@@ -6,11 +6,12 @@ import operator
 import re
 from itertools import compress
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from ..model import Finding, Record, Severity
 from ..redact import mask_secrets
 from .base import Code, Validator
+from .rawsig import signature
 from ..formats import CHAT
 from .turns import turns
 
@@ -66,19 +67,33 @@ _MOJIBAKE_NEEDLES = ("Ã", "Â", "â€", "\ufffd")
 _QUOTE = 40
 
 
-#: every byte but these is deleted to make a line's signature: braces, brackets, '<', '%', the
-#: quote that ends a JSON string, the lead bytes of the UTF-8 sequences mojibake is made of, and
-#: the capitals of TODO, TBD and FIXME (which stay adjacent in the signature when in the text)
-_KEEP = b'{}[]<%"\xc3\xe2\xef' + b"TODBFIXME"
-_DELETE = bytes(b for b in range(256) if b not in _KEEP)
+#: a \u escape of a printable ASCII character but '&' (which HTML-safe writers escape, and no
+#: placeholder holds)
+_ESCAPED_ASCII = re.compile(rb"\\u00(?:2[0-57-9a-fA-F]|[3-6][0-9a-fA-F]|7[0-9a-eA-E])")
+#: what the marks of a signature leave out: a placeholder's braces, brackets and '<' come together
+_NOT_MARKS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'@_+"
 
 
-def _raw_gates(raw: bytes) -> tuple[bool, bool]:
-    """Can the line hold a placeholder, and mojibake? One pass over the line plus tests on a few bytes."""
-    sig = raw.translate(None, _DELETE)
-    # structural braces and brackets are followed by '"', '{', '}' or ']' in the signature, so
-    # '{}' '{{' '{%' '[]' can only come from inside a string (or an empty object or array)
-    marks = sig.translate(None, b"TODBFIXME")  # short: cheap
+class _Gates(NamedTuple):
+    """What the raw line says the record's text may hold; False means that the text cannot."""
+
+    placeholder: bool
+    mojibake: bool
+    #: the two capitals "AI" next to each other
+    ai: bool
+    apostrophe: bool
+
+
+_OPEN = _Gates(True, True, True, True)
+
+
+def _raw_gates(record: Record) -> _Gates:
+    """What the record's text may hold, judged from the signature of its line."""
+    sig = signature(record)
+    raw = record.raw
+    # structural braces and brackets are followed by '"', '{', '}' or ']' in the marks, so '{}'
+    # '{{' '{%' '[]' can only come from inside a string (or an empty object or array)
+    marks = sig.translate(None, _NOT_MARKS)  # short: cheap
     placeholder = (
         b"{}" in marks or b"{{" in marks or b"{%" in marks or b"[]" in marks or b"<" in marks
         or b"TODO" in sig or b"TBD" in sig or b"FIXME" in sig
@@ -89,14 +104,21 @@ def _raw_gates(raw: bytes) -> tuple[bool, bool]:
         or (b"\xe2" in sig and b"\xe2\x82\xac" in raw)
         or (b"\xef" in sig and b"\xef\xbf\xbd" in raw)
     )
-    return placeholder, mojibake
+    return _Gates(placeholder, mojibake, b"AI" in sig, b"'" in sig)
 
 
-def _text_refusal(text: str) -> bool:
+def _text_refusal(text: str, gates: _Gates) -> bool:
+    """Does the text hold a literal without which neither boilerplate pattern is looked for?
+
+    Each literal costs a scan of the reply; the two the raw line rules out are skipped, and the
+    ones with a typographic apostrophe cost nothing in ASCII text.
+    """
     return (
-        "AI" in text or "model" in text or "annot" in text or "an't" in text or "an’t" in text or "nable" in text
-        or "on't" in text or "on’t" in text or "will not" in text or "decline" in text or "allowed" in text
-        or "not have" in text
+        "model" in text or "annot" in text or "nable" in text or "will not" in text or "decline" in text
+        or "allowed" in text or "not have" in text
+        or (gates.ai and "AI" in text)
+        or (gates.apostrophe and ("an't" in text or "on't" in text))
+        or "an’t" in text or "on’t" in text
     )
 
 
@@ -172,7 +194,7 @@ def find_repetition(words: list[str], min_repeats: int, min_words: int, max_phra
 
 def looks_cut_off(text: str) -> str | None:
     """Why a reply looks cut off mid-sentence, or None."""
-    if text.count("```") % 2 == 1:
+    if "`" in text and text.count("```") % 2 == 1:
         return "a code block is never closed"
     stripped = text.rstrip()
     if not stripped:
@@ -293,14 +315,20 @@ class ContentValidator(Validator):
         value = record.value
         raw = record.raw
         # cheap tests on the raw line decide which of the costlier text checks can find anything;
-        # a line with \u escapes may hide the literals, so it gets every check
-        if not raw or (b"\\" in raw and b"\\u" in raw):
-            gates = (True, True, True)
+        # a \u escape of an ASCII character may hide a literal, so such a line gets every check,
+        # and one of another character may be mojibake
+        if not raw:
+            gates = _OPEN
+        elif b"\\u" not in raw:
+            gates = _raw_gates(record)
+        elif _ESCAPED_ASCII.search(raw):
+            gates = _OPEN
         else:
-            placeholder, mojibake = _raw_gates(raw)
-            gates = (placeholder or bool(self._extra), mojibake, True)
+            gates = _raw_gates(record)._replace(mojibake=True)
+        if self._extra and not gates.placeholder:
+            gates = gates._replace(placeholder=True)
         out: list[Finding] = []
-        suspect = gates[0] or gates[1]
+        suspect = gates.placeholder or gates.mojibake
         if fmt == CHAT:
             messages = value.get("messages")
             if not isinstance(messages, list):
@@ -315,7 +343,8 @@ class ContentValidator(Validator):
                     # placeholder or mojibake, needs only the emptiness test
                     if role != "assistant" and not suspect and content and not content.isspace():
                         continue
-                    self._text(out, record, role, content, m, f"/messages/{i}/content", gates)
+                    # the pointer is the message's index until a finding needs it
+                    self._text(out, record, role, content, m, i, gates)
                 elif isinstance(content, list):
                     for j, part in enumerate(content):
                         if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
@@ -325,40 +354,39 @@ class ContentValidator(Validator):
             self._text(out, record, turn.role, turn.text, {"tool_calls": turn.calls}, turn.pointer, gates)
         return out
 
-    def _text(self, out: list[Finding], record: Record, role: Any, text: str, message: dict[str, Any], ptr: str,
-              gates: tuple[bool, bool, bool]) -> None:
+    def _text(self, out: list[Finding], record: Record, role: Any, text: str, message: dict[str, Any],
+              where: str | int, gates: _Gates) -> None:
         if not text or text.isspace():
             if not (message.get("tool_calls") or message.get("function_call")):
-                out.append(self.finding("CNT001", record, f"{role} message has empty content", ptr,
+                out.append(self.finding("CNT001", record, f"{role} message has empty content", _pointer(where),
                                         hint="write the turn or drop the example"))
             return
-        placeholders, mojibake, refusal = gates
-        if placeholders:
+        if gates.placeholder:
             found = find_placeholders(text, self._extra)
             if found and self._allowed:
                 found = [p for p in found if p not in self._allowed]
             if found:
                 more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
                 out.append(self.finding(
-                    "CNT002", record, f"unfilled template placeholder {_quote(found[0])} in a {role} message{more}", ptr,
+                    "CNT002", record, f"unfilled template placeholder {_quote(found[0])} in a {role} message{more}", _pointer(where),
                     hint="fill in the template (or list intended ones in validators.content.allow_placeholders)",
                     data={"placeholders": [mask_secrets(p) for p in found[:10]]},
                 ))
-        if mojibake and ("Ã" in text or "Â" in text or "â€" in text or "\ufffd" in text):
+        if gates.mojibake and ("Ã" in text or "Â" in text or "â€" in text or "\ufffd" in text):
             m = _MOJIBAKE.search(text)
             if m is not None:
                 what = "a replacement character U+FFFD" if m.group() == "\ufffd" else f"{m.group()!r}"
                 out.append(self.finding(
-                    "CNT006", record, f"mojibake: {what} at column {m.start() + 1} of a {role} message", ptr,
+                    "CNT006", record, f"mojibake: {what} at column {m.start() + 1} of a {role} message", _pointer(where),
                     hint="the text was decoded with the wrong encoding; re-read the source as UTF-8 (e.g. ftfy.fix_text)",
                 ))
-        if role != "assistant" or ptr.startswith("/non_preferred_output"):
+        if role != "assistant" or (type(where) is str and where.startswith("/non_preferred_output")):
             return
-        if refusal and _text_refusal(text):
+        if _text_refusal(text, gates):
             m = _AI_DISCLAIMER.search(text) or _REFUSAL.search(text, 0, self._refusal_chars)
             if m is not None:
                 out.append(self.finding(
-                    "CNT003", record, f"refusal or AI-disclaimer boilerplate in a reply: {_quote(m.group())}", ptr,
+                    "CNT003", record, f"refusal or AI-disclaimer boilerplate in a reply: {_quote(m.group())}", _pointer(where),
                     hint="rewrite the reply to answer, or drop the example (ignore CNT003 for refusal training data)",
                 ))
         n = len(text)
@@ -370,7 +398,7 @@ class ContentValidator(Validator):
                 if rep is not None:
                     phrase, times = rep
                     out.append(self.finding(
-                        "CNT004", record, f"the phrase {_quote(phrase)} repeats {times} times in a row", ptr,
+                        "CNT004", record, f"the phrase {_quote(phrase)} repeats {times} times in a row", _pointer(where),
                         hint="a generation loop; cut the reply at the first repetition or drop the example",
                         data={"times": times, "words": len(phrase.split())},
                     ))
@@ -378,9 +406,14 @@ class ContentValidator(Validator):
             why = looks_cut_off(text)
             if why is not None:
                 out.append(self.finding(
-                    "CNT005", record, f"reply looks cut off: {why}", ptr,
+                    "CNT005", record, f"reply looks cut off: {why}", _pointer(where),
                     hint="regenerate the reply with a higher length limit, or finish it by hand",
                 ))
+
+
+def _pointer(where: str | int) -> str:
+    """The JSON Pointer of a text: given, or the index of a chat message whose content is a string."""
+    return where if type(where) is str else f"/messages/{where}/content"
 
 
 def _may_repeat(text: str, times: int) -> bool:

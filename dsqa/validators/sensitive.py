@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from ..model import Finding, Record, Severity
 from ..redact import KINDS, LABELS, find_secrets
 from .base import Code, Validator, pointer_of
+from .rawsig import signature
 
 _CODE_OF = {
     "openai_key": "SEC001", "aws_access_key": "SEC001", "github_token": "SEC001", "slack_token": "SEC001",
@@ -25,7 +26,13 @@ _HINTS = {
 }
 # the "shape" of a line: digits become 0, capitals A, and space, hyphen and dot s
 _SHAPE = bytes.maketrans(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ -.", b"0" * 10 + b"A" * 26 + b"sss")
-_ESCAPED_ASCII = re.compile(rb"\\u00(?:3[0-9]|4[0-9a-fA-F]|5[0-9aA]|6[1-9a-fA-F]|7[0-9aA]|2[bBdD])")
+# the signature's shape with capitals and digits alike
+_ALNUM = bytes.maketrans(b"A0", b"XX")
+# what a card or phone number may hold between its digits
+_SEPARATORS = b" -.()"
+# a \u escape of a character the raw tests look for (printable ASCII but '"', '<', '>', '&', which
+# HTML-safe JSON writers escape and no secret holds) hides it from those tests
+_ESCAPED_ASCII = re.compile(rb"\\u00(?:2[013-57-9a-fA-F]|3[0-9abdfABDF]|[4-6][0-9a-fA-F]|7[0-9a-eA-E])")
 DEFAULT_ALLOWED_DOMAINS = (
     "example.com", "example.org", "example.net", "example.edu", "example", "test", "invalid", "localhost",
     "domain.com", "yourdomain.com", "yourcompany.com", "company.com", "email.com",
@@ -101,73 +108,111 @@ class SensitiveValidator(Validator):
         self._domains = tuple(d.lower().lstrip("@.") for d in self.options["allow_email_domains"])
         self._wanted = frozenset(self._kinds)
 
-    def _candidates(self, raw: bytes) -> list[str]:
-        """The kinds that can be in a record, judged from its raw line with cheap substring tests."""
-        if not raw:
-            return list(self._kinds)
+    def _candidates(self, record: Record) -> list[str]:
+        """The kinds that can be in a record, judged from its raw line with cheap tests.
+
+        Each test is a necessary condition of the kind's pattern: a literal every match holds.
+        Most are made on the line's short signature (capitals, digits and a few symbols, see
+        ``rawsig``) and confirmed on the line only when they hit; the rest look for a byte of
+        the literal first (memchr), so a typical line costs a pass or two.
+        """
+        raw = record.raw
+        sig = signature(record)
         found = []
-        # a multi-byte needle is looked for only when a rarer byte of it (found by memchr) is there
-        if b"@" in raw:
+        if b"@" in sig:
             found.append("email")
-        if b"-" in raw and b"sk-" in raw:
-            found.append("openai_key")
-        if b"IA" in raw:  # AKIA, ASIA, ABIA
-            found.append("aws_access_key")
+        # OpenAI keys (sk-) and Slack tokens (xox?-) hold a hyphen; a line has few, so what
+        # precedes each is looked at, and only a line with many is searched for the literals
+        hyphen = raw.find(b"-")
+        if hyphen >= 0:
+            openai = slack = False
+            for _ in range(4):
+                if raw[hyphen - 2:hyphen] == b"sk":
+                    openai = True
+                elif raw[hyphen - 4:hyphen - 1] == b"xox":
+                    slack = True
+                hyphen = raw.find(b"-", hyphen + 1)
+                if hyphen < 0:
+                    break
+            else:
+                openai = openai or b"sk-" in raw
+                slack = slack or b"xox" in raw
+            if openai:
+                found.append("openai_key")
+            if slack:
+                found.append("slack_token")
+        if b"PRIVATE" in sig and b"PRIVATE" in raw:
+            found.append("private_key")
         if b"z" in raw and b"AIza" in raw:
             found.append("google_api_key")
-        if b"xox" in raw:
-            found.append("slack_token")
-        if b"slack" in raw:
+        if b"/" in raw and b"slack" in raw:
             found.append("slack_webhook")
-        if b"V" in raw and b"PRIVATE" in raw:
-            found.append("private_key")
-        if b"_" in raw:
+        if b"_" in sig:
             if b"gh" in raw and (b"ghp_" in raw or b"gho_" in raw or b"ghu_" in raw or b"ghs_" in raw
                                  or b"ghr_" in raw or b"github_pat_" in raw):
                 found.append("github_token")
             if b"_live_" in raw:
                 found.append("stripe_key")
-        shape = raw.translate(_SHAPE)
-        # every digit kind needs three digits in a row
-        if b"000" in shape:
-            if b"0000s0000s0000" in shape or b"0000000000000" in shape or b"0000s000000s0000" in shape:
-                found.append("credit_card")
-            if b"AA00" in shape and (b"AA00s0000" in shape or b"AA00sAAAA" in shape or b"AA00000000" in shape
-                                     or b"AA00AAAA" in shape):
+        # capitals and digits are all in the signature, and a run of them in the line is a run in
+        # the signature too (a longer one: the signature drops what separates them)
+        short = sig.translate(_SHAPE)
+        digits = short.count(b"0")
+        shape: bytes | None = None
+        # an AWS key id is 20 capitals and digits (AKIA, ASIA or ABIA first); an IBAN at least 15
+        # (two capitals and two digits first), in groups split by spaces
+        if b"XXXXXXXXXXXXXXX" in short.translate(_ALNUM):
+            shape = raw.translate(_SHAPE)
+            if b"AAAA" in shape and b"IA" in raw:
+                found.append("aws_access_key")
+            if b"AA00" in shape:
                 found.append("iban")
-            if (b"+00" in shape or b"+0s0" in shape or b"+0(" in shape or b"(000)" in shape
-                    or b"000s000s0000" in shape):
+        if digits >= 8:  # a phone number has 8 to 15 digits, a card 13 to 19
+            if shape is None:
+                shape = raw.translate(_SHAPE)
+            # a card number opens with four digits and goes on with a digit or a separator and a digit
+            card = digits >= 13 and (b"00000" in shape or b"0000s0" in shape)
+            plus = b"+" in sig and b"+0" in shape
+            if card or plus:
+                # without the separators a card or phone number may hold, its digits are one run
+                runs = raw.translate(_SHAPE, _SEPARATORS)
+                if card and b"0000000000000" in runs:
+                    found.append("credit_card")
+                if plus and b"+00000000" in runs:
+                    found.append("phone")
+            # a North American number ends in NNN-NNNN or NNN.NNNN
+            if "phone" not in found and b"000s0000" in shape:
                 found.append("phone")
         wanted = self._wanted
         return [k for k in found if k in wanted]
 
-    def check(self, record: Record) -> Iterator[Finding]:
+    def check(self, record: Record) -> list[Finding]:
         raw = record.raw
-        # a letter, digit, @, + or - written as a \u escape would hide a literal from the raw tests;
-        # no ordinary JSON writer does that, so such a line is simply searched in full
-        if b"\\" in raw and b"\\u00" in raw and _ESCAPED_ASCII.search(raw):
+        # a record with no line of its own (an element of a .json array) is searched in full, and
+        # so is a line where a character written as a \u escape would hide a literal from the raw
+        # tests (no ordinary JSON writer does that)
+        if not raw or (b"\\" in raw and b"\\u00" in raw and _ESCAPED_ASCII.search(raw)):
             kinds = list(self._kinds)
         else:
-            kinds = self._candidates(raw)
+            kinds = self._candidates(record)
             if not kinds:
-                return
-            # one search over the whole line (JSON escapes for newline, tab and slash undone)
-            # before walking the record string by string: most candidate lines hold nothing
-            line = raw.decode("utf-8", "replace")
-            if "\\" in line:
-                line = line.replace("\\n", "  ").replace("\\t", "  ").replace("\\r", "  ").replace("\\/", "/")
-            if not find_secrets(line, kinds):
-                return
+                return []
+            # one search over all the record's strings at once before the walk that says where each
+            # finding is: most candidate records hold nothing (a line break between two strings
+            # is no part of any secret, so none is lost or made up at the seams)
+            if not find_secrets("\n".join(_strings(record.value)), kinds):
+                return []
+        out: list[Finding] = []
         stack: list[tuple[Any, tuple[Any, ...]]] = [(record.value, ())]
         while stack:
             node, path = stack.pop()
             if isinstance(node, str):
                 if len(node) >= 6:
-                    yield from self._scan(record, node, path, kinds)
+                    out.extend(self._scan(record, node, path, kinds))
             elif isinstance(node, dict):
                 stack.extend((v, (*path, k)) for k, v in reversed(list(node.items())))
             elif isinstance(node, list):
                 stack.extend((v, (*path, i)) for i, v in reversed(list(enumerate(node))))
+        return out
 
     def _scan(self, record: Record, text: str, path: tuple[Any, ...], kinds: list[str]) -> Iterator[Finding]:
         first: dict[str, tuple[int, str, str]] = {}
@@ -191,3 +236,18 @@ class SensitiveValidator(Validator):
         if any(label.startswith("example") for label in domain.split(".")[:-1]):
             return True  # example-domain.com, mail.example.co.uk: illustrations, not people
         return any(domain == d or domain.endswith("." + d) for d in self._domains)
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string value in a parsed record (not the keys), in no particular order."""
+    out: list[str] = []
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if type(node) is str:
+            out.append(node)
+        elif type(node) is dict:
+            stack.extend(node.values())
+        elif type(node) is list:
+            stack.extend(node)
+    return out
