@@ -71,7 +71,7 @@ _QUOTE = 40
 #: placeholder holds)
 _ESCAPED_ASCII = re.compile(rb"\\u00(?:2[0-57-9a-fA-F]|[3-6][0-9a-fA-F]|7[0-9a-eA-E])")
 #: what the marks of a signature leave out: a placeholder's braces, brackets and '<' come together
-_NOT_MARKS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'@_+"
+_NOT_MARKS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'@_+-/kxz"
 
 
 class _Gates(NamedTuple):
@@ -85,26 +85,44 @@ class _Gates(NamedTuple):
 
 
 _OPEN = _Gates(True, True, True, True)
+#: the 16 possible gates, made once
+_GATES = {g: g for g in (_Gates(*(bool(i >> b & 1) for b in (3, 2, 1, 0))) for i in range(16))}
+_TODO_RAW = re.compile(rb"TODO|TBD|FIXME")
+#: marks -> (can a placeholder's braces, brackets or '<' be there, is a mojibake lead byte there);
+#: records of one shape have the same marks, so this stays small (and is cleared when it is not)
+_MARKS_SEEN: dict[bytes, tuple[bool, bool]] = {}
+
+
+def _marks_gates(marks: bytes) -> tuple[bool, bool]:
+    # structural braces and brackets are followed by '"', '{', '}' or ']' in the marks, so '{}'
+    # '{{' '{%' '[]' can only come from inside a string (or an empty object or array)
+    seen = _MARKS_SEEN.get(marks)
+    if seen is None:
+        if len(_MARKS_SEEN) >= 4096:
+            _MARKS_SEEN.clear()
+        seen = _MARKS_SEEN[marks] = (
+            b"{}" in marks or b"{{" in marks or b"{%" in marks or b"[]" in marks or b"<" in marks,
+            b"\xc3" in marks or b"\xe2" in marks or b"\xef" in marks,
+        )
+    return seen
 
 
 def _raw_gates(record: Record) -> _Gates:
     """What the record's text may hold, judged from the signature of its line."""
     sig = signature(record)
-    raw = record.raw
-    # structural braces and brackets are followed by '"', '{', '}' or ']' in the marks, so '{}'
-    # '{{' '{%' '[]' can only come from inside a string (or an empty object or array)
-    marks = sig.translate(None, _NOT_MARKS)  # short: cheap
-    placeholder = (
-        b"{}" in marks or b"{{" in marks or b"{%" in marks or b"[]" in marks or b"<" in marks
-        or b"TODO" in sig or b"TBD" in sig or b"FIXME" in sig
-    )
-    # each sequence is looked for in the line only when its lead byte is in the signature
-    mojibake = (
-        (b"\xc3" in sig and (b"\xc3\x83" in raw or b"\xc3\x82" in raw))
-        or (b"\xe2" in sig and b"\xe2\x82\xac" in raw)
-        or (b"\xef" in sig and b"\xef\xbf\xbd" in raw)
-    )
-    return _Gates(placeholder, mojibake, b"AI" in sig, b"'" in sig)
+    placeholder, lead = _marks_gates(sig.translate(None, _NOT_MARKS))
+    if not placeholder and _TODO_RAW.search(sig) is not None:
+        placeholder = True
+    mojibake = False
+    if lead:
+        # each sequence is looked for in the line only when its lead byte is in the signature
+        raw = record.raw
+        mojibake = (
+            (b"\xc3" in sig and (b"\xc3\x83" in raw or b"\xc3\x82" in raw))
+            or (b"\xe2" in sig and b"\xe2\x82\xac" in raw)
+            or (b"\xef" in sig and b"\xef\xbf\xbd" in raw)
+        )
+    return _GATES[(placeholder, mojibake, b"AI" in sig, b"'" in sig)]
 
 
 def _text_refusal(text: str, gates: _Gates) -> bool:
@@ -307,6 +325,7 @@ class ContentValidator(Validator):
         self._allowed = frozenset(self.options["allow_placeholders"])
         self._times = self.options["repeat_min_times"]
         self._words = self.options["repeat_min_words"]
+        self._probe_chars = 3 * self._words
         self._cutoff = self.options["cutoff_min_chars"]
         self._refusal_chars = self.options["refusal_chars"]
 
@@ -319,7 +338,7 @@ class ContentValidator(Validator):
         # and one of another character may be mojibake
         if not raw:
             gates = _OPEN
-        elif b"\\u" not in raw:
+        elif b"\\" not in raw or b"\\u" not in raw:
             gates = _raw_gates(record)
         elif _ESCAPED_ASCII.search(raw):
             gates = _OPEN
@@ -339,11 +358,13 @@ class ContentValidator(Validator):
                 content = m.get("content")
                 if type(content) is str:
                     role = m.get("role")
-                    # the common case, a user or system turn with text and no raw hint of a
-                    # placeholder or mojibake, needs only the emptiness test
-                    if role != "assistant" and not suspect and content and not content.isspace():
+                    # the common cases, a turn with text in a line with no hint of a placeholder
+                    # or mojibake: a user or system turn needs only the emptiness test, and a
+                    # reply only the reply checks; the pointer is the index until a finding
+                    if not suspect and content and not content.isspace():
+                        if role == "assistant":
+                            self._reply(out, record, content, m, i, gates)
                         continue
-                    # the pointer is the message's index until a finding needs it
                     self._text(out, record, role, content, m, i, gates)
                 elif isinstance(content, list):
                     for j, part in enumerate(content):
@@ -380,8 +401,12 @@ class ContentValidator(Validator):
                     "CNT006", record, f"mojibake: {what} at column {m.start() + 1} of a {role} message", _pointer(where),
                     hint="the text was decoded with the wrong encoding; re-read the source as UTF-8 (e.g. ftfy.fix_text)",
                 ))
-        if role != "assistant" or (type(where) is str and where.startswith("/non_preferred_output")):
-            return
+        if role == "assistant" and not (type(where) is str and where.startswith("/non_preferred_output")):
+            self._reply(out, record, text, message, where, gates)
+
+    def _reply(self, out: list[Finding], record: Record, text: str, message: dict[str, Any],
+               where: str | int, gates: _Gates) -> None:
+        """The checks of a non-empty assistant reply: boilerplate, loops, a cut-off end."""
         if _text_refusal(text, gates):
             m = _AI_DISCLAIMER.search(text) or _REFUSAL.search(text, 0, self._refusal_chars)
             if m is not None:
@@ -391,7 +416,7 @@ class ContentValidator(Validator):
                 ))
         n = len(text)
         # the probe gate needs runs longer than its probe; small thresholds compare words directly
-        if n >= 3 * self._words and (self._words < 8 or _may_repeat(text, self._times)):
+        if n >= self._probe_chars and (self._words < 8 or _may_repeat(text, self._times)):
             words = text.split()
             if len(words) >= self._words:
                 rep = find_repetition(words, self._times, self._words)

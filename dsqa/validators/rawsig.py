@@ -5,9 +5,10 @@ from __future__ import annotations
 from ..model import Record
 
 #: the bytes a signature keeps: capitals, digits, braces, brackets, '<', '%', the quote that ends a
-#: JSON string, the apostrophe, '@', '_', '+', and the lead bytes of the UTF-8 sequences mojibake
-#: is made of; every other byte (lowercase letters, spaces, most punctuation) is deleted
-KEEP = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + b'{}[]<%"\'@_+' + b"\xc3\xe2\xef"
+#: JSON string, the apostrophe, '@', '_', '+', '-', '/', the rare letters k, x and z, and the lead
+#: bytes of the UTF-8 sequences mojibake is made of; every other byte (the other lowercase
+#: letters, spaces, most punctuation) is deleted
+KEEP = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + b'{}[]<%"\'@_+-/kxz' + b"\xc3\xe2\xef"
 _DELETE = bytes(b for b in range(256) if b not in KEEP)
 
 

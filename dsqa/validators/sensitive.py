@@ -112,40 +112,24 @@ class SensitiveValidator(Validator):
         """The kinds that can be in a record, judged from its raw line with cheap tests.
 
         Each test is a necessary condition of the kind's pattern: a literal every match holds.
-        Most are made on the line's short signature (capitals, digits and a few symbols, see
-        ``rawsig``) and confirmed on the line only when they hit; the rest look for a byte of
-        the literal first (memchr), so a typical line costs a pass or two.
+        They are made on the line's short signature (capitals, digits, a few symbols and rare
+        letters, see ``rawsig``): what a literal keeps of itself there is looked for first, and
+        the line itself only when that hits.
         """
         raw = record.raw
         sig = signature(record)
         found = []
         if b"@" in sig:
             found.append("email")
-        # OpenAI keys (sk-) and Slack tokens (xox?-) hold a hyphen; a line has few, so what
-        # precedes each is looked at, and only a line with many is searched for the literals
-        hyphen = raw.find(b"-")
-        if hyphen >= 0:
-            openai = slack = False
-            for _ in range(4):
-                if raw[hyphen - 2:hyphen] == b"sk":
-                    openai = True
-                elif raw[hyphen - 4:hyphen - 1] == b"xox":
-                    slack = True
-                hyphen = raw.find(b"-", hyphen + 1)
-                if hyphen < 0:
-                    break
-            else:
-                openai = openai or b"sk-" in raw
-                slack = slack or b"xox" in raw
-            if openai:
-                found.append("openai_key")
-            if slack:
-                found.append("slack_token")
+        if b"k-" in sig and b"sk-" in raw:
+            found.append("openai_key")
+        if b"xx-" in sig and b"xox" in raw:  # xox?- with the lowercase o and ? left out
+            found.append("slack_token")
         if b"PRIVATE" in sig and b"PRIVATE" in raw:
             found.append("private_key")
-        if b"z" in raw and b"AIza" in raw:
+        if b"AIz" in sig and b"AIza" in raw:
             found.append("google_api_key")
-        if b"/" in raw and b"slack" in raw:
+        if b"//" in sig and b"slack" in raw:  # https://hooks.slack.com/...
             found.append("slack_webhook")
         if b"_" in sig:
             if b"gh" in raw and (b"ghp_" in raw or b"gho_" in raw or b"ghu_" in raw or b"ghs_" in raw
