@@ -125,18 +125,25 @@ def _raw_gates(record: Record) -> _Gates:
     return _GATES[(placeholder, mojibake, b"AI" in sig, b"'" in sig)]
 
 
-def _text_refusal(text: str, gates: _Gates) -> bool:
-    """Does the text hold a literal without which neither boilerplate pattern is looked for?
+def _may_disclaim(text: str, gates: _Gates) -> bool:
+    """Does the reply hold a literal that every form of the AI-disclaimer pattern holds?
 
-    Each literal costs a scan of the reply; the two the raw line rules out are skipped, and the
-    ones with a typographic apostrophe cost nothing in ASCII text.
+    Each literal costs a scan of the reply; "AI" and the apostrophe are skipped when the raw
+    line rules them out, and the typographic apostrophe costs nothing in ASCII text.
     """
     return (
-        "model" in text or "annot" in text or "nable" in text or "will not" in text or "decline" in text
-        or "allowed" in text or "not have" in text
+        "model" in text or "not have" in text or "rtificial" in text
         or (gates.ai and "AI" in text)
-        or (gates.apostrophe and ("an't" in text or "on't" in text))
-        or "an’t" in text or "on’t" in text
+        or (gates.apostrophe and "on't" in text) or "on’t" in text
+    )
+
+
+def _may_refuse(head: str, gates: _Gates) -> bool:
+    """Does the start of the reply hold a literal that every form of the refusal pattern holds?"""
+    return (
+        "annot" in head or "nable" in head or "will not" in head or "decline" in head or "allowed" in head
+        or (gates.apostrophe and ("an't" in head or "on't" in head))
+        or "an’t" in head or "on’t" in head
     )
 
 
@@ -407,13 +414,18 @@ class ContentValidator(Validator):
     def _reply(self, out: list[Finding], record: Record, text: str, message: dict[str, Any],
                where: str | int, gates: _Gates) -> None:
         """The checks of a non-empty assistant reply: boilerplate, loops, a cut-off end."""
-        if _text_refusal(text, gates):
-            m = _AI_DISCLAIMER.search(text) or _REFUSAL.search(text, 0, self._refusal_chars)
-            if m is not None:
-                out.append(self.finding(
-                    "CNT003", record, f"refusal or AI-disclaimer boilerplate in a reply: {_quote(m.group())}", _pointer(where),
-                    hint="rewrite the reply to answer, or drop the example (ignore CNT003 for refusal training data)",
-                ))
+        # each pattern is looked for only where it may be found: a disclaimer anywhere, a refusal
+        # in the first refusal_chars characters
+        m = _AI_DISCLAIMER.search(text) if _may_disclaim(text, gates) else None
+        if m is None:
+            limit = self._refusal_chars
+            if _may_refuse(text if len(text) <= limit else text[:limit], gates):
+                m = _REFUSAL.search(text, 0, limit)
+        if m is not None:
+            out.append(self.finding(
+                "CNT003", record, f"refusal or AI-disclaimer boilerplate in a reply: {_quote(m.group())}", _pointer(where),
+                hint="rewrite the reply to answer, or drop the example (ignore CNT003 for refusal training data)",
+            ))
         n = len(text)
         # the probe gate needs runs longer than its probe; small thresholds compare words directly
         if n >= self._probe_chars and (self._words < 8 or _may_repeat(text, self._times)):
@@ -442,14 +454,40 @@ def _pointer(where: str | int) -> str:
 
 
 def _may_repeat(text: str, times: int) -> bool:
-    """Cheap test: does an 8-character probe from the end or the middle of the text recur ``times - 1`` times?
+    """Cheap test: does an 8-character probe from the end or the middle of the text recur at even spacing?
 
-    A looping generation runs to the end of the reply, so the tail probe finds it; the middle
-    probe finds a loop that fills most of the reply. Only then are the words compared.
+    A loop repeats its phrase at a fixed distance (its length), so the probe is looked for at
+    one, two, ... such distances from where it was taken, and ``times - 1`` evenly spaced
+    occurrences in all let the words be compared. A looping generation runs to the end of the
+    reply, so the tail probe finds it; the middle probe finds a loop that fills most of the
+    reply. A phrase said again here and there (a template sentence) is not evenly spaced.
     """
     stripped = text.rstrip()
     need = max(2, times - 1)
-    if stripped.count(stripped[-8:]) >= need:
+    end = len(stripped) - 8
+    if _evenly(stripped, end, need):
         return True
-    mid = len(stripped) // 2
-    return stripped.count(stripped[mid:mid + 8]) >= need
+    return _evenly(stripped, len(stripped) // 2, need)
+
+
+def _evenly(text: str, at: int, need: int) -> bool:
+    """Does the 8 characters at ``at`` occur ``need`` times in a row at even spacing, ``at`` among them?"""
+    probe = text[at:at + 8]
+    before = text.rfind(probe, 0, at + 7)  # the nearest start before ``at`` (it may overlap)
+    if before < 0:
+        after = text.find(probe, at + 1)
+        if after < 0:
+            return False
+        step = after - at
+    else:
+        step = at - before
+    found = 1
+    k = at - step
+    while found < need and k >= 0 and text.startswith(probe, k):
+        found += 1
+        k -= step
+    k = at + step
+    while found < need and text.startswith(probe, k):
+        found += 1
+        k += step
+    return found >= need
