@@ -175,13 +175,19 @@ def find_secrets(text: str, kinds: Iterable[str] | None = None) -> list[SecretMa
     wanted = None if kinds is None else frozenset(kinds)
     found: list[SecretMatch] = []
     taken: list[tuple[int, int]] = []
+    digits = -1  # counted when a kind without literals is reached
     for kind, pattern, needles in _PATTERNS:
         if wanted is not None and kind not in wanted:
             continue
-        if needles and not any(n in text for n in needles):
-            continue
-        if not needles and not _has_digit_run(text):
-            continue
+        if needles:
+            if not any(n in text for n in needles):
+                continue
+        else:
+            if digits < 0:
+                digits = _digits(text)
+            # a card number has 13 or more digits, a phone number (as confirmed) 8, an IBAN 2
+            if digits < _MIN_DIGITS[kind]:
+                continue
         confirm = _CONFIRM.get(kind)
         for m in pattern.finditer(text):
             start, end = m.span()
@@ -197,11 +203,18 @@ def find_secrets(text: str, kinds: Iterable[str] | None = None) -> list[SecretMa
     return found
 
 
+_MIN_DIGITS = {"credit_card": 13, "phone": 8, "iban": 2}
 _DIGIT_RUN = re.compile(r"\d\d")
+_ASCII_DIGITS = b"0123456789"
 
 
-def _has_digit_run(text: str) -> bool:
-    return _DIGIT_RUN.search(text) is not None
+def _digits(text: str) -> int:
+    """The digits in ``text``: counted in ASCII text; in other text (where the patterns' \\d also
+    matches other scripts' digits) 99 when two digits are adjacent, else 0."""
+    if text.isascii():
+        raw = text.encode("ascii")
+        return len(raw) - len(raw.translate(None, _ASCII_DIGITS))
+    return 99 if _DIGIT_RUN.search(text) is not None else 0
 
 
 def mask_secrets(text: str) -> str:
