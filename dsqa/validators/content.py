@@ -260,9 +260,9 @@ class ContentValidator(Validator):
               (``ignore: [CNT003]``) for safety data that teaches refusals on purpose.
       CNT004  degenerate repetition: the same phrase (1 to 12 words) said ``repeat_min_times`` or
               more times in a row, covering at least ``repeat_min_words`` words. For speed a loop
-              is looked for only where a cheap probe finds repeats: at the end of the reply (where
-              a generation loop runs to) or across its middle. Why: a looping reply teaches the
-              model to loop.
+              is looked for only where a cheap probe finds evenly spaced repeats: at the end of
+              the reply (where a generation loop runs to) or across its middle. Why: a looping
+              reply teaches the model to loop.
       CNT005  an assistant reply that looks cut off: it ends with ``,`` ``-`` ``(``, with a word
               that cannot end a sentence ("the", "and", "of", ...), or leaves a ``` code block open.
               Replies shorter than ``cutoff_min_chars`` are not judged. Why: truncated replies,
