@@ -19,6 +19,7 @@ from .progress import Progress
 from .sources import Span, crlf_finding, read_records, split_lines
 from .validators import DatasetContext, Validator
 from .validators.internal import ENGINE
+from .validators.rawsig import signature
 
 #: below this size a file is checked in-process: starting workers would cost more than it saves
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
@@ -76,6 +77,7 @@ class _Pass:
         pending = pending_bytes = 0
         batch: list[Record] = []
         batch_bytes = 0
+        sign = any(v.wants_signature for v in self.validators)
         for record in read_records(path, display, max_line_bytes=max_line, span=span):
             if progress is not None:
                 pending += 1
@@ -97,6 +99,8 @@ class _Pass:
                 record.format = forced if forced and detected in (None, forced) else detected
                 if self.first_format is None:
                     self.first_format = (record.format, record.line)
+            if sign and record.raw:
+                signature(record)
             batch.append(record)
             batch_bytes += len(record.raw)
             if len(batch) >= BATCH_RECORDS or batch_bytes >= BATCH_BYTES:

@@ -54,6 +54,9 @@ class Validator:
     defaults: ClassVar[Mapping[str, Any]] = {}
     #: also receive records that could not be parsed (``record.value is None``)
     wants_invalid: ClassVar[bool] = False
+    #: reads ``record.signature`` (see ``rawsig``): the engine makes it as each line is read,
+    #: while the line is still in the CPU caches
+    wants_signature: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any], context: DatasetContext) -> None:
         self.options: dict[str, Any] = {**self.defaults, **options}

@@ -291,6 +291,7 @@ class ContentValidator(Validator):
       -> CNT003 at /messages/1/content
     """
 
+    wants_signature = True
     name = "content"
     codes: ClassVar[dict[str, Code]] = {
         "CNT001": Code(Severity.WARNING, "empty or whitespace-only content"),

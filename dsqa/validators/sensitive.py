@@ -83,6 +83,7 @@ class SensitiveValidator(Validator):
       -> SEC001 at /messages/0/content: OpenAI API key sk-pr…[masked]…tUvWx... (masked)
     """
 
+    wants_signature = True
     name = "sensitive"
     codes: ClassVar[dict[str, Code]] = {
         "SEC001": Code(Severity.ERROR, "API key or access token in the data"),
