@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 import re
-from itertools import compress
+from itertools import compress, product
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
@@ -63,7 +63,6 @@ _MOJIBAKE = re.compile(
     "\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122\"]"
     "|\ufffd"
 )
-_MOJIBAKE_NEEDLES = ("Ã", "Â", "â€", "\ufffd")
 _QUOTE = 40
 
 
@@ -86,7 +85,7 @@ class _Gates(NamedTuple):
 
 _OPEN = _Gates(True, True, True, True)
 #: the 16 possible gates, made once
-_GATES = {g: g for g in (_Gates(*(bool(i >> b & 1) for b in (3, 2, 1, 0))) for i in range(16))}
+_GATES = {g: g for g in map(_Gates._make, product((False, True), repeat=4))}
 _TODO_RAW = re.compile(rb"TODO|TBD|FIXME")
 #: marks -> (can a placeholder's braces, brackets or '<' be there, is a mojibake lead byte there);
 #: records of one shape have the same marks, so this stays small (and is cleared when it is not)
@@ -125,23 +124,29 @@ def _raw_gates(record: Record) -> _Gates:
     return _GATES[(placeholder, mojibake, b"AI" in sig, b"'" in sig)]
 
 
-def _may_disclaim(text: str, gates: _Gates) -> bool:
-    """Does the reply hold a literal that every form of the AI-disclaimer pattern holds?
+def _may_disclaim(text: str, gates: _Gates, has_not: bool) -> bool:
+    """Does the reply hold a literal of an AI-disclaimer form ("AI", "model", "artificial",
+    "computer program", "not have", "don't")? Without one, the pattern is not looked for.
 
     Each literal costs a scan of the reply; "AI" and the apostrophe are skipped when the raw
     line rules them out, and the typographic apostrophe costs nothing in ASCII text.
     """
     return (
-        "model" in text or "not have" in text or "rtificial" in text
+        "model" in text or "rtificial" in text or "computer program" in text
+        or (has_not and "not have" in text)
         or (gates.ai and "AI" in text)
         or (gates.apostrophe and "on't" in text) or "on’t" in text
     )
 
 
-def _may_refuse(head: str, gates: _Gates) -> bool:
-    """Does the start of the reply hold a literal that every form of the refusal pattern holds?"""
+def _may_refuse(head: str, gates: _Gates, has_not: bool) -> bool:
+    """Does the start of the reply hold a literal of a refusal form (cannot, can not, can't,
+    won't, will not, unable, not able, decline, not allowed)? Without one, it is not looked for."""
     return (
-        "annot" in head or "nable" in head or "will not" in head or "decline" in head or "allowed" in head
+        (has_not and "not" in head and (
+            "annot" in head or "an not" in head or "not able" in head or "will not" in head or "allowed" in head
+        ))
+        or "nable" in head or "decline" in head
         or (gates.apostrophe and ("an't" in head or "on't" in head))
         or "an’t" in head or "on’t" in head
     )
@@ -417,10 +422,11 @@ class ContentValidator(Validator):
         """The checks of a non-empty assistant reply: boilerplate, loops, a cut-off end."""
         # each pattern is looked for only where it may be found: a disclaimer anywhere, a refusal
         # in the first refusal_chars characters
-        m = _AI_DISCLAIMER.search(text) if _may_disclaim(text, gates) else None
+        has_not = "not" in text  # part of five of the literals: one scan rules them all out
+        m = _AI_DISCLAIMER.search(text) if _may_disclaim(text, gates, has_not) else None
         if m is None:
             limit = self._refusal_chars
-            if _may_refuse(text if len(text) <= limit else text[:limit], gates):
+            if _may_refuse(text if len(text) <= limit else text[:limit], gates, has_not):
                 m = _REFUSAL.search(text, 0, limit)
         if m is not None:
             out.append(self.finding(
