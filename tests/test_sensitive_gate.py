@@ -25,7 +25,7 @@ PIECES = [
     "415-867-5309", "415.867.5309", "+33 1 23 45 67 89", "555-0100",
     # IBANs, compact and grouped, with letters in the groups
     "DE89 3704 0044 0532 0130 00", "GB82WEST12345698765432", "GB82 WEST 1234 5698 7654 32",
-    "NL91ABNA0417164300", "FR14 2004 1010 0505 0001 3M02 606",
+    "NL91ABNA0417164300", "FR14 2004 1010 0505 0001 3M02 606", "NL97 A1B2 0417 1643 00",
     # keys and tokens
     "sk-proj-Ab3dEfGhIjKlMnOpQrStUvWx9yZ", "AKIAIOSFODNN7EXAMPLE", "ASIA1234567890ABCDEF",
     "ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6", "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuv",
@@ -107,7 +107,7 @@ def test_unusual_forms_the_earlier_gate_missed_are_found() -> None:
     for content, kind in (
         ("Card 4111 11 11 1111 1111 on file", "credit_card"),
         ("Call +12 34 56 78 today", "phone"),
-        ("Pay to FR14 2004 1010 0505 0001 3M02 606 please", "iban"),
+        ("Pay to NL97 A1B2 0417 1643 00 please", "iban"),
     ):
         value = {"messages": [{"role": "user", "content": content}, {"role": "assistant", "content": "Done."}]}
         gated, _ = _both(value, False)
