@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
-from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dsqa.config import load_config
-from dsqa.formats import detect_format
-from dsqa.model import Record
-from dsqa.validators import DatasetContext
 from dsqa.validators.sensitive import SensitiveValidator
+from helpers import default_validator, gated_and_full
 
 # values of every kind in the forms people write them, and look-alikes next to them
 PIECES = [
@@ -44,32 +39,7 @@ GLUE = [" ", " ", " ", "\n", "\t", ", ", ": ", "/", "\\", "\"", "(", ")", "-", "
 text = st.lists(st.one_of(st.sampled_from(PIECES), st.sampled_from(WORDS), st.sampled_from(GLUE)), max_size=14).map("".join)
 
 
-def _validator() -> SensitiveValidator:
-    config = load_config()
-    context = DatasetContext(path="t.jsonl", role="train", data_format=None, model=config.model,
-                             epochs=config.epochs, reference_date=config.reference_date)
-    return SensitiveValidator(config.options("sensitive"), context)
-
-
-VALIDATOR = _validator()
-
-
-def _summary(findings: Any) -> list[tuple[Any, ...]]:
-    return [(f.code, f.pointer, f.message, json.dumps(f.data, sort_keys=True)) for f in findings]
-
-
-def _both(value: dict[str, Any], ensure_ascii: bool, escape: str = "") -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    text = json.dumps(value, ensure_ascii=ensure_ascii)
-    if escape:  # a writer that spells this character as a \u escape (valid JSON, hides it from byte tests)
-        text = re.sub(r"\\u[0-9a-f]{4}|" + re.escape(escape),
-                      lambda m: m.group() if len(m.group()) > 1 else "\\u%04x" % ord(escape), text)
-        assert json.loads(text) == value
-    line = text.encode("utf-8")
-    gated = Record("t.jsonl", 1, 0, value=value, raw=line)
-    # a record without a raw line is searched string by string for every kind: the reference
-    full = Record("t.jsonl", 1, 0, value=value, raw=b"")
-    gated.format = full.format = detect_format(value)
-    return _summary(VALIDATOR.check(gated)), _summary(VALIDATOR.check(full))
+VALIDATOR = default_validator(SensitiveValidator)
 
 
 @settings(max_examples=400, deadline=None)
@@ -86,7 +56,7 @@ def test_the_raw_line_gate_finds_what_a_full_search_finds(
                              "function": {"name": "f", "arguments": json.dumps({"note": argument})}}]},
         ]
     }
-    gated, full = _both(value, ensure_ascii, escape)
+    gated, full = gated_and_full(VALIDATOR, value, ensure_ascii, escape)
     assert gated == full
 
 
@@ -96,7 +66,7 @@ def test_every_piece_alone_and_in_a_sentence() -> None:
         for content in (piece, f"Write to {piece}, thanks.", f"({piece})", f"x{piece}y"):
             value = {"messages": [{"role": "user", "content": content}, {"role": "assistant", "content": "Noted."}]}
             for ensure_ascii in (False, True):
-                gated, full = _both(value, ensure_ascii)
+                gated, full = gated_and_full(VALIDATOR, value, ensure_ascii)
                 assert gated == full, (content, ensure_ascii)
                 found += bool(full)
     # the pieces above are mostly real kinds: the comparison must not be between two empty lists
@@ -110,5 +80,5 @@ def test_unusual_forms_the_earlier_gate_missed_are_found() -> None:
         ("Pay to NL97 A1B2 0417 1643 00 please", "iban"),
     ):
         value = {"messages": [{"role": "user", "content": content}, {"role": "assistant", "content": "Done."}]}
-        gated, _ = _both(value, False)
+        gated, _ = gated_and_full(VALIDATOR, value)
         assert [json.loads(g[3])["kind"] for g in gated] == [kind], content

@@ -85,7 +85,7 @@ class _Gates(NamedTuple):
 
 _OPEN = _Gates(True, True, True, True)
 #: the 16 possible gates, made once
-_GATES = {g: g for g in map(_Gates._make, product((False, True), repeat=4))}
+_GATES: dict[tuple[bool, ...], _Gates] = {g: g for g in map(_Gates._make, product((False, True), repeat=4))}
 _TODO_RAW = re.compile(rb"TODO|TBD|FIXME")
 #: marks -> (can a placeholder's braces, brackets or '<' be there, is a mojibake lead byte there);
 #: records of one shape have the same marks, so this stays small (and is cleared when it is not)

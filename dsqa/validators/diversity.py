@@ -429,16 +429,16 @@ class DiversityValidator(Validator):
         if wanted:
             # reply prefixes, not openings: masking and cutting happen once, in finish, for the
             # few examples that stay in the sample
-            entry = (
+            item = (
                 key,
                 "\n".join(user_parts)[:SAMPLE_CHARS],
                 "\n".join(assistant_parts)[:SAMPLE_CHARS],
                 tuple(p[:_PREFIX_CHARS] for p in assistant_parts),
             )
             if len(sample) < self.sample_size:
-                heapq.heappush(sample, entry)
+                heapq.heappush(sample, item)
             else:
-                heapq.heapreplace(sample, entry)
+                heapq.heapreplace(sample, item)
         return ()
 
     # -- merging and the end -------------------------------------------------------------------
