@@ -62,7 +62,7 @@ def gated_and_full(validator: Any, value: dict[str, Any], ensure_ascii: bool = F
     """
     line = json.dumps(value, ensure_ascii=ensure_ascii)
     if escape:
-        inner = re.compile(r"\\.|" + re.escape(escape))
+        inner = re.compile(r"\\u[0-9a-fA-F]{4}|\\.|" + re.escape(escape))  # escapes stay whole
         line = _JSON_STRING.sub(lambda s: inner.sub(
             lambda m: m.group() if len(m.group()) > 1 else "\\u%04x" % ord(escape), s.group()), line)
         assert json.loads(line) == value
