@@ -350,8 +350,8 @@ class DiversityValidator(Validator):
         if fmt == CHAT and type(value.get("messages")) is list:
             # the common case, without building Turn objects
             messages = value["messages"]
-            turns_ = self.turn_counts
-            turns_[len(messages)] = turns_.get(len(messages), 0) + 1
+            turn_counts = self.turn_counts
+            turn_counts[len(messages)] = turn_counts.get(len(messages), 0) + 1
             for m in messages:
                 if type(m) is not dict:
                     continue
