@@ -470,24 +470,24 @@ def _may_repeat(text: str, times: int) -> bool:
     reply. A phrase said again here and there (a template sentence) is not evenly spaced.
     """
     stripped = text.rstrip()
+    n = len(stripped)
+    if n < 16:
+        return True  # too short for two probes: compare the words
     need = max(2, times - 1)
-    end = len(stripped) - 8
-    if _evenly(stripped, end, need):
-        return True
-    return _evenly(stripped, len(stripped) // 2, need)
+    return _evenly(stripped, n - 8, need) or _evenly(stripped, n // 2, need)
 
 
 def _evenly(text: str, at: int, need: int) -> bool:
     """Does the 8 characters at ``at`` occur ``need`` times in a row at even spacing, ``at`` among them?"""
     probe = text[at:at + 8]
-    before = text.rfind(probe, 0, at + 7)  # the nearest start before ``at`` (it may overlap)
-    if before < 0:
+    # a forward search is faster than a backward one, and usually finds ``at`` itself first
+    if text.find(probe) < at:
+        step = at - text.rfind(probe, 0, at + 7)  # the nearest start before ``at`` (it may overlap)
+    else:
         after = text.find(probe, at + 1)
         if after < 0:
             return False
         step = after - at
-    else:
-        step = at - before
     found = 1
     k = at - step
     while found < need and k >= 0 and text.startswith(probe, k):
