@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dsqa.validators.content import ContentValidator
+from dsqa.validators.content import ContentValidator, _not_refusal
 from helpers import default_validator, gated_and_full
 
 PIECES = [
@@ -54,3 +54,11 @@ def test_every_piece_in_every_role() -> None:
                 assert gated == full, (piece, role, ensure_ascii)
                 found += bool(full)
     assert found > 80  # most pieces are flagged somewhere: the comparison is not of empty lists
+
+
+@settings(max_examples=400, deadline=None)
+@given(head=st.lists(st.sampled_from(["not", "an", "an ", "will ", " able", " allowed", "c", "nnot", "n", "o", "t", " "]),
+                     max_size=12).map("".join))
+def test_the_not_literals_are_found_around_each_not(head: str) -> None:
+    literals = ("annot", "an not", "not able", "will not", "not allowed")
+    assert _not_refusal(head) == any(literal in head for literal in literals)

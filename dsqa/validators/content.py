@@ -143,13 +143,24 @@ def _may_refuse(head: str, gates: _Gates, has_not: bool) -> bool:
     """Does the start of the reply hold a literal of a refusal form (cannot, can not, can't,
     won't, will not, unable, not able, decline, not allowed)? Without one, it is not looked for."""
     return (
-        (has_not and "not" in head and (
-            "annot" in head or "an not" in head or "not able" in head or "will not" in head or "allowed" in head
-        ))
+        (has_not and _not_refusal(head))
         or "nable" in head or "decline" in head
         or (gates.apostrophe and ("an't" in head or "on't" in head))
         or "an’t" in head or "on’t" in head
     )
+
+
+def _not_refusal(head: str) -> bool:
+    """Is an occurrence of "not" in ``head`` part of "cannot", "can not", "will not", "not able"
+    or "not allowed"? (A reply holds few; looking around each beats a scan per literal.)"""
+    i = head.find("not")
+    while i >= 0:
+        if ((i >= 2 and head.startswith("an", i - 2)) or (i >= 3 and head.startswith("an ", i - 3))
+                or (i >= 5 and head.startswith("will ", i - 5))
+                or head.startswith("not able", i) or head.startswith("not allowed", i)):
+            return True
+        i = head.find("not", i + 3)
+    return False
 
 
 def _quote(text: str) -> str:
