@@ -86,7 +86,6 @@ class _Gates(NamedTuple):
 _OPEN = _Gates(True, True, True, True)
 #: the 16 possible gates, made once
 _GATES: dict[tuple[bool, ...], _Gates] = {g: g for g in map(_Gates._make, product((False, True), repeat=4))}
-_TODO_RAW = re.compile(rb"TODO|TBD|FIXME")
 #: marks -> (can a placeholder's braces, brackets or '<' be there, is a mojibake lead byte there);
 #: records of one shape have the same marks, so this stays small (and is cleared when it is not)
 _MARKS_SEEN: dict[bytes, tuple[bool, bool]] = {}
@@ -100,8 +99,9 @@ def _marks_gates(marks: bytes) -> tuple[bool, bool]:
         if len(_MARKS_SEEN) >= 4096:
             _MARKS_SEEN.clear()
         seen = _MARKS_SEEN[marks] = (
-            b"{}" in marks or b"{{" in marks or b"{%" in marks or b"[]" in marks or b"<" in marks,
-            b"\xc3" in marks or b"\xe2" in marks or b"\xef" in marks,
+            marks.find(b"{}") >= 0 or marks.find(b"{{") >= 0 or marks.find(b"{%") >= 0 or marks.find(b"[]") >= 0
+            or 60 in marks,  # <
+            0xC3 in marks or 0xE2 in marks or 0xEF in marks,
         )
     return seen
 
@@ -110,18 +110,37 @@ def _raw_gates(record: Record) -> _Gates:
     """What the record's text may hold, judged from the signature of its line."""
     sig = signature(record)
     placeholder, lead = _marks_gates(sig.translate(None, _NOT_MARKS))
-    if not placeholder and _TODO_RAW.search(sig) is not None:
+    if not placeholder and (
+        (68 in sig and (sig.find(b"TODO") >= 0 or sig.find(b"TBD") >= 0)) or (88 in sig and sig.find(b"FIXME") >= 0)
+    ):  # 68 is D, 88 is X
         placeholder = True
     mojibake = False
     if lead:
         # each sequence is looked for in the line only when its lead byte is in the signature
-        raw = record.raw
+        find = record.raw.find
         mojibake = (
-            (b"\xc3" in sig and (b"\xc3\x83" in raw or b"\xc3\x82" in raw))
-            or (b"\xe2" in sig and b"\xe2\x82\xac" in raw)
-            or (b"\xef" in sig and b"\xef\xbf\xbd" in raw)
+            (0xC3 in sig and (find(b"\xc3\x83") >= 0 or find(b"\xc3\x82") >= 0))
+            or (0xE2 in sig and find(b"\xe2\x82\xac") >= 0)
+            or (0xEF in sig and find(b"\xef\xbf\xbd") >= 0)
         )
-    return _GATES[(placeholder, mojibake, b"AI" in sig, b"'" in sig)]
+    # find(), and ``int in bytes`` for one byte: ``bytes in bytes`` first tries its needle as an
+    # integer, and raising and clearing that TypeError costs more than the search
+    return _GATES[(placeholder, mojibake, sig.find(b"AI") >= 0, 39 in sig)]  # 39 is the apostrophe
+
+
+#: one pass for the literals of both patterns that hold an "n": the forms of "not" (cannot, can
+#: not, will not, not able, not allowed, not have), unable, decline, and n't / n’t (can't, won't,
+#: don't); sre scans for the "n" in C and looks around it only there
+_N_LITERALS = re.compile(r"n(?:ot(?:(?<=annot)|(?<=an not)|(?<=will not)|(?= able| allowed| have))|able|'t|’t|e(?<=decline))")
+
+
+def _may_boilerplate(text: str, gates: _Gates) -> bool:
+    """Does the reply hold any literal of a disclaimer or refusal form? Most replies hold none,
+    and this is 4 scans where the two tests below are about 10."""
+    return (
+        _N_LITERALS.search(text) is not None or "model" in text or "rtificial" in text
+        or "computer program" in text or (gates.ai and "AI" in text)
+    )
 
 
 def _may_disclaim(text: str, gates: _Gates, has_not: bool) -> bool:
@@ -362,7 +381,7 @@ class ContentValidator(Validator):
         # and one of another character may be mojibake
         if not raw:
             gates = _OPEN
-        elif b"\\" not in raw or b"\\u" not in raw:
+        elif 92 not in raw or raw.find(b"\\u") < 0:  # 92 is the backslash
             gates = _raw_gates(record)
         elif _ESCAPED_ASCII.search(raw):
             gates = _OPEN
@@ -431,19 +450,8 @@ class ContentValidator(Validator):
     def _reply(self, out: list[Finding], record: Record, text: str, message: dict[str, Any],
                where: str | int, gates: _Gates) -> None:
         """The checks of a non-empty assistant reply: boilerplate, loops, a cut-off end."""
-        # each pattern is looked for only where it may be found: a disclaimer anywhere, a refusal
-        # in the first refusal_chars characters
-        has_not = "not" in text  # part of five of the literals: one scan rules them all out
-        m = _AI_DISCLAIMER.search(text) if _may_disclaim(text, gates, has_not) else None
-        if m is None:
-            limit = self._refusal_chars
-            if _may_refuse(text if len(text) <= limit else text[:limit], gates, has_not):
-                m = _REFUSAL.search(text, 0, limit)
-        if m is not None:
-            out.append(self.finding(
-                "CNT003", record, f"refusal or AI-disclaimer boilerplate in a reply: {_quote(m.group())}", _pointer(where),
-                hint="rewrite the reply to answer, or drop the example (ignore CNT003 for refusal training data)",
-            ))
+        if _may_boilerplate(text, gates):
+            self._boilerplate(out, record, text, where, gates)
         n = len(text)
         # the probe gate needs runs longer than its probe; small thresholds compare words directly
         if n >= self._probe_chars and (self._words < 8 or _may_repeat(text, self._times)):
@@ -465,6 +473,22 @@ class ContentValidator(Validator):
                     hint="regenerate the reply with a higher length limit, or finish it by hand",
                 ))
 
+    def _boilerplate(self, out: list[Finding], record: Record, text: str, where: str | int, gates: _Gates) -> None:
+        """CNT003 for a reply that holds a literal of either pattern."""
+        # each pattern is looked for only where it may be found: a disclaimer anywhere, a refusal
+        # in the first refusal_chars characters
+        has_not = "not" in text  # part of five of the literals: one scan rules them all out
+        m = _AI_DISCLAIMER.search(text) if _may_disclaim(text, gates, has_not) else None
+        if m is None:
+            limit = self._refusal_chars
+            if _may_refuse(text if len(text) <= limit else text[:limit], gates, has_not):
+                m = _REFUSAL.search(text, 0, limit)
+        if m is not None:
+            out.append(self.finding(
+                "CNT003", record, f"refusal or AI-disclaimer boilerplate in a reply: {_quote(m.group())}", _pointer(where),
+                hint="rewrite the reply to answer, or drop the example (ignore CNT003 for refusal training data)",
+            ))
+
 
 def _pointer(where: str | int) -> str:
     """The JSON Pointer of a text: given, or the index of a chat message whose content is a string."""
@@ -484,28 +508,26 @@ def _may_repeat(text: str, times: int) -> bool:
     n = len(stripped)
     if n < 16:
         return True  # too short for two probes: compare the words
-    need = max(2, times - 1)
-    return _evenly(stripped, n - 8, need) or _evenly(stripped, n // 2, need)
-
-
-def _evenly(text: str, at: int, need: int) -> bool:
-    """Does the 8 characters at ``at`` occur ``need`` times in a row at even spacing, ``at`` among them?"""
-    probe = text[at:at + 8]
-    # a forward search is faster than a backward one, and usually finds ``at`` itself first
-    if text.find(probe) < at:
-        step = at - text.rfind(probe, 0, at + 7)  # the nearest start before ``at`` (it may overlap)
-    else:
-        after = text.find(probe, at + 1)
-        if after < 0:
-            return False
-        step = after - at
-    found = 1
-    k = at - step
-    while found < need and k >= 0 and text.startswith(probe, k):
-        found += 1
-        k -= step
-    k = at + step
-    while found < need and text.startswith(probe, k):
-        found += 1
-        k += step
-    return found >= need
+    need = times - 1 if times > 2 else 2
+    for at in (n - 8, n >> 1):
+        probe = stripped[at:at + 8]
+        # a forward search is faster than a backward one, and usually finds ``at`` itself first
+        if stripped.find(probe) < at:
+            step = at - stripped.rfind(probe, 0, at + 7)  # the nearest start before ``at`` (it may overlap)
+        else:
+            after = stripped.find(probe, at + 1)
+            if after < 0:
+                continue
+            step = after - at
+        found = 1
+        k = at - step
+        while found < need and k >= 0 and stripped.startswith(probe, k):
+            found += 1
+            k -= step
+        k = at + step
+        while found < need and stripped.startswith(probe, k):
+            found += 1
+            k += step
+        if found >= need:
+            return True
+    return False
