@@ -49,32 +49,41 @@ class _Distinct:
     Both merge exactly (set union, register-wise max), and the exact set is dropped only when
     the distinct count passes ``EXACT``, which does not depend on how the file was split. Hashes
     are blake2b, so the estimate is the same in every run; beyond ``EXACT`` it is within ~2%.
-    The hashes of ``add`` are folded into the registers ``_BLOCK`` at a time.
+    Texts wait in ``pending`` (``add`` or a plain append) and are hashed and folded into the
+    registers ``_BLOCK`` at a time.
     """
 
     P = 12
     M = 1 << P
     EXACT = 1000
 
-    __slots__ = ("registers", "n", "exact", "_pending")
+    __slots__ = ("registers", "folded", "exact", "pending")
 
     def __init__(self) -> None:
         self.registers = bytearray(self.M)
-        self.n = 0
+        self.folded = 0
         self.exact: set[int] | None = set()
-        self._pending: list[bytes] = []
+        self.pending: list[str] = []
+
+    @property
+    def n(self) -> int:
+        """How many strings were added."""
+        return self.folded + len(self.pending)
 
     def add(self, text: str) -> None:
-        self.n += 1
-        self._pending.append(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest())
-        if len(self._pending) >= _BLOCK:
+        self.pending.append(text)
+        if len(self.pending) >= _BLOCK:
             self._fold()
 
     def _fold(self) -> None:
-        if not self._pending:
+        pending = self.pending
+        if not pending:
             return
-        h = np.frombuffer(b"".join(self._pending), dtype="<u8")
-        self._pending = []
+        blake2b = hashlib.blake2b
+        h = np.frombuffer(b"".join([blake2b(t.encode("utf-8", "surrogatepass"), digest_size=8).digest() for t in pending]),
+                          dtype="<u8")
+        self.folded += len(pending)
+        pending.clear()  # cleared, not replaced: a validator appends to this very list
         index = (h & np.uint64(self.M - 1)).astype(np.intp)
         # rank = position of the first 1 bit above the index bits; h >> P < 2**52 is exact as a float
         rank = (64 - self.P + 1) - np.frexp((h >> np.uint64(self.P)).astype(np.float64))[1]
@@ -88,7 +97,7 @@ class _Distinct:
         self._fold()
         other._fold()
         self.registers = bytearray(map(max, self.registers, other.registers))
-        self.n += other.n
+        self.folded += other.folded
         if self.exact is not None and other.exact is not None:
             self.exact |= other.exact
             if len(self.exact) > self.EXACT:
@@ -136,10 +145,11 @@ _BUCKET_STARTS = _bucket_starts()
 class _Lengths:
     """Exact min/max/mean and a log-bucket histogram of lengths; merges exactly.
 
-    Lengths are folded in ``_BLOCK`` at a time; ``summary`` and ``merge`` fold what is pending.
+    Lengths wait in ``pending`` (``add`` or a plain append) and are folded in ``_BLOCK`` at a
+    time; ``summary`` and ``merge`` fold what is pending.
     """
 
-    __slots__ = ("n", "total", "low", "high", "buckets", "_pending")
+    __slots__ = ("n", "total", "low", "high", "buckets", "pending")
 
     def __init__(self) -> None:
         self.n = 0
@@ -147,18 +157,18 @@ class _Lengths:
         self.low: int | None = None
         self.high = 0
         self.buckets: Counter[int] = Counter()
-        self._pending: list[int] = []
+        self.pending: list[int] = []
 
     def add(self, value: int) -> None:
-        self._pending.append(value)
-        if len(self._pending) >= _BLOCK:
+        self.pending.append(value)
+        if len(self.pending) >= _BLOCK:
             self._fold()
 
     def _fold(self) -> None:
-        if not self._pending:
+        if not self.pending:
             return
-        values = np.array(self._pending, dtype=np.int64)
-        self._pending = []
+        values = np.array(self.pending, dtype=np.int64)
+        self.pending.clear()  # cleared, not replaced: a validator appends to this very list
         self.n += len(values)
         self.total += int(values.sum())
         low, high = int(values.min()), int(values.max())
@@ -320,6 +330,9 @@ class DiversityValidator(Validator):
         self.user_chars = _Lengths()
         self.assistant_chars = _Lengths()
         self.first_users = _Distinct()
+        self._user_lengths = self.user_chars.pending
+        self._assistant_lengths = self.assistant_chars.pending
+        self._first_texts = self.first_users.pending
         #: min-heap of (-key, user text, assistant text, reply prefixes): the sample_size examples
         #: with the smallest keys
         self.sample: list[tuple[int, str, str, tuple[str, ...]]] = []
@@ -340,6 +353,9 @@ class DiversityValidator(Validator):
         block = index - index % _BLOCK
         if block != self._block_start:
             self._block_start, self._block_keys = block, _mix_block(block)
+            self.first_users._fold()
+            self.user_chars._fold()
+            self.assistant_chars._fold()
         key = -self._block_keys[index - block]
         sample = self.sample
         wanted = len(sample) < self.sample_size or key > sample[0][0]
@@ -406,7 +422,9 @@ class DiversityValidator(Validator):
                     if wanted:
                         assistant_parts.append(turn.text)
         raw = record.raw
-        if (not raw or (b"_" in raw and b"image_url" in raw)) and _has_image(messages):
+        # 95 is "_"; find(), as ``bytes in bytes`` first tries its needle as an integer and raising
+        # and clearing that TypeError costs more than the search
+        if (not raw or (95 in raw and raw.find(b"image_url") >= 0)) and _has_image(messages):
             self.with_images += 1
         first = messages[0] if messages and type(messages[0]) is dict else None
         if first is not None and first.get("role") == "system":
@@ -422,10 +440,11 @@ class DiversityValidator(Validator):
                         self.system = None
                 else:
                     self.system[text] = entry + 1
-        self.user_chars.add(user_len)
-        self.assistant_chars.add(assistant_len)
+        # appended, not add()ed: folded when the block of indices changes (and before any use)
+        self._user_lengths.append(user_len)
+        self._assistant_lengths.append(assistant_len)
         if first_user is not None:
-            self.first_users.add(first_user)
+            self._first_texts.append(first_user)
         if wanted:
             # reply prefixes, not openings: masking and cutting happen once, in finish, for the
             # few examples that stay in the sample
