@@ -108,7 +108,9 @@ def _marks_gates(marks: bytes) -> tuple[bool, bool]:
 
 def _raw_gates(record: Record) -> _Gates:
     """What the record's text may hold, judged from the signature of its line."""
-    sig = signature(record)
+    sig = record.signature
+    if sig is None:
+        sig = signature(record)
     placeholder, lead = _marks_gates(sig.translate(None, _NOT_MARKS))
     if not placeholder and (
         (68 in sig and (sig.find(b"TODO") >= 0 or sig.find(b"TBD") >= 0)) or (88 in sig and sig.find(b"FIXME") >= 0)
@@ -465,9 +467,9 @@ class ContentValidator(Validator):
                         hint="a generation loop; cut the reply at the first repetition or drop the example",
                         data={"times": times, "words": len(phrase.split())},
                     ))
-        if n >= self._cutoff and not (message.get("tool_calls") or message.get("function_call")):
+        if n >= self._cutoff:
             why = looks_cut_off(text)
-            if why is not None:
+            if why is not None and not (message.get("tool_calls") or message.get("function_call")):
                 out.append(self.finding(
                     "CNT005", record, f"reply looks cut off: {why}", _pointer(where),
                     hint="regenerate the reply with a higher length limit, or finish it by hand",
@@ -509,11 +511,14 @@ def _may_repeat(text: str, times: int) -> bool:
     if n < 16:
         return True  # too short for two probes: compare the words
     need = times - 1 if times > 2 else 2
-    for at in (n - 8, n >> 1):
+    tail = n - 8
+    # the tail probe has nothing after it, so its need - 1 other occurrences lie before it, at most
+    # need - 1 steps back: its nearest one is at most tail // (need - 1) back, or the probe fails
+    for at, low in ((tail, tail - tail // (need - 1)), (n >> 1, 0)):
         probe = stripped[at:at + 8]
         # a forward search is faster than a backward one, and usually finds ``at`` itself first
-        if stripped.find(probe) < at:
-            step = at - stripped.rfind(probe, 0, at + 7)  # the nearest start before ``at`` (it may overlap)
+        if stripped.find(probe, low) < at:
+            step = at - stripped.rfind(probe, low, at + 7)  # the nearest start before ``at`` (it may overlap)
         else:
             after = stripped.find(probe, at + 1)
             if after < 0:
