@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from dsqa.validators.content import ContentValidator, _not_refusal
+from dsqa.validators.content import ContentValidator, _not_refusal, find_repetition
 from helpers import default_validator, gated_and_full
 
 PIECES = [
@@ -62,3 +62,52 @@ def test_every_piece_in_every_role() -> None:
 def test_the_not_literals_are_found_around_each_not(head: str) -> None:
     literals = ("annot", "an not", "not able", "will not", "not allowed")
     assert _not_refusal(head) == any(literal in head for literal in literals)
+
+
+#: validators that count a loop from 2, 3, 4 (the default) and 6 repeats
+BY_TIMES = {t: ContentValidator({"repeat_min_times": t}, VALIDATOR.context) for t in (2, 3, 4, 6)}
+PHRASE = st.lists(st.text(alphabet="abxyz,.", min_size=1, max_size=7), min_size=1, max_size=12)
+
+
+def _loops(times: int, reply: str) -> bool:
+    value = {"messages": [{"role": "user", "content": "go on"}, {"role": "assistant", "content": reply}]}
+    gated, full = gated_and_full(BY_TIMES[times], value)
+    assert gated == full
+    return "CNT004" in [code for code, *_ in gated]
+
+
+@settings(max_examples=400, deadline=None)
+@given(prefix=st.lists(st.sampled_from(["So", "here", "it", "goes:", "a", "ab", "\n", "x"]), max_size=8).map(" ".join),
+       phrase=PHRASE, min_times=st.sampled_from(sorted(BY_TIMES)), extra=st.integers(0, 3),
+       trail=st.sampled_from(["", " ", "\n", " \n "]))
+def test_a_loop_that_runs_to_the_end_of_a_reply_is_always_found(
+    prefix: str, phrase: list[str], min_times: int, extra: int, trail: str
+) -> None:
+    # the probe looks for the loop only where it may be; a loop that runs to the end must pass it,
+    # however short its words and however few the repeats asked for (repeat_min_words is 12)
+    times = max(min_times, -(-12 // len(phrase))) + extra
+    reply = f"{prefix} {' '.join(phrase * times)}{trail}".lstrip()
+    assert _loops(min_times, reply), reply
+
+
+@settings(max_examples=400, deadline=None)
+@given(prefix=st.sampled_from(["", "So:", "Well,", "Q"]), suffix=st.sampled_from(["", "End.", "Done!", "ok"]),
+       phrase=PHRASE, min_times=st.sampled_from(sorted(BY_TIMES)), extra=st.integers(0, 3))
+def test_a_loop_that_fills_the_middle_of_a_reply_is_always_found(
+    prefix: str, suffix: str, phrase: list[str], min_times: int, extra: int
+) -> None:
+    # the middle probe: with less than one phrase before and after the loop, and a loop long
+    # enough that the probe and one phrase on each side of it fit inside, the loop is found
+    period = len(" ".join(phrase)) + 1
+    assume(len(prefix) < period and len(suffix) < period)
+    times = max(min_times, 4, -(-12 // len(phrase)), 4 + -(-21 // period)) + extra
+    reply = f"{prefix} {' '.join(phrase * times)} {suffix}".strip()
+    assert _loops(min_times, reply), reply
+
+
+def test_a_loop_of_a_phrase_longer_than_one_that_does_not_fit_is_still_found() -> None:
+    # 5-word phrases need 3 repeats (15 words) to cover 12 words, 6-word phrases only 2: a longer
+    # phrase can fit where a shorter one does not
+    words = "a a a a a . a a a a a .".split()
+    assert find_repetition(words, 2, 12) == ("a a a a a .", 2)
+    assert find_repetition(words[:-1], 2, 12) is None

@@ -234,9 +234,11 @@ def find_repetition(words: list[str], min_repeats: int, min_words: int, max_phra
     n_words = len(words)
     eq = operator.eq
     for n in range(1, max_phrase + 1):
+        if min_repeats * n > n_words:
+            break
         needed = max(min_repeats, -(-min_words // n))
         if needed * n > n_words:
-            break
+            continue  # n * ceil(min_words / n) is not monotonic: 5 * 3 > 12 = 6 * 2
         # a phrase of n words repeated r times in a row is a run of (r - 1) * n positions k with
         # words[k] == words[k + n]; every run that long covers a multiple of its length, so only
         # those positions are compared first, and a run is grown from each one that matches
@@ -370,7 +372,7 @@ class ContentValidator(Validator):
         self._allowed = frozenset(self.options["allow_placeholders"])
         self._times = self.options["repeat_min_times"]
         self._words = self.options["repeat_min_words"]
-        self._probe_chars = 3 * self._words
+        self._loop_chars = 2 * self._words - 1  # the fewest characters repeat_min_words words take
         self._cutoff = self.options["cutoff_min_chars"]
         self._refusal_chars = self.options["refusal_chars"]
 
@@ -456,7 +458,7 @@ class ContentValidator(Validator):
             self._boilerplate(out, record, text, where, gates)
         n = len(text)
         # the probe gate needs runs longer than its probe; small thresholds compare words directly
-        if n >= self._probe_chars and (self._words < 8 or _may_repeat(text, self._times)):
+        if n >= self._loop_chars and (self._words < 8 or _may_repeat(text, self._times)):
             words = text.split()
             if len(words) >= self._words:
                 rep = find_repetition(words, self._times, self._words)
@@ -502,37 +504,63 @@ def _may_repeat(text: str, times: int) -> bool:
 
     A loop repeats its phrase at a fixed distance (its length), so the probe is looked for at
     one, two, ... such distances from where it was taken, and ``times - 1`` evenly spaced
-    occurrences in all let the words be compared. A looping generation runs to the end of the
-    reply, so the tail probe finds it; the middle probe finds a loop that fills most of the
-    reply. A phrase said again here and there (a template sentence) is not evenly spaced.
+    occurrences in all let the words be compared. Every other occurrence of the probe within
+    reach is tried as that distance, nearest first, so a phrase that holds the probe twice
+    still passes. A looping generation runs to the end of the reply, so the tail probe finds it;
+    the middle probe finds a loop that fills most of the reply. A phrase said again here and
+    there (a template sentence) is not evenly spaced.
     """
     stripped = text.rstrip()
     n = len(stripped)
     if n < 16:
         return True  # too short for two probes: compare the words
     need = times - 1 if times > 2 else 2
-    tail = n - 8
-    # the tail probe has nothing after it, so its need - 1 other occurrences lie before it, at most
-    # need - 1 steps back: its nearest one is at most tail // (need - 1) back, or the probe fails
-    for at, low in ((tail, tail - tail // (need - 1)), (n >> 1, 0)):
-        probe = stripped[at:at + 8]
-        # a forward search is faster than a backward one, and usually finds ``at`` itself first
-        if stripped.find(probe, low) < at:
-            step = at - stripped.rfind(probe, low, at + 7)  # the nearest start before ``at`` (it may overlap)
-        else:
-            after = stripped.find(probe, at + 1)
-            if after < 0:
-                continue
-            step = after - at
+    last = n - 8  # the last place a probe can start
+    # need occurrences at even spacing span need - 1 steps, so a step is at most this
+    reach = last // (need - 1)
+    # most probes occur only where they were taken: forward searches over the stretch each one's
+    # other occurrences must be in (half the reply for the tail probe, three quarters for the
+    # middle one, with the default options) rule both out before any closer look
+    probe = stripped[last:]
+    first = stripped.find(probe, last - reach)
+    if first < last and _spaced(stripped, probe, last, need, first, last):
+        return True  # the tail probe has nothing after it: all its other occurrences lie before it
+    half = n >> 1
+    # a spacing with no occurrence before the middle one puts all need of them after it
+    ahead = half + (last - half) // (need - 1)
+    probe = stripped[half:half + 8]
+    first = stripped.find(probe, max(0, half - reach), half + 8)
+    return (first < half or stripped.find(probe, half + 1, ahead + 8) >= 0) and _spaced(
+        stripped, probe, half, need, first, ahead)
+
+
+def _spaced(text: str, probe: str, at: int, need: int, first: int, high: int) -> bool:
+    """Does ``probe``, found at ``at``, occur ``need`` times at even spacing, ``at`` among them?
+
+    The spacing tried is the distance from ``at`` to each other occurrence that starts between
+    ``first`` (the first occurrence within reach, maybe ``at`` itself) and ``high``, nearest first
+    before ``at`` and then after it.
+    """
+    startswith = text.startswith
+    j = text.rfind(probe, first, at + 7) if first < at else text.find(probe, at + 1, high + 8)
+    while j >= 0:
+        step = at - j if j < at else j - at
         found = 1
         k = at - step
-        while found < need and k >= 0 and stripped.startswith(probe, k):
+        while found < need and k >= 0 and startswith(probe, k):
             found += 1
             k -= step
         k = at + step
-        while found < need and stripped.startswith(probe, k):
+        while found < need and startswith(probe, k):
             found += 1
             k += step
         if found >= need:
             return True
+        # the next candidate: the next occurrence back from ``at``, then forward from it
+        if j < at:
+            j = text.rfind(probe, first, j + 7) if j > first else -1
+            if j < 0 and at < high:
+                j = text.find(probe, at + 1, high + 8)
+        else:
+            j = text.find(probe, j + 1, high + 8)
     return False
