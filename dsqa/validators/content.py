@@ -136,15 +136,6 @@ def _raw_gates(record: Record) -> _Gates:
 _N_LITERALS = re.compile(r"n(?:ot(?:(?<=annot)|(?<=an not)|(?<=will not)|(?= able| allowed| have))|able|'t|’t|e(?<=decline))")
 
 
-def _may_boilerplate(text: str, gates: _Gates) -> bool:
-    """Does the reply hold any literal of a disclaimer or refusal form? Most replies hold none,
-    and this is 4 scans where the two tests below are about 10."""
-    return (
-        _N_LITERALS.search(text) is not None or "model" in text or "rtificial" in text
-        or "computer program" in text or (gates.ai and "AI" in text)
-    )
-
-
 def _may_disclaim(text: str, gates: _Gates, has_not: bool) -> bool:
     """Does the reply hold a literal of an AI-disclaimer form ("AI", "model", "artificial",
     "computer program", "not have", "don't")? Without one, the pattern is not looked for.
@@ -454,7 +445,10 @@ class ContentValidator(Validator):
     def _reply(self, out: list[Finding], record: Record, text: str, message: dict[str, Any],
                where: str | int, gates: _Gates) -> None:
         """The checks of a non-empty assistant reply: boilerplate, loops, a cut-off end."""
-        if _may_boilerplate(text, gates):
+        # any literal of a disclaimer or refusal form? Most replies hold none, and this is 4
+        # scans where the finer tests of _boilerplate are about 10
+        if (_N_LITERALS.search(text) is not None or "model" in text or "rtificial" in text
+                or "computer program" in text or (gates.ai and "AI" in text)):
             self._boilerplate(out, record, text, where, gates)
         n = len(text)
         # the probe gate needs runs longer than its probe; small thresholds compare words directly

@@ -363,9 +363,9 @@ class DiversityValidator(Validator):
         user_parts: list[str] = []
         assistant_parts: list[str] = []
         first_user: str | None = None
-        if fmt == CHAT and type(value.get("messages")) is list:
+        messages = value.get("messages")
+        if fmt == CHAT and type(messages) is list:
             # the common case, without building Turn objects
-            messages = value["messages"]
             turn_counts = self.turn_counts
             turn_counts[len(messages)] = turn_counts.get(len(messages), 0) + 1
             for m in messages:
@@ -377,20 +377,17 @@ class DiversityValidator(Validator):
                 if type(content) is not str:
                     if not isinstance(content, list):
                         continue
-                    content = "\n".join(
-                        p["text"] for p in content
-                        if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
-                    )
-                if role == "user":
+                    content = _text_parts(content)
+                if role == "assistant":
+                    assistant_len += len(content)
+                    if wanted:
+                        assistant_parts.append(content)
+                elif role == "user":
                     user_len += len(content)
                     if first_user is None:
                         first_user = content
                     if wanted:
                         user_parts.append(content)
-                elif role == "assistant":
-                    assistant_len += len(content)
-                    if wanted:
-                        assistant_parts.append(content)
             if value.get("tools") or value.get("functions"):
                 self.with_tools += 1
         else:
@@ -572,6 +569,13 @@ class DiversityValidator(Validator):
 def _preview(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _OPENING_CHARS else text[: _OPENING_CHARS - 1] + "…"
+
+
+def _text_parts(content: list[Any]) -> str:
+    """The text parts of a message's content list, joined by line breaks."""
+    return "\n".join(
+        p["text"] for p in content if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
+    )
 
 
 def _has_image(messages: list[Any]) -> bool:
