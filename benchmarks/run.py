@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each tool per size (files of 1M: at most 1 unless given)")
     parser.add_argument("--jobs", type=int, default=None, help="--jobs for the main dsqa runs (default: dsqa's default)")
     parser.add_argument("--json", type=Path, help="write the results as JSON too")
-    parser.add_argument("--ablate", type=int, metavar="N", help="also measure, on N examples with --jobs 1, what the duplicates and the content checks add")
+    parser.add_argument("--ablate", type=int, metavar="N", help="also measure, on N examples with --jobs 1 and with the default --jobs, what the duplicates and the content checks add")
     args = parser.parse_args(argv)
     sizes = [10000] if args.quick else [int(s) for s in args.sizes.split(",")]
 
