@@ -463,7 +463,8 @@ class ContentValidator(Validator):
                         hint="a generation loop; cut the reply at the first repetition or drop the example",
                         data={"times": times, "words": len(phrase.split())},
                     ))
-        if n >= self._cutoff:
+        # a reply that ends a sentence and holds no code fence cannot look cut off: no call
+        if n >= self._cutoff and (text[-1] not in _END_OK or "`" in text):
             why = looks_cut_off(text)
             if why is not None and not (message.get("tool_calls") or message.get("function_call")):
                 out.append(self.finding(
