@@ -76,6 +76,26 @@ def test_jobs_give_the_same_stats(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert stats["system_prompts"]["distinct"] == 5
 
 
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_exact_counts_across_the_blocks_the_lengths_are_folded_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    # lengths and first user messages are folded in 4,096 records at a time: 9,000 records cross
+    # two block boundaries (and the worker spans cross them at other places)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 1)
+    users = [f"Question {i % 900}: " + "x" * (i % 900 % 37) for i in range(9000)]  # 900 distinct: counted exactly
+    replies = [f"Answer {i}." for i in range(9000)]
+    records = [{"messages": [{"role": "user", "content": u}, {"role": "assistant", "content": a}]} for u, a in zip(users, replies)]
+    path = write_jsonl(tmp_path / "blocks.jsonl", records)
+    stats = check([path], load_config("default"), jobs=jobs).datasets[0].stats["diversity"]
+    assert stats["examples"] == 9000
+    assert stats["roles"] == {"user": 9000, "assistant": 9000}
+    assert stats["unique_first_user_share"] == 0.1
+    for key, texts in (("user_chars", users), ("assistant_chars", replies)):
+        lengths = [len(t) for t in texts]
+        summary = stats["lengths"][key]
+        assert (summary["min"], summary["max"]) == (min(lengths), max(lengths))
+        assert summary["mean"] == round(sum(lengths) / 9000, 1)
+
+
 def test_hyperloglog_is_exact_when_small_and_close_when_large() -> None:
     small, large = _Distinct(), _Distinct()
     for i in range(2000):

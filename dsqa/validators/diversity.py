@@ -330,6 +330,7 @@ class DiversityValidator(Validator):
         self.user_chars = _Lengths()
         self.assistant_chars = _Lengths()
         self.first_users = _Distinct()
+        #: the three pending lists, which check() appends to (a pickle keeps them the same lists)
         self._user_lengths = self.user_chars.pending
         self._assistant_lengths = self.assistant_chars.pending
         self._first_texts = self.first_users.pending
