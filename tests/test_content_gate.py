@@ -111,3 +111,16 @@ def test_a_loop_of_a_phrase_longer_than_one_that_does_not_fit_is_still_found() -
     words = "a a a a a . a a a a a .".split()
     assert find_repetition(words, 2, 12) == ("a a a a a .", 2)
     assert find_repetition(words[:-1], 2, 12) is None
+
+
+def test_the_boilerplate_key_words_are_looked_for_as_usually_written() -> None:
+    # documented in CNT003: the forms match in any case, but a reply is matched against them
+    # only when it holds a key word as usually written
+    def cnt003(reply: str) -> bool:
+        value = {"messages": [{"role": "user", "content": "Help me"}, {"role": "assistant", "content": reply}]}
+        gated, full = gated_and_full(VALIDATOR, value)
+        assert gated == full
+        return "CNT003" in [code for code, *_ in gated]
+
+    assert cnt003("I cannot help with that.") and cnt003("As an AI, I think so.") and cnt003("I Can't Help with that.")
+    assert not cnt003("I CANNOT HELP WITH THAT.") and not cnt003("As an ai, I think so.")

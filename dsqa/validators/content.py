@@ -287,7 +287,11 @@ class ContentValidator(Validator):
       CNT003  refusal or AI-disclaimer boilerplate in an assistant turn ("As an AI language model",
               "I cannot help with that", "I don't have personal opinions"). Why: a few of these
               teach the fine-tuned model to refuse or hedge where it should answer. Switch it off
-              (``ignore: [CNT003]``) for safety data that teaches refusals on purpose.
+              (``ignore: [CNT003]``) for safety data that teaches refusals on purpose. For speed a
+              reply is matched against the forms only when it holds one of their key words as
+              usually written ("AI", "model", "artificial", "cannot", "can't", "unable", "not
+              have", ...), so an all-capitals "I CANNOT HELP" or a lower-case "as an ai" alone goes
+              unflagged.
       CNT004  degenerate repetition: the same phrase (1 to 12 words) said ``repeat_min_times`` or
               more times in a row, covering at least ``repeat_min_words`` words. For speed a loop
               is looked for only where a cheap probe finds evenly spaced repeats: at the end of
