@@ -143,9 +143,13 @@ class SensitiveValidator(Validator):
                 found.append("github_token")
             if raw.find(b"_live_") >= 0:
                 found.append("stripe_key")
+        # capitals and digits are all in the signature, and a run of them in the line is a run in
+        # the signature too (a longer one: the signature drops what separates them)
         short = sig.translate(_SHAPE)
         digits = short.count(48)  # 0
         shape: bytes | None = None
+        # an AWS key id is 20 capitals and digits (AKIA, ASIA or ABIA first); an IBAN at least 15
+        # (two capitals and two digits first), in groups split by spaces
         if short.translate(_ALNUM).find(b"XXXXXXXXXXXXXXX") >= 0:
             shape = raw.translate(_SHAPE)
             if shape.find(b"AAAA") >= 0 and raw.find(b"IA") >= 0:
@@ -155,14 +159,17 @@ class SensitiveValidator(Validator):
         if digits >= 8:  # a phone number has 8 to 15 digits, a card 13 to 19
             if shape is None:
                 shape = raw.translate(_SHAPE)
+            # a card number opens with four digits and goes on with a digit or a separator and a digit
             card = digits >= 13 and (shape.find(b"00000") >= 0 or shape.find(b"0000s0") >= 0)
             plus = 43 in sig and shape.find(b"+0") >= 0  # +
             if card or plus:
+                # without the separators a card or phone number may hold, its digits are one run
                 runs = raw.translate(_SHAPE, _SEPARATORS)
                 if card and runs.find(b"0000000000000") >= 0:
                     found.append("credit_card")
                 if plus and runs.find(b"+00000000") >= 0:
                     found.append("phone")
+            # a North American number ends in NNN-NNNN or NNN.NNNN
             if "phone" not in found and shape.find(b"000s0000") >= 0:
                 found.append("phone")
         if not found:
