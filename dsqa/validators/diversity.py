@@ -145,8 +145,8 @@ _BUCKET_STARTS = _bucket_starts()
 class _Lengths:
     """Exact min/max/mean and a log-bucket histogram of lengths; merges exactly.
 
-    Lengths wait in ``pending`` (``add`` or a plain append) and are folded in ``_BLOCK`` at a
-    time; ``summary`` and ``merge`` fold what is pending.
+    Lengths are appended to ``pending`` and folded in when the validator says so (``_BLOCK``
+    at a time); ``summary`` and ``merge`` fold what is pending.
     """
 
     __slots__ = ("n", "total", "low", "high", "buckets", "pending")
@@ -158,11 +158,6 @@ class _Lengths:
         self.high = 0
         self.buckets: Counter[int] = Counter()
         self.pending: list[int] = []
-
-    def add(self, value: int) -> None:
-        self.pending.append(value)
-        if len(self.pending) >= _BLOCK:
-            self._fold()
 
     def _fold(self) -> None:
         if not self.pending:
