@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import io
 import os
 import sys
@@ -159,25 +158,23 @@ def _write_report(fmt: str, report: Any, path: Path) -> None:
 @click.argument("code", required=False)
 def rules(code: str | None) -> int:
     """List every validator and finding code, or document one CODE (or validator)."""
+    from .ruledoc import code_doc, code_line, validator_doc
     from .validators import all_validators
 
     registry = all_validators()
     if code is None:
         for name, cls in registry.items():
             for c, info in cls.codes.items():
-                click.echo(f"{c:<8} {str(info.severity):<8} {name:<10} {info.summary}")
+                click.echo(code_line(c, info, name))
         click.echo("\nPacks: " + ", ".join(_packs()) + ".  `dsqa rules CODE` documents a code.")
         return EXIT_OK
     wanted = code.strip()
     for name, cls in registry.items():
-        doc = inspect.cleandoc(cls.__doc__ or "(no documentation)")
         if wanted.upper() in cls.codes:
-            c = wanted.upper()
-            info = cls.codes[c]
-            click.echo(f"{c}: {info.summary}\nDefault severity: {info.severity}.  Validator: {name}.\n\n{doc}")
+            click.echo(code_doc(wanted.upper(), cls.codes[wanted.upper()], cls), nl=False)
             return EXIT_OK
         if wanted.lower() == name:
-            click.echo(f"Validator {name}\n\n{doc}")
+            click.echo(validator_doc(cls), nl=False)
             return EXIT_OK
     raise UsageError(f"unknown code or validator {code!r}; `dsqa rules` lists them")
 

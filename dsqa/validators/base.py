@@ -10,10 +10,22 @@ from ..model import Finding, Record, Severity
 
 
 class Code(NamedTuple):
-    """A finding code's default severity and one-line summary."""
+    """One finding code, documented in one place: what ``dsqa rules CODE`` prints is made from this.
+
+    ``summary`` is the one line of ``dsqa rules``. ``why`` says what the rule looks for, why it
+    matters and how to fix what it finds, in plain sentences. ``failing`` and ``passing`` are
+    examples (a JSONL record, or a short description of a dataset for dataset-level codes):
+    ``failing`` gets the code and ``passing`` does not. ``options`` names the validator options
+    (keys of its ``options_schema``, whose ``description`` and ``defaults`` are printed) that
+    change what this code finds.
+    """
 
     severity: Severity
     summary: str
+    why: str = ""
+    failing: str = ""
+    passing: str = ""
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,7 +166,19 @@ class SchemaValidator(Validator):
 
     name = "schema"
     codes: ClassVar[dict[str, Code]] = {
-        "SCH001": Code(Severity.ERROR, "unexpected top-level key"),
+        "SCH001": Code(
+            Severity.ERROR,
+            "unexpected top-level key",
+            why="""
+                A chat record may hold only messages, tools, parallel_tool_calls and functions at
+                its top level; OpenAI rejects the whole file for any other key (a stray top-level
+                weight is the usual one). Move per-message settings such as weight into the
+                assistant message, and drop bookkeeping keys (ids, sources) before uploading, or
+                keep them in a separate file.
+            """,
+            failing='{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}], "weight": 0}',
+            passing='{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello", "weight": 0}]}',
+        ),
         "SCH002": Code(Severity.ERROR, "messages missing or empty"),
         "SCH003": Code(Severity.ERROR, "role unknown or not allowed"),
         "SCH004": Code(Severity.ERROR, "required key missing"),
