@@ -42,6 +42,9 @@ class DatasetContext:
     model: str | None = None
     epochs: int | str | None = None
     reference_date: str | None = None
+    #: the codes this run reports (selected and not ignored); None means all of them. The engine
+    #: sets it so that a validator can skip the work of a code nobody will see (see ``wants``).
+    enabled: frozenset[str] | None = None
 
 
 class Validator:
@@ -74,6 +77,11 @@ class Validator:
         self.options: dict[str, Any] = {**self.defaults, **options}
         self.context = context
         self.metrics: dict[str, Any] = {}
+
+    def wants(self, code: str) -> bool:
+        """Whether this run reports ``code``: a rule whose codes are all unwanted need not run."""
+        enabled = self.context.enabled
+        return enabled is None or code in enabled
 
     def check(self, record: Record) -> Iterable[Finding]:
         return ()
