@@ -192,11 +192,11 @@ def _parallel(
 
 def _check_dataset(
     path: Path, display: str, role: str, config: Config, jobs: int, progress: Progress | None = None,
-    peers: dict[str, list[Validator]] | None = None,
+    peers: dict[str, list[Validator]] | None = None, reference: bool = False,
 ) -> tuple[DatasetResult, list[Finding]]:
     context = DatasetContext(
         path=display, role=role, data_format=config.data_format,
-        model=config.model, epochs=config.epochs, reference_date=config.reference_date,
+        model=config.model, epochs=config.epochs, reference_date=config.reference_date, reference=reference,
     )
     run: _Pass | None = None
     if progress is not None:
@@ -229,11 +229,13 @@ def check(
     validation: Sequence[str | Path] = (),
     jobs: int = 1,
     progress: Progress | None = None,
+    reference: bool = False,
 ) -> Report:
     """Check training files (and validation files) and return the report.
 
     ``jobs`` > 1 checks large JSONL files in that many worker processes; the report is the same.
-    ``progress`` is told how far each file has been read.
+    ``progress`` is told how far each file has been read. ``reference`` turns every validator's
+    prefilters off (each rule runs its full search): slower, and for tests, the same findings.
     """
     cfg = config or load_config()
     findings: list[Finding] = []
@@ -241,7 +243,7 @@ def check(
     trained: dict[str, list[Validator]] = {}
     for role, group in (("train", paths), ("validation", validation or cfg.validation)):
         for p in group:
-            result, found = _check_dataset(Path(p), str(p), role, cfg, jobs, progress, trained)
+            result, found = _check_dataset(Path(p), str(p), role, cfg, jobs, progress, trained, reference)
             datasets.append(result)
             findings.extend(found)
     findings.sort(key=Finding.sort_key)

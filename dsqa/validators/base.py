@@ -45,6 +45,9 @@ class DatasetContext:
     #: the codes this run reports (selected and not ignored); None means all of them. The engine
     #: sets it so that a validator can skip the work of a code nobody will see (see ``wants``).
     enabled: frozenset[str] | None = None
+    #: reference mode: every prefilter answers "maybe", so each rule runs its full search. Tests
+    #: compare it with the normal run, which must give the same findings (see ``prefilter``).
+    reference: bool = False
 
 
 class Validator:
