@@ -1,6 +1,7 @@
 """Benchmark `dsqa check` against the cookbook baseline on generated data, in the same run.
 
     python benchmarks/run.py [--quick] [--sizes 10000,100000,1000000] [--repeat N] [--ablate N] [--json OUT]
+    python benchmarks/run.py --before REF [--sizes 100000] [--repeat N]
 
 For each size it generates (or reuses) benchmarks/data/chat-N.jsonl, then runs the baseline and
 `dsqa check` (default pack, default --jobs) alternately --repeat times, and `dsqa check --jobs 1`
@@ -10,6 +11,11 @@ planted defect class for both tools. `--ablate N` also times `dsqa check` on the
 without the duplicates validator, without its near-duplicate search, and without the content
 checks, with `--jobs 1` and with the default `--jobs`, and prints what each adds in time and peak
 RSS. Times are wall-clock medians; compare ratios, not seconds.
+
+`--before REF` measures a change instead: it exports the git revision REF (e.g. `main~5`) to a
+temporary directory and times its `dsqa check` against this tree's, alternated on the same files,
+with `--jobs 1` and with the default `--jobs`, and prints the medians and the ratio after/before.
+The JSON reports of the two are compared too, and where they differ the codes whose counts differ are listed.
 """
 
 from __future__ import annotations
@@ -206,6 +212,53 @@ def ablate(n: int, repeat: int, jobs: int | None = 1) -> list[dict[str, Any]]:
     return out
 
 
+def _export(ref: str) -> Path:
+    """Export git revision ``ref`` of this repository to a new temporary directory."""
+    out = Path(tempfile.mkdtemp(prefix="dsqa-before-"))
+    archive = subprocess.run(["git", "archive", ref], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out
+
+
+def _code_counts(report: dict[str, Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for f in report["findings"]:
+        counts[f["code"]] = counts.get(f["code"], 0) + 1
+    return counts
+
+
+def compare(ref: str, n: int, repeat: int) -> list[dict[str, Any]]:
+    """Time `dsqa check` of revision ``ref`` and of this tree on N examples, alternated; return medians."""
+    path = _dataset(n)
+    before_root = _export(ref)
+    tmp = Path(tempfile.mkdtemp(prefix="dsqa-compare-"))
+    roots = {"before": before_root, "after": ROOT}
+    out = []
+    for jobs in ("1", None):
+        runs: dict[str, list[float]] = {"before": [], "after": []}
+        for i in range(repeat):
+            order = ["before", "after"] if i % 2 == 0 else ["after", "before"]
+            for label in order:
+                cmd = [sys.executable, "-c", "import sys, runpy; sys.path.insert(0, sys.argv.pop(1)); "
+                       "runpy.run_module('dsqa', run_name='__main__', alter_sys=True)", str(roots[label]),
+                       "check", str(path), "--format", "json", "-o", str(tmp / f"{label}.json")]
+                if jobs is not None:
+                    cmd += ["--jobs", jobs]
+                seconds, _, _ = _timed(cmd)
+                runs[label].append(seconds)
+                print(f"  {n:>8} --jobs {jobs or 'default'} {label:<6} run {i + 1}: {seconds:7.2f} s", flush=True)
+        before, after = (json.loads((tmp / f"{k}.json").read_text()) for k in ("before", "after"))
+        cb, ca = _code_counts(before), _code_counts(after)
+        out.append({
+            "examples": n,
+            "jobs": jobs or "default",
+            "before": statistics.median(runs["before"]),
+            "after": statistics.median(runs["after"]),
+            "changed_codes": {c: (cb.get(c, 0), ca.get(c, 0)) for c in sorted(set(cb) | set(ca)) if cb.get(c) != ca.get(c)},
+        })
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the 10,000-example file")
@@ -214,8 +267,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=None, help="--jobs for the main dsqa runs (default: dsqa's default)")
     parser.add_argument("--json", type=Path, help="write the results as JSON too")
     parser.add_argument("--ablate", type=int, metavar="N", help="also measure, on N examples with --jobs 1 and with the default --jobs, what the duplicates and the content checks add")
+    parser.add_argument("--before", metavar="REF", help="compare this tree's dsqa check with git revision REF's, in the same run")
     args = parser.parse_args(argv)
     sizes = [10000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    if args.before:
+        rows = [row for n in sizes for row in compare(args.before, n, args.repeat)]
+        print(f"\n| examples | --jobs | before ({args.before}) median s | after median s | after/before | codes whose counts changed |")
+        print("|---:|---|---:|---:|---:|---|")
+        for r in rows:
+            changed = ", ".join(f"{c} {b:,}→{a:,}" for c, (b, a) in r["changed_codes"].items()) or "none"
+            print(f"| {r['examples']:,} | {r['jobs']} | {r['before']:.2f} | {r['after']:.2f} | {r['after'] / r['before']:.3f} | {changed} |")
+        if args.json:
+            args.json.write_text(json.dumps({"compare": rows}, indent=1) + "\n")
+        return 0
 
     sys.path.insert(0, str(ROOT))
     from dsqa.engine import default_jobs
