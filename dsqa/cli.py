@@ -93,7 +93,13 @@ def check(
         fail_on=fail_on, data_format=data_format, select=_split_codes(select), ignore=_split_codes(ignore),
         model=model, epochs=epochs,
     )
-    for p in (*paths, *validation):
+    from .pairing import assign_roles
+
+    roles = assign_roles(paths, validation, config.validation)
+    if not quiet:
+        for note in roles.notes:
+            click.echo(f"dsqa: {note}", err=True)
+    for p in (*roles.train, *roles.validation):
         if not Path(p).exists():
             raise DsqaError(f"{p}: cannot read: No such file or directory")
     extra = [_report_target(spec) for spec in reports]
@@ -108,7 +114,7 @@ def check(
 
         progress = Progress(sys.stderr)
     try:
-        report = run_check(list(paths), config, validation=list(validation), jobs=jobs or default_jobs(), progress=progress)
+        report = run_check(roles.train, config, validation=roles.validation, jobs=jobs or default_jobs(), progress=progress)
     finally:
         if progress is not None:
             progress.close()

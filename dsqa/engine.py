@@ -15,6 +15,7 @@ from .config import Config, load_config
 from .fingerprint import stamp, stamp_late
 from .formats import detect_format
 from .model import DatasetResult, Finding, Record, Report, Severity
+from .pairing import expand
 from .progress import Progress
 from .sources import Span, crlf_finding, read_records, split_lines
 from .validators import DatasetContext, Validator
@@ -241,7 +242,7 @@ def check(
     findings: list[Finding] = []
     datasets = []
     trained: dict[str, list[Validator]] = {}
-    for role, group in (("train", paths), ("validation", validation or cfg.validation)):
+    for role, group in (("train", paths), ("validation", validation or expand(cfg.validation))):
         for p in group:
             result, found = _check_dataset(Path(p), str(p), role, cfg, jobs, progress, trained, reference)
             datasets.append(result)

@@ -1,0 +1,100 @@
+"""Which files of a run are validation files, and which training file each is checked against."""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: a file-name part that marks a validation file: `val.jsonl`, `support_val.jsonl`,
+#: `sft.validation.jsonl`, `valid-2.jsonl`, `dev.jsonl` (parts are split at `.`, `_` and `-`)
+_VALIDATION_PART = re.compile(r"(?<![A-Za-z0-9])(validation|valid|val|dev)(?![A-Za-z0-9])", re.I)
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass
+class Roles:
+    """The training and validation files of a run, and what was inferred about them."""
+
+    train: list[str] = field(default_factory=list)
+    validation: list[str] = field(default_factory=list)
+    #: plain-English notes on each inference, for the status line
+    notes: list[str] = field(default_factory=list)
+
+
+def is_pattern(entry: str) -> bool:
+    """Whether a config ``validation:`` entry is a glob rather than one file."""
+    return any(c in _GLOB_CHARS for c in entry)
+
+
+def expand(entries: Sequence[str]) -> list[str]:
+    """The files a config's ``validation:`` entries name: globs expanded (sorted), plain paths kept."""
+    out: list[str] = []
+    for entry in entries:
+        if is_pattern(entry):
+            out.extend(m for m in sorted(glob.glob(entry, recursive=True)) if m not in out)
+        elif entry not in out:
+            out.append(entry)
+    return out
+
+
+def validation_by_name(path: str) -> bool:
+    """Whether the file name says validation (see ``_VALIDATION_PART``); directories do not count."""
+    return _VALIDATION_PART.search(Path(path).name) is not None
+
+
+def training_partner(path: str) -> str | None:
+    """The training file beside a validation file by name (`val` → `train`), when it exists."""
+    p = Path(path)
+    for word in ("train", "training"):
+        candidate = p.with_name(_VALIDATION_PART.sub(word, p.name, count=1))
+        if candidate != p and candidate.is_file():
+            return str(candidate)
+    return None
+
+
+def _matches(path: str, patterns: Sequence[str]) -> bool:
+    norm = Path(path)
+    try:
+        norm = norm.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        pass
+    for pattern in patterns:
+        if fnmatch.fnmatch(str(norm), pattern) or fnmatch.fnmatch(path, pattern):
+            return True
+        if not is_pattern(pattern) and Path(pattern).resolve() == Path(path).resolve():
+            return True
+    return False
+
+
+def assign_roles(paths: Sequence[str], validation: Sequence[str], config_validation: Sequence[str]) -> Roles:
+    """Split the files given to ``dsqa check`` into training and validation files.
+
+    A file is a validation file when it is given with ``--validation``, when it matches an entry of
+    the config's ``validation:`` (a path or a glob), or when its name has a part ``val``,
+    ``valid``, ``validation`` or ``dev``. A validation file named on the command line is checked for
+    leakage against the training files of the run and against the file beside it whose name says
+    ``train`` instead (``val.jsonl`` → ``train.jsonl``, ``qa_dev.jsonl`` → ``qa_train.jsonl``),
+    which is added to the run when it is not in it. When no validation file is named at all, the
+    config's entries are checked alongside, as before.
+    """
+    roles = Roles(validation=list(validation))
+    for p in paths:
+        if _matches(p, config_validation) or validation_by_name(p):
+            roles.validation.append(p)
+        else:
+            roles.train.append(p)
+    named = [p for p in roles.validation if p in paths]
+    if not roles.validation:
+        roles.validation = expand(config_validation)
+    for p in named:
+        roles.notes.append(f"{p} is checked as a validation file")
+    for p in named:
+        partner = training_partner(p)
+        if partner is not None and partner not in roles.train:
+            roles.train.append(partner)
+            roles.notes.append(f"{p} is checked for leakage against {partner}, which is checked too")
+    return roles
