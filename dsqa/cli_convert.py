@@ -122,7 +122,6 @@ def clean(
     """
     from .config import load_config
     from .convert.clean import clean_file
-    from .convert.pipeline import default_rejects
     from .engine import check as run_check
     from .engine import default_jobs
     from .errors import InputError
@@ -133,14 +132,14 @@ def clean(
     config = load_config(rules)
     if drop_duplicates and not _has_duplicate_validator(config):
         click.echo("dsqa: warning: no duplicates validator is enabled, so --drop-duplicates drops nothing", err=True)
-    rejects_path = rejects or default_rejects(out)
     result = clean_file(
-        source, out, rejects_path, config, threshold=Severity.parse(reject_on), drop_duplicates=drop_duplicates,
+        source, out, rejects, config, threshold=Severity.parse(reject_on), drop_duplicates=drop_duplicates,
         jobs=jobs or default_jobs(),
     )
     extra = f" ({result.duplicates} as duplicates)" if drop_duplicates else ""
     click.echo(f"read {result.read}, kept {result.kept}, rejected {result.rejected}{extra}")
-    click.echo(f"rejected records: {rejects_path}")
+    if result.rejects_path is not None:
+        click.echo(f"rejected records: {result.rejects_path}")
     report = run_check([out], config)
     _summary(report, out, "after cleaning")
     return 0 if report.passed else 1

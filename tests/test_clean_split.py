@@ -168,3 +168,18 @@ def test_split_refuses_a_line_it_could_not_keep(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"x.jsonl: line 6: line is .* over the 1,000 bytes limit"):
         split_file(src, tmp_path / "out", 0.2, seed=0, max_line_bytes=1000)
     assert not (tmp_path / "out").exists()
+
+
+def test_clean_writes_rejects_only_when_something_is_rejected(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "good.jsonl", [chat(i) for i in range(12)])
+    proc = run_cli("clean", str(src), "-o", str(tmp_path / "out.jsonl"))
+    assert proc.returncode == 0, proc.stderr
+    assert "read 12, kept 12, rejected 0" in proc.stdout
+    assert "rejected records" not in proc.stdout
+    assert not (tmp_path / "out.rejects.jsonl").exists()
+    bad = [chat(i) for i in range(12)]
+    bad[4]["messages"][1]["role"] = "bot"
+    src = write_jsonl(tmp_path / "bad.jsonl", bad)
+    proc = run_cli("clean", str(src), "-o", str(tmp_path / "out.jsonl"))
+    assert f"rejected records: {tmp_path / 'out.rejects.jsonl'}" in proc.stdout
+    assert [e["line"] for e in _jsonl(tmp_path / "out.rejects.jsonl")] == [5]

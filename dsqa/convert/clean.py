@@ -14,6 +14,7 @@ from ..model import Record, Report, Severity
 from ..outputs import AtomicOutput
 from ..sources import read_records
 from .base import dumps
+from .pipeline import default_rejects
 
 #: findings of the duplicates validator; with drop_duplicates the records they point at go too
 DUPLICATE_PREFIX = "DUP"
@@ -28,6 +29,8 @@ class CleanResult:
     rejected: int
     duplicates: int
     report: Report
+    #: where the rejected records were written; None when nothing was rejected and no file was asked for
+    rejects_path: Path | None = None
 
 
 def original_text(record: Record) -> dict[str, Any]:
@@ -55,7 +58,7 @@ def rejected_lines(report: Report, threshold: Severity, drop_duplicates: bool) -
 def clean_file(
     src: Path,
     out: Path,
-    rejects: Path,
+    rejects: Path | None,
     config: Config,
     *,
     threshold: Severity = Severity.ERROR,
@@ -68,7 +71,11 @@ def clean_file(
     mark is dropped); records of a .json array are written one per line as compact JSON. Each
     rejected record becomes one JSONL line in ``rejects``: ``line``, ``codes`` and ``text``.
     A file-level error that ends reading early (a broken JSON array) is a rejects line too.
+    Without ``rejects`` they go next to ``out`` (``<name>.rejects.jsonl``), and that file is written
+    only when something was rejected, as ``convert`` does.
     """
+    asked = rejects is not None
+    rejects = rejects if rejects is not None else default_rejects(out)
     if len({Path(p).resolve() for p in (src, out, rejects)}) != 3:
         raise UsageError("the input, the output and the rejects file must be three different files")
     report = check([src], config, jobs=jobs)
@@ -98,5 +105,6 @@ def clean_file(
             writer.write_line(dumps(rec.value).encode("utf-8") if is_array else rec.raw)
             kept += 1
         writer.commit()
-        rejecter.commit()
-    return CleanResult(read, kept, rejected, duplicates, report)
+        if rejected or asked:
+            rejecter.commit()
+    return CleanResult(read, kept, rejected, duplicates, report, rejects if rejected or asked else None)
