@@ -109,6 +109,8 @@ class _Pass:
                 batch = []
                 batch_bytes = 0
         self.check_batch(batch, display)
+        if progress is not None and pending:
+            progress.advance(pending, pending_bytes)
 
     def check_batch(self, batch: list[Record], display: str) -> None:
         """Run each validator over the batch in turn (its code and data stay in the CPU caches)."""
@@ -207,6 +209,8 @@ def _check_dataset(
     if run is None:
         run = _Pass(_make_validators(config, context), config, progress=progress)
         run.run(path, display, None)
+    if progress is not None:
+        progress.read_all()
     stats: dict[str, Any] = {}
     for v in run.validators:
         try:

@@ -8,6 +8,7 @@ import os
 import pty
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from dsqa.progress import Progress
@@ -81,3 +82,39 @@ def test_no_progress_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0
     assert proc.stderr == ""
+
+
+def test_bar_reaches_100_percent_when_every_record_is_read() -> None:
+    out, clock = io.StringIO(), FakeClock()
+    bar = Progress(out, delay=0.0, clock=clock, tick=None)
+    bar.start("train.jsonl", 1000)
+    clock.now += 1.0
+    bar.advance(255, 990)  # the last records of a file seldom fill a whole report batch
+    bar.advance(1, 10)
+    clock.now += 3.0
+    bar.read_all()
+    last = out.getvalue().rsplit("\r\x1b[K", 1)[-1]
+    assert last == "[########################] 100% train.jsonl: 256 records read, checking the whole dataset, 0:04 so far"
+
+
+def test_bar_is_redrawn_while_no_record_comes_in() -> None:
+    out = io.StringIO()
+    bar = Progress(out, delay=0.0, tick=0.05)
+    bar.start("big.jsonl", 1000)
+    bar.advance(1, 10)
+    drawn = out.getvalue().count("\r\x1b[K")
+    deadline = time.monotonic() + 5
+    while out.getvalue().count("\r\x1b[K") < drawn + 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    bar.close()
+    assert out.getvalue().count("\r\x1b[K") >= drawn + 3  # at least three redraws with nothing read
+    assert "1 record," in out.getvalue()
+    size = len(out.getvalue())
+    time.sleep(0.2)
+    assert len(out.getvalue()) == size  # closed: the ticker has stopped
+
+
+def test_progress_on_a_terminal_ends_at_100_percent(tmp_path: Path) -> None:
+    code, err = _run_with_tty_stderr("check", str(_data(tmp_path)), "--jobs", "1")
+    assert code == 0
+    assert "100% " in err and "600 records read" in err
