@@ -82,3 +82,8 @@ def default_validator(cls: Any) -> Any:
     context = DatasetContext(path="t.jsonl", role="train", data_format=None, model=config.model,
                              epochs=config.epochs, reference_date=config.reference_date)
     return cls(config.options(cls.name), context)
+
+#: ../shared beside the clone (where CI puts it), else the workplace's copy
+SHARED = next((p for p in (ROOT.parent / "shared", Path("/work/shared")) if p.is_dir()), ROOT.parent / "shared")
+#: real public demo datasets that nobody on this project wrote
+REAL = SHARED / "data" / "real" / "llamafactory"
