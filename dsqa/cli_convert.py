@@ -159,11 +159,12 @@ def split(source: Path, out_dir: Path, validation: float, seed: int, rules: str 
     enabled. Records keep their order and bytes.
     """
     from .config import load_config
-    from .convert.split import duplicate_links, split_file
+    from .convert.split import check_targets, duplicate_links, split_file
     from .errors import InputError
 
     if not source.exists():
         raise InputError(f"{source}: cannot read: No such file or directory")
+    check_targets(source, out_dir)
     _interrupt_on_sigterm()
     config = load_config(rules)
     links: list[tuple[int, int]] = []

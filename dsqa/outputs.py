@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -17,6 +19,42 @@ def _umask() -> int:
     return mask
 
 
+#: a temporary file of ours: `.NAME.dsqa-PID.RANDOM.tmp`, so a later run knows whose it was
+_TEMP = re.compile(r"\.(?P<name>.+)\.dsqa-(?P<pid>\d+)\.[^.]+\.tmp")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but is another user's
+        return True
+    return True
+
+
+def sweep_stale(directory: Path) -> list[Path]:
+    """Remove the temporary files that killed dsqa runs left in ``directory``; return them.
+
+    Only files of dsqa's own naming whose process is gone are removed.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP.fullmatch(entry.name)
+        if m is None or int(m["pid"]) == os.getpid() or _alive(int(m["pid"])):
+            continue
+        try:
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            pass
+    return removed
+
+
 class AtomicOutput:
     """A file written through a temporary sibling and renamed over ``path`` on ``commit``.
 
@@ -28,8 +66,9 @@ class AtomicOutput:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         directory = self.path.parent if str(self.path.parent) else Path(".")
+        sweep_stale(directory)
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.dsqa-{os.getpid()}.", suffix=".tmp", dir=directory)
         except OSError as exc:
             raise DsqaError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
         self.tmp = Path(tmp)
@@ -47,11 +86,16 @@ class AtomicOutput:
         self.file.write(b"\n")
         self.count += 1
 
-    def commit(self) -> None:
-        """Flush to disk and rename the temporary file to the final name."""
+    def flush(self) -> None:
+        """Put everything written so far on disk, under the temporary name."""
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()
+
+    def commit(self) -> None:
+        """Flush to disk and rename the temporary file to the final name."""
+        if not self.file.closed:
+            self.flush()
         os.replace(self.tmp, self.path)
         self.done = True
 
@@ -59,13 +103,17 @@ class AtomicOutput:
         """Drop what was written; the final name is left as it was."""
         if self.done:
             return
-        if not self.file.closed:
-            self.file.close()
         try:
-            os.unlink(self.tmp)
+            if not self.file.closed:
+                self.file.close()  # raises on a full disk: the temporary file must go all the same
         except OSError:
             pass
-        self.done = True
+        finally:
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+            self.done = True
 
     def __enter__(self) -> AtomicOutput:
         return self
@@ -74,3 +122,39 @@ class AtomicOutput:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.discard()
+
+
+def commit_together(outputs: Sequence[AtomicOutput], stale: Sequence[Path] = ()) -> None:
+    """Commit files that belong together so that no reader ever sees a new one beside an old one.
+
+    Everything is on disk under temporary names first. Then the old files of all outputs but the
+    first (and the ``stale`` files, which belonged to the old set) are removed, and the outputs are
+    renamed in order. A kill at any point leaves the old set, the old or new first file alone, or
+    the new set: never a new file next to an old one (such as a new train.jsonl beside the
+    validation.jsonl of an earlier split).
+    """
+    for out in outputs:
+        if not out.file.closed:
+            out.flush()
+    for path in [*(o.path for o in outputs[1:]), *stale]:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+    for out in outputs:
+        out.commit()
+    if outputs:
+        _sync_directory(outputs[0].path.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory if str(directory) else ".", os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

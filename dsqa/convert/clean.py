@@ -11,7 +11,7 @@ from ..config import Config
 from ..engine import check
 from ..errors import UsageError
 from ..model import Record, Report, Severity
-from ..outputs import AtomicOutput
+from ..outputs import AtomicOutput, commit_together
 from ..sources import read_records
 from .base import dumps
 from .pipeline import default_rejects
@@ -104,7 +104,8 @@ def clean_file(
                 is_array = True
             writer.write_line(dumps(rec.value).encode("utf-8") if is_array else rec.raw)
             kept += 1
-        writer.commit()
         if rejected or asked:
-            rejecter.commit()
+            commit_together([writer, rejecter])
+        else:  # a rejects file left from an earlier run would not belong to the new OUT
+            commit_together([writer], stale=[rejects])
     return CleanResult(read, kept, rejected, duplicates, report, rejects if rejected or asked else None)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..outputs import AtomicOutput
+from ..outputs import AtomicOutput, commit_together
 from . import alpaca, completion, openai_formats, preference, sharegpt
 from .base import CHAT, Canonical, ConvertError, dumps
 from .containers import Item, read_items
@@ -176,6 +176,7 @@ def convert_file(
                 rejecter.write_line(reject_line(item.line, reason or "rejected", item.value, item.text))
                 rejected += 1
         if rejected or rejects is not None:
-            rejecter.commit()
-        writer.commit()
+            commit_together([writer, rejecter])
+        else:  # a rejects file left from an earlier run would not belong to the new OUT
+            commit_together([writer], stale=[rejects_path])
     return ConvertResult(read, written, rejected, used, target_used, rejects_path if (rejected or rejects) else None)

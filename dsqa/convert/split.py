@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, UsageError
-from ..outputs import AtomicOutput
+from ..outputs import AtomicOutput, commit_together
 from ..sources import read_records
 from .base import dumps
 
@@ -86,6 +86,13 @@ def validation_target(total: int, validation: float) -> int:
     return int(validation)
 
 
+def check_targets(src: Path, out_dir: Path) -> None:
+    """Refuse a split whose output files would replace its own input."""
+    for name in (TRAIN_NAME, VALIDATION_NAME):
+        if (out_dir / name).resolve() == Path(src).resolve():
+            raise UsageError(f"{src}: the split would write {name} over its own input; give another -o directory")
+
+
 def split_file(
     src: Path,
     out_dir: Path,
@@ -103,6 +110,7 @@ def split_file(
     so the same input and seed always give the same files. Records keep their file order and,
     for JSONL, their exact bytes.
     """
+    check_targets(src, out_dir)
     kwargs: dict[str, Any] = {} if max_line_bytes is None else {"max_line_bytes": max_line_bytes}
     groups = _Groups()
     first_of: dict[bytes, int] = {}
@@ -151,8 +159,7 @@ def split_file(
             (valid if side else train).write_line(data)
             counts[side] += 1
             i += 1
-        train.commit()
-        valid.commit()
+        commit_together([train, valid])
     big = [m for m in members.values() if len(m) > 1]
     return SplitResult(total, counts[0], counts[1], sum(len(m) for m in big), len(big), target)
 
