@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -120,3 +121,14 @@ def test_rejects_of_a_new_run_replace_the_old_ones_together_with_out(tmp_path: P
     assert proc.returncode == (1 if command == "convert" else 0), proc.stdout + proc.stderr
     assert [json.loads(line)["line"] for line in (tmp_path / "out.rejects.jsonl").read_text().splitlines()] == [3]
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_convert_rejects_keep_the_bytes_of_invalid_utf8(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    good = json.dumps({"instruction": "Name a colour.", "output": "Blue."}).encode()
+    bad = b'{"instruction": "Caf\xe9 au lait?", "output": "Oui."}'
+    src.write_bytes(good + b"\n" + bad + b"\n")
+    run_cli("convert", str(src), "-o", str(tmp_path / "out.jsonl"))
+    (entry,) = [json.loads(line) for line in (tmp_path / "out.rejects.jsonl").read_text().splitlines()]
+    assert entry["line"] == 2 and entry["reason"].startswith("RDR002")
+    assert base64.b64decode(entry["raw_base64"]) == bad

@@ -32,6 +32,8 @@ class Item(NamedTuple):
     value: dict[str, Any] | None
     problem: str | None = None
     text: str | None = None
+    #: the record's bytes when they are not valid UTF-8 (``text`` then has replacement characters)
+    raw: bytes | None = None
 
 
 def container_of(path: Path, forced: str | None = None) -> str:
@@ -81,7 +83,10 @@ def _json_items(path: Path) -> Iterator[Item]:
             yield Item(rec.line, rec.value)
         else:
             problem = "; ".join(f"{p.code} {p.message}" for p in rec.problems) or "not a JSON object"
-            yield Item(rec.line, None, problem, rec.raw.decode("utf-8", errors="replace"))
+            try:
+                yield Item(rec.line, None, problem, rec.raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                yield Item(rec.line, None, problem, rec.raw.decode("utf-8", errors="replace"), rec.raw)
 
 
 def _cell(key: str, value: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,11 +98,17 @@ def default_rejects(out: Path) -> Path:
     return out.with_name(out.name[: -len(out.suffix)] + ".rejects.jsonl" if out.suffix else out.name + ".rejects.jsonl")
 
 
-def reject_line(line: int, reason: str, record: Any, text: str | None = None) -> bytes:
-    """One line of a rejects file: where the record was, why, and the record itself."""
+def reject_line(line: int, reason: str, record: Any, text: str | None = None, raw: bytes | None = None) -> bytes:
+    """One line of a rejects file: where the record was, why, and the record itself.
+
+    A record that is not valid UTF-8 keeps its exact bytes in ``raw_base64`` (``text`` shows them
+    with replacement characters), so that nothing of the input is lost.
+    """
     entry: dict[str, Any] = {"line": line, "reason": reason, "record": record}
     if text is not None:
         entry["text"] = text
+    if raw is not None:
+        entry["raw_base64"] = base64.b64encode(raw).decode("ascii")
     return dumps(entry).encode("utf-8")
 
 
@@ -173,7 +180,7 @@ def convert_file(
                 if target_used is None:
                     target_used = "openai-preference" if "preferred_output" in record else "openai-chat"
             else:
-                rejecter.write_line(reject_line(item.line, reason or "rejected", item.value, item.text))
+                rejecter.write_line(reject_line(item.line, reason or "rejected", item.value, item.text, item.raw))
                 rejected += 1
         if rejected or rejects is not None:
             commit_together([writer, rejecter])
