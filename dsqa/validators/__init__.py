@@ -8,6 +8,7 @@ from ..errors import ConfigError
 from .base import Code, DatasetContext, Validator, pointer_of
 from .content import ContentValidator
 from .dataset import DatasetValidator
+from .dialogue import DialogueValidator
 from .duplicates import DuplicatesValidator
 from .diversity import DiversityValidator
 from .format import FormatValidator
@@ -28,6 +29,7 @@ BUILTIN: dict[str, type[Validator]] = {
     "tokens": TokensValidator,
     "duplicates": DuplicatesValidator,
     "content": ContentValidator,
+    "dialogue": DialogueValidator,
     "sensitive": SensitiveValidator,
     "diversity": DiversityValidator,
     "shape": ShapeValidator,
