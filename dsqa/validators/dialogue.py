@@ -34,8 +34,8 @@ def _squash(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {many or word + 's'}"
 
 
 class DialogueValidator(Validator):
@@ -264,7 +264,7 @@ class DialogueValidator(Validator):
                 self._short_reply(record, i, reply, prompt)
         if copied and self.wants("DLG005"):
             i, how = copied[0]
-            more = f" ({_plural(len(copied), 'reply')} in this example)" if len(copied) > 1 else ""
+            more = f" ({_plural(len(copied), 'reply', 'replies')} in this example)" if len(copied) > 1 else ""
             yield self.finding(
                 "DLG005", record, f"the assistant reply at message {i} {how}{more}", f"/messages/{i}/content",
                 "write the answer the user asked for; the model learns to echo its input", {"messages": [c[0] for c in copied]},
