@@ -8,12 +8,11 @@ from ..errors import ConfigError
 from .base import Code, DatasetContext, Validator, pointer_of
 from .content import ContentValidator
 from .dataset import DatasetValidator
-from .dialogue import DialogueValidator
+from .conversation import ConversationValidator
 from .duplicates import DuplicatesValidator
 from .diversity import DiversityValidator
 from .format import FormatValidator
 from .internal import EngineCodes
-from .markup import MarkupValidator
 from .reader import ReaderValidator
 from .schema import SchemaValidator
 from .sensitive import SensitiveValidator
@@ -30,8 +29,7 @@ BUILTIN: dict[str, type[Validator]] = {
     "tokens": TokensValidator,
     "duplicates": DuplicatesValidator,
     "content": ContentValidator,
-    "dialogue": DialogueValidator,
-    "markup": MarkupValidator,
+    "conversation": ConversationValidator,
     "sensitive": SensitiveValidator,
     "diversity": DiversityValidator,
     "shape": ShapeValidator,

@@ -1,0 +1,164 @@
+"""The conversation rules: turn-taking (DLG) and template markup and reasoning blocks (TPL), in one pass over the messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+from ...formats import CHAT, PREFERENCE
+from ...model import Finding, Record
+from ..base import Code, DatasetContext, Validator
+from ..turns import turns
+from . import markup, reasoning, repeats, short_replies, turn_order
+from .markup import markup_in, may_hold_markup
+from .messages import article, plural, read_conversation, text_pointer
+from .reasoning import Reasoning
+from .repeats import copy_of
+from .short_replies import ShortReplies
+
+
+class ConversationValidator(Validator):
+    """How the turns of each example fit together, and what another template or a reasoning model
+    left in them: a missing user turn, turns out of order or said twice, replies that echo the
+    prompt or answer a long question with a word (DLG), and chat-template markup and reasoning
+    blocks (TPL).
+
+    OpenAI accepts all of these, and a model learns from them exactly what they show. Each is
+    reported once per example and code, at the first place, with the count. Each rule is in a
+    module of this package named for what it checks.
+    """
+
+    name = "conversation"
+    codes: ClassVar[dict[str, Code]] = {
+        **turn_order.CODES, **repeats.CODES, **short_replies.CODES, **markup.CODES, **reasoning.CODES,
+    }
+    options_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {**repeats.OPTIONS, **short_replies.OPTIONS, **reasoning.OPTIONS},
+        "additionalProperties": False,
+    }
+    defaults: ClassVar[Mapping[str, Any]] = {**repeats.DEFAULTS, **short_replies.DEFAULTS, **reasoning.DEFAULTS}
+
+    def __init__(self, options: Mapping[str, Any], context: DatasetContext) -> None:
+        super().__init__(options, context)
+        self.short = ShortReplies(self.options["short_reply_words"], self.options["short_prompt_words"])
+        self.reasoning = Reasoning()
+        self._order = any(self.wants(c) for c in turn_order.CODES)
+        self._repeat = self.wants("DLG004")
+        self._copy = self.wants("DLG005")
+        self._short = self.wants("DLG006")
+        self._markup = self.wants("TPL001")
+        self._reasoning = self.wants("TPL002") or self.wants("TPL003")
+        self._min_words = self.options["copy_min_words"]
+
+    def check(self, record: Record) -> Iterator[Finding]:
+        if not isinstance(record.value, dict):
+            return
+        if record.format == CHAT:
+            yield from self._chat(record)
+        elif record.format == PREFERENCE:
+            yield from self._preference(record)
+
+    def _chat(self, record: Record) -> Iterator[Finding]:
+        messages = record.value.get("messages")
+        if not isinstance(messages, list):
+            return
+        conv = read_conversation(messages)
+        if conv is None:
+            return
+        shape = turn_order.shape_of(conv)
+        if self._order:
+            yield from turn_order.check(self, record, conv, shape)
+        if self._repeat and shape.repeats:
+            yield from repeats.repeated(self, record, messages, conv)
+        tags: list[tuple[int, str]] = []
+        copies: list[tuple[int, str]] = []
+        opened: list[int] = []
+        reference = self.context.reference
+        prompt: str | None = None
+        for i, role in enumerate(conv.roles):
+            text = conv.texts[i]
+            if text is None:
+                if self._markup:
+                    tags.extend((i, t) for t in _part_markup(messages[i], reference))
+                continue
+            if self._markup and (reference or may_hold_markup(text)):
+                tag = markup_in(text)
+                if tag is not None:
+                    tags.append((i, tag))
+            if role == "user":
+                prompt = text
+                continue
+            if role != "assistant":
+                continue
+            if self._reasoning and self.reasoning.add(record.line, text, conv.calls[i]):
+                opened.append(i)
+            if conv.calls[i] or conv.untrained[i]:
+                continue
+            if self._copy and prompt is not None:
+                how = copy_of(text, prompt, self._min_words)
+                if how:
+                    copies.append((i, how))
+            if self._short:
+                self.short.add(record.line, i, text, prompt)
+        if copies and self.wants("DLG005"):
+            yield from repeats.copied(self, record, messages, copies)
+        if tags and self.wants("TPL001"):
+            i, tag = tags[0]
+            yield self._markup_finding(record, conv.roles[i], text_pointer(messages, i, tag), tag, len(tags))
+        if opened and self.wants("TPL003"):
+            yield self._open_finding(record, text_pointer(messages, opened[0], "<"))
+
+    def _preference(self, record: Record) -> Iterator[Finding]:
+        tags: list[tuple[str, str, str]] = []
+        opened: list[str] = []
+        for turn in turns(record.value, record.format):
+            if self._markup and (self.context.reference or may_hold_markup(turn.text)):
+                tag = markup_in(turn.text)
+                if tag is not None:
+                    tags.append((turn.role, turn.pointer, tag))
+            if self._reasoning and turn.role == "assistant" and self.reasoning.add(record.line, turn.text, turn.calls):
+                opened.append(turn.pointer)
+        if tags and self.wants("TPL001"):
+            role, pointer, tag = tags[0]
+            yield self._markup_finding(record, role, pointer, tag, len(tags))
+        if opened and self.wants("TPL003"):
+            yield self._open_finding(record, opened[0])
+
+    def _markup_finding(self, record: Record, role: str, pointer: str, tag: str, count: int) -> Finding:
+        more = f" (and in {plural(count - 1, 'more message')})" if count > 1 else ""
+        return self.finding(
+            "TPL001", record, f"{tag!r} in {article(role)} {role} message is chat-template markup{more}", pointer,
+            "strip the template markup; the trainer applies the target model's own template",
+            {"markup": tag, "messages": count},
+        )
+
+    def _open_finding(self, record: Record, pointer: str) -> Finding:
+        return self.finding(
+            "TPL003", record, "the reply opens a reasoning block and never closes it", pointer,
+            "close the block before the answer, or drop the reply if the reasoning was cut off",
+        )
+
+    def merge(self, other: Validator) -> None:
+        assert isinstance(other, ConversationValidator)
+        self.short.merge(other.short)
+        self.reasoning.merge(other.reasoning)
+
+    def finish(self) -> Iterator[Finding]:
+        if self._short:
+            yield from self.short.findings(self.options["short_reply_share"], self.context.path, self.name)
+        if self.wants("TPL002"):
+            yield from self.reasoning.findings(self.options, self.context.path, self.name)
+
+
+def _part_markup(message: dict[str, Any], reference: bool) -> Iterator[str]:
+    """TPL001 in the text parts of a message whose content also holds images."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return
+    for part in content:
+        text = part.get("text") if isinstance(part, dict) else None
+        if isinstance(text, str) and (reference or may_hold_markup(text)):
+            tag = markup_in(text)
+            if tag is not None:
+                yield tag
