@@ -13,6 +13,7 @@ from .duplicates import DuplicatesValidator
 from .diversity import DiversityValidator
 from .format import FormatValidator
 from .internal import EngineCodes
+from .preference import PreferenceValidator
 from .reader import ReaderValidator
 from .schema import SchemaValidator
 from .sensitive import SensitiveValidator
@@ -30,6 +31,7 @@ BUILTIN: dict[str, type[Validator]] = {
     "duplicates": DuplicatesValidator,
     "content": ContentValidator,
     "conversation": ConversationValidator,
+    "preference": PreferenceValidator,
     "sensitive": SensitiveValidator,
     "diversity": DiversityValidator,
     "shape": ShapeValidator,
