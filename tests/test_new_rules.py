@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dsqa import check, load_config
-from dsqa.validators.preparation.ends import MAX_KEYS, Ends
+from dsqa.validators.conversation.ends import MAX_KEYS, Ends
 from helpers import REAL, run_cli
 
 NEW = ("DLG", "TPL", "PRF008", "PRF009", "PRF010", "PRP")
@@ -40,10 +40,10 @@ def test_new_rules_find_nothing_wrong_in_the_demo_sets(converted: dict[str, Path
 def test_shared_ends_merge_like_one_run() -> None:
     rng = random.Random(1)
     texts = [f"{rng.random():.12f} answer!!!" for _ in range(MAX_KEYS + 5_000)]
-    whole = Ends(start=False)
+    whole = Ends()
     for t in texts:
         whole.add(t)
-    parts = [Ends(start=False) for _ in range(3)]
+    parts = [Ends() for _ in range(3)]
     cut = len(texts) // 3
     for i, t in enumerate(texts):
         parts[min(i // cut, 2)].add(t)
@@ -51,8 +51,8 @@ def test_shared_ends_merge_like_one_run() -> None:
     merged.merge(parts[1])
     merged.merge(parts[2])
     assert (merged.width, merged.counts, merged.texts) == (whole.width, whole.counts, whole.texts)
-    # past MAX_KEYS distinct endings the window narrows to 8 characters, the same way in both
-    assert whole.width == 8 and whole.shared(0.9) == ("nswer!!!", len(texts))
+    # past MAX_KEYS distinct (start, end) pairs the window narrows, the same way in both
+    assert whole.width == 4 and whole.shared(0.9, start=False) == ("r!!!", len(texts))
 
 
 def test_jobs_give_the_same_new_findings(tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ from .diversity import DiversityValidator
 from .format import FormatValidator
 from .internal import EngineCodes
 from .preference import PreferenceValidator
-from .preparation import PreparationValidator
 from .reader import ReaderValidator
 from .schema import SchemaValidator
 from .sensitive import SensitiveValidator
@@ -33,7 +32,6 @@ BUILTIN: dict[str, type[Validator]] = {
     "content": ContentValidator,
     "conversation": ConversationValidator,
     "preference": PreferenceValidator,
-    "preparation": PreparationValidator,
     "sensitive": SensitiveValidator,
     "diversity": DiversityValidator,
     "shape": ShapeValidator,

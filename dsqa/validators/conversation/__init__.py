@@ -1,4 +1,4 @@
-"""The conversation rules: turn-taking (DLG) and template markup and reasoning blocks (TPL), in one pass over the messages."""
+"""The conversation rules: turn-taking (DLG), template markup and reasoning blocks (TPL), and leftovers of prompt/completion preparation (PRP), in one pass over the messages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from ...formats import CHAT, PREFERENCE
 from ...model import Finding, Record
 from ..base import Code, DatasetContext, Validator
 from ..turns import turns
-from . import markup, reasoning, repeats, short_replies, turn_order
+from . import annotations, ends, markup, reasoning, repeats, short_replies, turn_order
+from .annotations import tags_in
+from .ends import Ends
 from .markup import markup_in, may_hold_markup
 from .messages import article, plural, read_conversation, text_pointer
 from .reasoning import Reasoning
@@ -20,8 +22,9 @@ from .short_replies import ShortReplies
 class ConversationValidator(Validator):
     """How the turns of each example fit together, and what another template or a reasoning model
     left in them: a missing user turn, turns out of order or said twice, replies that echo the
-    prompt or answer a long question with a word (DLG), and chat-template markup and reasoning
-    blocks (TPL).
+    prompt or answer a long question with a word (DLG), chat-template markup and reasoning
+    blocks (TPL), and what preparing prompt/completion data left: stop markers, shared starts
+    and calculator tags (PRP).
 
     OpenAI accepts all of these, and a model learns from them exactly what they show. Each is
     reported once per example and code, at the first place, with the count. Each rule is in a
@@ -31,13 +34,16 @@ class ConversationValidator(Validator):
     name = "conversation"
     codes: ClassVar[dict[str, Code]] = {
         **turn_order.CODES, **repeats.CODES, **short_replies.CODES, **markup.CODES, **reasoning.CODES,
+        **ends.CODES, **annotations.CODES,
     }
     options_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
-        "properties": {**repeats.OPTIONS, **short_replies.OPTIONS, **reasoning.OPTIONS},
+        "properties": {**repeats.OPTIONS, **short_replies.OPTIONS, **reasoning.OPTIONS, **ends.OPTIONS},
         "additionalProperties": False,
     }
-    defaults: ClassVar[Mapping[str, Any]] = {**repeats.DEFAULTS, **short_replies.DEFAULTS, **reasoning.DEFAULTS}
+    defaults: ClassVar[Mapping[str, Any]] = {
+        **repeats.DEFAULTS, **short_replies.DEFAULTS, **reasoning.DEFAULTS, **ends.DEFAULTS,
+    }
 
     def __init__(self, options: Mapping[str, Any], context: DatasetContext) -> None:
         super().__init__(options, context)
@@ -50,6 +56,10 @@ class ConversationValidator(Validator):
         self._markup = self.wants("TPL001")
         self._reasoning = self.wants("TPL002") or self.wants("TPL003")
         self._min_words = self.options["copy_min_words"]
+        self.reply_ends = Ends()
+        self.prompt_ends = Ends()
+        self._ends = self.wants("PRP001") or self.wants("PRP002")
+        self._tags = self.wants("PRP003")
 
     def check(self, record: Record) -> Iterator[Finding]:
         if not isinstance(record.value, dict):
@@ -74,6 +84,7 @@ class ConversationValidator(Validator):
         tags: list[tuple[int, str]] = []
         copies: list[tuple[int, str]] = []
         opened: list[int] = []
+        calculator: list[tuple[int, list[str]]] = []
         reference = self.context.reference
         prompt: str | None = None
         for i, role in enumerate(conv.roles):
@@ -93,6 +104,13 @@ class ConversationValidator(Validator):
                 continue
             if self._reasoning and self.reasoning.add(record.line, text, conv.calls[i]):
                 opened.append(i)
+            if text:
+                if self._ends:
+                    self.reply_ends.add(text)
+                if self._tags:
+                    found = tags_in(text)
+                    if found:
+                        calculator.append((i, found))
             if conv.calls[i] or conv.untrained[i]:
                 continue
             if self._copy and prompt is not None:
@@ -101,8 +119,12 @@ class ConversationValidator(Validator):
                     copies.append((i, how))
             if self._short:
                 self.short.add(record.line, i, text, prompt)
+        if prompt and self._ends:
+            self.prompt_ends.add(prompt)
         if copies and self.wants("DLG005"):
             yield from repeats.copied(self, record, messages, copies)
+        if calculator:
+            yield annotations.finding(self, record, messages, calculator)
         if tags and self.wants("TPL001"):
             i, tag = tags[0]
             yield self._markup_finding(record, conv.roles[i], text_pointer(messages, i, tag), tag, len(tags))
@@ -143,8 +165,16 @@ class ConversationValidator(Validator):
         assert isinstance(other, ConversationValidator)
         self.short.merge(other.short)
         self.reasoning.merge(other.reasoning)
+        self.reply_ends.merge(other.reply_ends)
+        self.prompt_ends.merge(other.prompt_ends)
 
     def finish(self) -> Iterator[Finding]:
+        path, name = self.context.path, self.name
+        if self.wants("PRP001"):
+            yield from ends.findings(self.reply_ends, False, "replies", "PRP001", self.options, path, name)
+            yield from ends.findings(self.prompt_ends, False, "prompts", "PRP001", self.options, path, name)
+        if self.wants("PRP002"):
+            yield from ends.findings(self.reply_ends, True, "replies", "PRP002", self.options, path, name)
         if self._short:
             yield from self.short.findings(self.options["short_reply_share"], self.context.path, self.name)
         if self.wants("TPL002"):

@@ -65,20 +65,24 @@ _LADDER = (16, 8, 4, 2, 1)
 
 @dataclass
 class Ends:
-    """Counts of the first or last ``width`` characters of a kind of text, cut shorter when too many."""
+    """Counts of the first and last ``width`` characters of a kind of text, cut shorter when too many.
 
-    start: bool
+    One key holds both ends (``start + "\0" + end``): one dict update per text.
+    """
+
     width: int = WIDTH
     texts: int = 0
-    counts: Counter[str] = field(default_factory=Counter)
-    #: the first lines whose text does not share the end, found at finish from these few
-    lines: dict[str, list[int]] = field(default_factory=dict)
+    #: a plain dict: Counter's __missing__ is Python code, and most ends are new
+    counts: dict[str, int] = field(default_factory=dict)
 
     def add(self, text: str) -> None:
-        """Count one text's end."""
+        """Count one text's ends."""
         self.texts += 1
-        self.counts[text[: self.width] if self.start else text[-self.width:]] += 1
-        if len(self.counts) > MAX_KEYS:
+        w = self.width
+        key = text[:w] + "\0" + text[-w:]
+        counts = self.counts
+        counts[key] = counts.get(key, 0) + 1
+        if len(counts) > MAX_KEYS:
             self._narrow()
 
     def _narrow(self, width: int | None = None) -> None:
@@ -86,9 +90,11 @@ class Ends:
         # happens, so a run split over workers and merged gets the same counts as one run
         while len(self.counts) > MAX_KEYS or (width is not None and self.width > width):
             nxt = next(w for w in _LADDER if w < self.width)
-            cut: Counter[str] = Counter()
+            cut: dict[str, int] = {}
             for key, n in self.counts.items():
-                cut[key[:nxt] if self.start else key[-nxt:]] += n
+                head, _, tail = key.partition("\0")
+                short = head[:nxt] + "\0" + tail[-nxt:]
+                cut[short] = cut.get(short, 0) + n
             self.counts, self.width = cut, nxt
             if self.width == 1:
                 break
@@ -99,17 +105,23 @@ class Ends:
         self._narrow(width)
         other._narrow(width)
         self.texts += other.texts
-        self.counts.update(other.counts)
+        for key, n in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + n
         if len(self.counts) > MAX_KEYS:
             self._narrow()
 
-    def shared(self, min_share: float) -> tuple[str, int] | None:
-        """The longest end that at least ``min_share`` of the texts have, unless it is an ordinary one."""
+    def shared(self, min_share: float, start: bool) -> tuple[str, int] | None:
+        """The longest start (or end) that at least ``min_share`` of the texts have, unless it is an ordinary one."""
+        side = 0 if start else 2
+        ends: dict[str, int] = {}
+        for key, n in self.counts.items():
+            part = key.partition("\0")[side]
+            ends[part] = ends.get(part, 0) + n
         for width in range(self.width, 0, -1):
             agg: Counter[str] = Counter()
-            for key, n in self.counts.items():
-                if len(key) >= width:
-                    agg[key[:width] if self.start else key[-width:]] += n
+            for part, n in ends.items():
+                if len(part) >= width:
+                    agg[part[:width] if start else part[-width:]] += n
             if not agg:
                 continue
             end, n = agg.most_common(1)[0]
@@ -147,22 +159,24 @@ def _marker(end: str) -> str | None:
     return m.group() if m else None
 
 
-def findings(ends: Ends, what: str, code: str, options: Mapping[str, Any], path: str, validator: str) -> Iterator[Finding]:
-    """PRP001 or PRP002 for one kind of text, when its shared end is not an ordinary one."""
+def findings(
+    ends: Ends, start: bool, what: str, code: str, options: Mapping[str, Any], path: str, validator: str,
+) -> Iterator[Finding]:
+    """PRP001 (``start`` False) or PRP002 for one kind of text, when its shared end is not an ordinary one."""
     if ends.texts < options["shared_min_texts"]:
         return
-    found = ends.shared(options["shared_min_share"])
+    found = ends.shared(options["shared_min_share"], start)
     if found is None:
         return
     end, n = found
-    part = _label(end) if ends.start else _marker(end)
+    part = _label(end) if start else _marker(end)
     if part is None:
         return
-    if not ends.start and part == end and len(end) >= ends.width:
+    if not start and part == end and len(end) >= ends.width:
         # the window cut a word in two ("nswer!!!"): show the marks after it
         part = re.sub(r"^\w+", "", part) or part
     end = part
-    where = "start with" if ends.start else "end with"
+    where = "start with" if start else "end with"
     yield Finding(
         code=code, severity=CODES[code].severity, validator=validator, path=path,
         message=f"{n:,} of {ends.texts:,} {what} ({n / ends.texts:.1%}) {where} {end!r}",

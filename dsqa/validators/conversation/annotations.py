@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
-from ...model import Severity
+from ...model import Finding, Record, Severity
 from ..base import Code
+from .messages import plural, text_pointer
+
+if TYPE_CHECKING:
+    from . import ConversationValidator
 
 CODES: dict[str, Code] = {
     "PRP003": Code(
@@ -29,3 +34,14 @@ def tags_in(text: str) -> list[str]:
     if "<<" not in text:  # the prefilter: every tag starts with it
         return []
     return _TAG.findall(text)
+
+
+def finding(v: ConversationValidator, record: Record, messages: list[Any], tagged: list[tuple[int, list[str]]]) -> Finding:
+    """PRP003 of one example, at its first reply with tags."""
+    i, found = tagged[0]
+    count = sum(len(f) for _, f in tagged)
+    return v.finding(
+        "PRP003", record, f"{found[0]!r} in the reply is a calculator annotation ({plural(count, 'tag')} in this example)",
+        text_pointer(messages, i, found[0]), "remove the <<...>> tags and keep the arithmetic as text",
+        {"tags": count, "first": found[0]},
+    )
