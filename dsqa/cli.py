@@ -202,6 +202,10 @@ cli.add_command(cli_convert.convert)
 cli.add_command(cli_convert.clean)
 cli.add_command(cli_convert.split)
 
+from . import cli_index  # noqa: E402
+
+cli.add_command(cli_index.index)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `dsqa` console script; turns every failure into an exit code."""

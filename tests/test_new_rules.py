@@ -1,4 +1,4 @@
-"""The conversation, preference and preparation rules on real data, and their --jobs merges."""
+"""The conversation, preference, preparation and contamination rules on real data, and their --jobs merges."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 
 from dsqa import check, load_config
 from dsqa.validators.conversation.ends import MAX_KEYS, Ends
-from helpers import REAL, run_cli
+from helpers import REAL, SHARED, run_cli
 
-NEW = ("DLG", "TPL", "PRF008", "PRF009", "PRF010", "PRP")
+NEW = ("DLG", "TPL", "PRF008", "PRF009", "PRF010", "PRP", "CTM")
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +60,72 @@ def test_jobs_give_the_same_new_findings(tmp_path: Path) -> None:
     rows = []
     for i in range(3_000):
         reply = f" The total is {rng.randint(1, 999)}.!!!" if i % 50 else "<think>Adding up.</think> Done."
-        rows.append({"messages": [{"role": "user", "content": f"Question {i}: add the numbers {rng.random()}"},
-                                  {"role": "assistant", "content": reply}]})
+        question = f"Question {i}: add the numbers {rng.random()}"
+        if i in (5, 1_500, 2_999):  # in the first, a middle and the last span of --jobs 3
+            question = GSM8K_FIRST
+        rows.append({"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": reply}]})
     path = tmp_path / "data.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     config = load_config("default").with_overrides(select=NEW)
     one = check([path], config, jobs=1)
     three = check([path], config, jobs=3)
     assert [f.to_dict() for f in one.findings] == [f.to_dict() for f in three.findings]
-    assert {f.code for f in one.findings} == {"PRP001", "PRP002", "TPL002"}
+    # DLG006: "<think>Adding up.</think> Done." answers the long GSM8K question in three words
+    assert {f.code for f in one.findings} == {"PRP001", "PRP002", "TPL002", "CTM001", "DLG006"}
+    assert [f.line for f in one.findings if f.code == "CTM001"] == [6, 1_501, 3_000]
+
+
+GSM8K_FIRST = (
+    "Janet’s ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins for her "
+    "friends every day with four. She sells the remainder at the farmers' market daily for $2 per fresh duck egg. "
+    "How much in dollars does she make every day at the farmers' market?"
+)
+
+
+def test_a_private_evaluation_set(tmp_path: Path) -> None:
+    evals = tmp_path / "support-evals.jsonl"
+    items = [
+        {"id": "refund-7", "question": "A customer bought a kettle on 3 March that stopped heating after two weeks; "
+                                       "the receipt is lost but the card statement shows the payment. Can they get a refund?",
+         "answer": "Yes: the card statement is proof of purchase, and a fault within 30 days is refunded in full."},
+        {"id": "ship-2", "question": "How long does standard shipping take to the Canary Islands, and are customs "
+                                     "duties included in the price shown at checkout?",
+         "answer": "Five to eight working days; duties are not included and are paid on delivery."},
+    ]
+    evals.write_text("".join(json.dumps(i) + "\n" for i in items), encoding="utf-8")
+    index = tmp_path / "evals.idx"
+    proc = run_cli("index", "build", f"support={evals}", "-o", str(index))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith(f"into {index}")
+    assert proc.stdout.startswith("indexed 4 texts of 1 evaluation set (")
+    train = tmp_path / "train.jsonl"
+    rows = [{"messages": [{"role": "user", "content": f"Order {i}: where is my parcel?"}, {"role": "assistant", "content": "On its way."}]}
+            for i in range(11)]
+    rows.append({"messages": [{"role": "user", "content": items[0]["question"]}, {"role": "assistant", "content": "Yes."}]})
+    train.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(json.dumps({"extends": "default", "validators": {"contamination": {"indexes": [str(index)], "bundled": False}}}))
+    proc = run_cli("check", str(train), "--rules", str(pack), "--select", "CTM", "--format", "json")
+    found = json.loads(proc.stdout)["findings"]
+    assert [(f["code"], f["line"]) for f in found] == [("CTM001", 12)]
+    assert found[0]["message"].startswith("holds the question of support refund-7 ('A customer bought a kettle")
+    missing = tmp_path / "missing.yaml"
+    missing.write_text(json.dumps({"extends": "default", "validators": {"contamination": {"indexes": ["nope.idx"]}}}))
+    proc = run_cli("check", str(train), "--rules", str(missing), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["dsqa: error: nope.idx: contamination index not found"]
+
+
+@pytest.mark.skipif(not (SHARED / "data" / "benchmarks").is_dir(), reason="the benchmark sets are not in ../shared")
+def test_the_bundled_index_is_built_from_the_public_sets(tmp_path: Path) -> None:
+    from dsqa.contamination import BUNDLED, Index
+
+    bench = SHARED / "data" / "benchmarks"
+    out = tmp_path / "public.npz"
+    proc = run_cli("index", "build", f"GSM8K test={bench / 'gsm8k_test.jsonl'}", f"HumanEval={bench / 'humaneval.jsonl.gz'}", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    rebuilt, shipped = Index.load(out), Index.load(BUNDLED)
+    assert rebuilt.items == shipped.items
+    assert (rebuilt.hashes == shipped.hashes).all() and (rebuilt.owners == shipped.owners).all()
+    assert {i.benchmark for i in shipped.items} == {"GSM8K test", "HumanEval"}
+    assert sum(1 for i in shipped.items if i.benchmark == "GSM8K test" and i.part == "question") == 1_319

@@ -6,6 +6,7 @@ from importlib.metadata import entry_points
 
 from ..errors import ConfigError
 from .base import Code, DatasetContext, Validator, pointer_of
+from .contamination import ContaminationValidator
 from .content import ContentValidator
 from .dataset import DatasetValidator
 from .conversation import ConversationValidator
@@ -32,6 +33,7 @@ BUILTIN: dict[str, type[Validator]] = {
     "content": ContentValidator,
     "conversation": ConversationValidator,
     "preference": PreferenceValidator,
+    "contamination": ContaminationValidator,
     "sensitive": SensitiveValidator,
     "diversity": DiversityValidator,
     "shape": ShapeValidator,
