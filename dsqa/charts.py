@@ -19,7 +19,7 @@ from .errors import DsqaError
 #: size of the HTML report's vertical bar charts
 W, H = 560, 232
 #: plot margins of those charts: room for y tick labels and the rotated y title, x ticks and x title
-PAD_L, PAD_R, PAD_T, PAD_B = 62, 14, 16, 44
+PAD_L, PAD_R, PAD_T, PAD_B = 62, 30, 18, 44
 #: colour and, for text, font size of each class in a standalone chart (loss SVG and PNG);
 #: in the HTML report the page's stylesheet colours the same classes
 INK: dict[str, tuple[str, float]] = {
@@ -208,17 +208,17 @@ def bars(kind: str, label: str, labels: Sequence[str], values: Sequence[float], 
 def _limit_marks(frame: Frame, edges: Sequence[float], limit: float, text: str) -> list[Mark]:
     """A vertical line where ``limit`` falls among the bins, or a note when it lies past the last one."""
     if limit >= edges[-1]:
-        return [Text(frame.right, frame.top - 4, f"{text}, beyond the data", "limit-label", "end")]
+        return [Text(frame.right, frame.top - 5, f"{text}, beyond the data", "limit-label", "end")]
     step = (frame.right - frame.left) / (len(edges) - 1)
     i = max(0, next((k for k in range(len(edges) - 1) if edges[k + 1] > limit), 0))
     lo, hi = edges[i], edges[i + 1]
     # bins of a power-of-two histogram are even on a log scale, so interpolate on that scale
     share = math.log(limit / lo) / math.log(hi / lo) if lo > 0 and limit > lo else max(0.0, (limit - lo) / (hi - lo))
     x = frame.left + (i + share) * step
-    return [
-        Line(x, frame.top, x, frame.bottom, "limit"),
-        Text(x - 4, frame.top + 10, text, "limit-label", "end"),
-    ]
+    # the label sits above the plot, on whichever side of the line has room for it
+    label = Text(x - 4, frame.top - 5, text, "limit-label", "end") if x > (frame.left + frame.right) / 2 \
+        else Text(x + 4, frame.top - 5, text, "limit-label", "start")
+    return [Line(x, frame.top, x, frame.bottom, "limit"), label]
 
 
 def histogram(
@@ -328,6 +328,11 @@ def loss_chart(series: Mapping[str, Sequence[tuple[float, float]]], title: str, 
 # --- output: SVG ----------------------------------------------------------------------------------
 
 
+def _n(value: float) -> str:
+    """A coordinate: integers as they are, computed positions to a tenth of a pixel."""
+    return str(value) if isinstance(value, int) else f"{value:.1f}"
+
+
 def _style(cls: str, standalone: bool, *, text: bool = False, filled: bool = False) -> str:
     """The class attribute, plus explicit colours when the SVG has no page stylesheet to rely on."""
     out = f' class="{escape(cls)}"'
@@ -343,26 +348,26 @@ def _style(cls: str, standalone: bool, *, text: bool = False, filled: bool = Fal
 
 
 def _svg_text(m: Text, standalone: bool) -> str:
-    turn = f' transform="rotate(-90 {m.x:.1f} {m.y:.1f})"' if m.vertical else ""
+    turn = f' transform="rotate(-90 {_n(m.x)} {_n(m.y)})"' if m.vertical else ""
     anchor = f' text-anchor="{m.anchor}"' if m.anchor != "start" else ""
-    return f'<text{_style(m.cls, standalone, text=True)} x="{m.x:.1f}" y="{m.y:.1f}"{anchor}{turn}>{escape(m.text)}</text>'
+    return f'<text{_style(m.cls, standalone, text=True)} x="{_n(m.x)}" y="{_n(m.y)}"{anchor}{turn}>{escape(m.text)}</text>'
 
 
 def _svg_mark(m: Mark, standalone: bool) -> str:
     if isinstance(m, Line):
-        return f'<line{_style(m.cls, standalone)} x1="{m.x1:.1f}" y1="{m.y1:.1f}" x2="{m.x2:.1f}" y2="{m.y2:.1f}"/>'
+        return f'<line{_style(m.cls, standalone)} x1="{_n(m.x1)}" y1="{_n(m.y1)}" x2="{_n(m.x2)}" y2="{_n(m.y2)}"/>'
     if isinstance(m, Rect):
         data = "".join(f' data-{k}="{escape(v)}"' for k, v in m.data)
         tip = f"<title>{escape(m.tip)}</title>" if m.tip else ""
-        box = f'x="{m.x:.1f}" y="{m.y:.1f}" width="{m.w:.1f}" height="{m.h:.1f}"'
+        box = f'x="{_n(m.x)}" y="{_n(m.y)}" width="{_n(m.w)}" height="{_n(m.h)}"'
         paint = ' fill="white" stroke="#cccccc"' if standalone and m.cls == "legend-box" else ""
         return f'<rect{_style(m.cls, standalone, filled=True)}{paint}{data} {box}>{tip}</rect>'
     if isinstance(m, Text):
         return _svg_text(m, standalone)
     if isinstance(m, Polyline):
-        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in m.points)
+        points = " ".join(f"{_n(x)},{_n(y)}" for x, y in m.points)
         return f'<polyline{_style(m.cls, standalone)} points="{points}"/>'
-    return f'<circle{_style(m.cls, standalone, filled=True)} cx="{m.x:.1f}" cy="{m.y:.1f}" r="3"/>'
+    return f'<circle{_style(m.cls, standalone, filled=True)} cx="{_n(m.x)}" cy="{_n(m.y)}" r="3"/>'
 
 
 def svg(canvas: Canvas, *, standalone: bool = False) -> str:
