@@ -221,6 +221,13 @@ def _limit_marks(frame: Frame, edges: Sequence[float], limit: float, text: str) 
     return [Line(x, frame.top, x, frame.bottom, "limit"), label]
 
 
+def _over(bins: Sequence[tuple[float, float, int]], limit: float | None) -> list[str]:
+    """``over`` for each bin that starts at or past the limit and holds something (an empty bin is not a problem)."""
+    if limit is None:
+        return [""] * len(bins)
+    return ["over" if lo >= limit and count > 0 else "" for lo, _, count in bins]
+
+
 def histogram(
     kind: str, label: str, bins: Sequence[tuple[float, float, int]], *, x_title: str, y_title: str,
     limit: float | None = None, limit_text: str = "",
@@ -234,7 +241,7 @@ def histogram(
     frame = _bar_frame(counts)
     canvas = Canvas(kind, label, W, H, _y_axis(frame, y_title))
     tips = [f"{count_text(lo)}–{count_text(hi)}: {count_text(c)}" for lo, hi, c in bins]
-    classes = ["over" if limit is not None and lo >= limit and c > 0 else "" for lo, _, c in bins]
+    classes = _over(bins, limit)
     canvas.marks += _bar_marks(frame, counts, tips, classes)
     canvas.marks += _x_labels(frame, [count_text(e) for e in edges], edges=True)
     canvas.marks.append(Text((frame.left + frame.right) / 2, H - 6, x_title, "axis", "middle"))
@@ -284,21 +291,34 @@ def _legend(frame: Frame, names: Sequence[str]) -> list[Mark]:
     return marks
 
 
+def _finite(series: Mapping[str, Sequence[tuple[float, float]]]) -> dict[str, list[tuple[float, float]]]:
+    """The series that have points, without nan or inf (a diverged run logs them; the rest of its curve still shows)."""
+    finite = {name: [(x, y) for x, y in pts if math.isfinite(x) and math.isfinite(y)] for name, pts in series.items()}
+    return {name: pts for name, pts in finite.items() if pts}
+
+
+def _x_axis(frame: Frame, title: str) -> list[Mark]:
+    """Tick values under the plot, the two axis lines, and the x title."""
+    marks: list[Mark] = [
+        Text(frame.x(value), frame.bottom + 16, tick_text(value, frame.x_ticks), "tick", "middle") for value in frame.x_ticks
+    ]
+    marks.append(Line(frame.left, frame.bottom, frame.right, frame.bottom, "frame"))
+    marks.append(Line(frame.left, frame.top, frame.left, frame.bottom, "frame"))
+    marks.append(Text((frame.left + frame.right) / 2, LOSS_H - 10, title, "axis", "middle"))
+    return marks
+
+
 def _loss_canvas(series: Mapping[str, Sequence[tuple[float, float]]], title: str, x_title: str, y_title: str) -> Canvas:
-    drawn = {name: list(pts) for name, pts in series.items() if pts}
+    drawn = _finite(series)
     if not drawn:
-        raise DsqaError(f"{title}: nothing to chart (every series is empty)")
+        raise DsqaError(f"{title}: nothing to chart (no series has a finite point)")
     if len(drawn) > len(SERIES_CLASSES):
         raise DsqaError(f"{title}: at most {len(SERIES_CLASSES)} series fit one chart, not {len(drawn)}")
     frame = _loss_frame(drawn)
     canvas = Canvas("loss", title, LOSS_W, LOSS_H, [Rect(0, 0, LOSS_W, LOSS_H, "background")])
     canvas.marks.append(Text(LOSS_W / 2, 24, title, "title", "middle"))
     canvas.marks += _y_axis(frame, y_title)
-    for value in frame.x_ticks:
-        canvas.marks.append(Text(frame.x(value), frame.bottom + 16, tick_text(value, frame.x_ticks), "tick", "middle"))
-    canvas.marks.append(Line(frame.left, frame.bottom, frame.right, frame.bottom, "frame"))
-    canvas.marks.append(Line(frame.left, frame.top, frame.left, frame.bottom, "frame"))
-    canvas.marks.append(Text((frame.left + frame.right) / 2, LOSS_H - 10, x_title, "axis", "middle"))
+    canvas.marks += _x_axis(frame, x_title)
     for (name, pts), cls in zip(drawn.items(), SERIES_CLASSES):
         scaled = tuple((frame.x(x), frame.y(y)) for x, y in pts)
         canvas.marks.append(Polyline(scaled, cls))

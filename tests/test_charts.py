@@ -161,4 +161,6 @@ def test_metrics_png_without_pillow_fails_with_that_line(fake, data, tmp_path: P
 
 def test_empty_series_is_an_error_not_an_empty_chart() -> None:
     with pytest.raises(DsqaError, match="ftjob-1 loss: nothing to chart"):
-        charts.loss_chart({"training loss": []}, "ftjob-1 loss")
+        charts.loss_chart({"training loss": [], "validation loss": [(1.0, float("nan"))]}, "ftjob-1 loss")
+    svg = _svg(charts.loss_chart({"training loss": [(1.0, 2.0), (2.0, float("inf")), (3.0, 1.0)]}, "ftjob-1 loss"))
+    assert [len((p.get("points") or "").split()) for p in svg.iter("polyline")] == [2]  # the inf point is left out
