@@ -56,7 +56,6 @@ class Rect:
     h: float
     cls: str
     tip: str = ""
-    data: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def nice_ticks(lo: float, hi: float, *, integer: bool = False, most: int = 5) ->
         hi = lo + 1
     raw = (hi - lo) / most
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = 10 * magnitude
+    step = max(10 * magnitude, 1.0) if integer else 10 * magnitude
     for m in (1, 2, 2.5, 5, 10):
         candidate = m * magnitude
         if integer and (candidate < 1 or not float(candidate).is_integer()):
@@ -210,7 +209,7 @@ def _limit_marks(frame: Frame, edges: Sequence[float], limit: float, text: str) 
     if limit >= edges[-1]:
         return [Text(frame.right, frame.top - 5, f"{text}, beyond the data", "limit-label", "end")]
     step = (frame.right - frame.left) / (len(edges) - 1)
-    i = max(0, next((k for k in range(len(edges) - 1) if edges[k + 1] > limit), 0))
+    i = next(k for k in range(len(edges) - 1) if edges[k + 1] > limit)  # exists: limit < edges[-1]
     lo, hi = edges[i], edges[i + 1]
     # bins of a power-of-two histogram are even on a log scale, so interpolate on that scale
     share = math.log(limit / lo) / math.log(hi / lo) if lo > 0 and limit > lo else max(0.0, (limit - lo) / (hi - lo))
@@ -339,7 +338,7 @@ def loss_chart(series: Mapping[str, Sequence[tuple[float, float]]], title: str, 
     """Curves of ``{legend name: [(step, value), ...]}`` with a title, axis titles, ticks and a legend.
 
     Returns a standalone SVG document (text) for ``fmt="svg"`` and PNG bytes for ``fmt="png"``;
-    the PNG needs Pillow (``dsqa[charts]``). Empty series are left out; at most four are drawn.
+    the PNG needs Pillow (``dsqa[charts]``). Empty series are left out; more than four is an error.
     """
     canvas = _loss_canvas(series, title, x_title, y_title)
     return png(canvas) if fmt == "png" else svg(canvas, standalone=True)
@@ -377,11 +376,10 @@ def _svg_mark(m: Mark, standalone: bool) -> str:
     if isinstance(m, Line):
         return f'<line{_style(m.cls, standalone)} x1="{_n(m.x1)}" y1="{_n(m.y1)}" x2="{_n(m.x2)}" y2="{_n(m.y2)}"/>'
     if isinstance(m, Rect):
-        data = "".join(f' data-{k}="{escape(v)}"' for k, v in m.data)
         tip = f"<title>{escape(m.tip)}</title>" if m.tip else ""
         box = f'x="{_n(m.x)}" y="{_n(m.y)}" width="{_n(m.w)}" height="{_n(m.h)}"'
         paint = ' fill="white" stroke="#cccccc"' if standalone and m.cls == "legend-box" else ""
-        return f'<rect{_style(m.cls, standalone, filled=True)}{paint}{data} {box}>{tip}</rect>'
+        return f'<rect{_style(m.cls, standalone, filled=True)}{paint} {box}>{tip}</rect>'
     if isinstance(m, Text):
         return _svg_text(m, standalone)
     if isinstance(m, Polyline):
