@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..charts import loss_chart
 from ..errors import DsqaError
 from .backend import Backend, BackendError, EventInfo, JobInfo
 from .ledger import Ledger
@@ -165,13 +166,13 @@ def results_csv(rows: list[dict[str, str]]) -> str:
 
 
 def _loss_series(rows: list[dict[str, str]], title: str) -> dict[str, list[tuple[float, float]]]:
-    series: dict[str, list[tuple[float, float]]] = {"train_loss": [], "valid_loss": []}
+    series: dict[str, list[tuple[float, float]]] = {"training loss": [], "validation loss": []}
     for row in rows:
         try:
             step = float(row["step"])
         except (KeyError, ValueError):
             continue
-        for key, points in series.items():
+        for key, points in zip(("train_loss", "valid_loss"), series.values()):
             try:
                 points.append((step, float(row.get(key) or "")))
             except ValueError:
@@ -181,87 +182,11 @@ def _loss_series(rows: list[dict[str, str]], title: str) -> dict[str, list[tuple
     return series
 
 
-class _Scale:
-    """Maps (step, loss) to pixels inside a padded plot area."""
-
-    def __init__(self, series: dict[str, list[tuple[float, float]]], width: int, height: int, pad: int) -> None:
-        points = [p for s in series.values() for p in s]
-        self.x0, self.x1 = min(p[0] for p in points), max(p[0] for p in points)
-        self.y1 = max(p[1] for p in points) or 1.0
-        self.width, self.height, self.pad = width, height, pad
-
-    def __call__(self, p: tuple[float, float]) -> tuple[float, float]:
-        x = self.pad + (p[0] - self.x0) / ((self.x1 - self.x0) or 1) * (self.width - 2 * self.pad)
-        y = self.height - self.pad - max(p[1], 0.0) / self.y1 * (self.height - 2 * self.pad)
-        return x, y
+def loss_svg(rows: list[dict[str, str]], title: str) -> str:
+    """Training (and validation) loss by step as a standalone SVG document."""
+    return loss_chart(_loss_series(rows, title), title)
 
 
-COLOURS = {"train_loss": (0x1F, 0x77, 0xB4), "valid_loss": (0xFF, 0x7F, 0x0E)}
-
-
-def loss_svg(rows: list[dict[str, str]], title: str, width: int = 640, height: int = 360) -> str:
-    """A line chart of training (and validation) loss by step, as a standalone SVG document."""
-    series = _loss_series(rows, title)
-    pad = 40
-    scale = _Scale(series, width, height, pad)
-    lines = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
-        f"<title>{_xml(title)}</title>",
-        f'<rect width="{width}" height="{height}" fill="white"/>',
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="black"/>',
-        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="black"/>',
-        f'<text x="{pad}" y="{pad - 10}" font-size="12">loss (max {scale.y1:.3g}) by step {scale.x0:g}–{scale.x1:g}</text>',
-    ]
-    for i, (key, pts) in enumerate(series.items()):
-        if pts:
-            colour = "#%02x%02x%02x" % COLOURS[key]
-            coords = " ".join("%.1f,%.1f" % scale(p) for p in pts)
-            lines.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{coords}"/>')
-            lines.append(f'<text x="{width - pad - 90}" y="{pad + 14 * i}" font-size="12" fill="{colour}">{key}</text>')
-    lines.append("</svg>")
-    return "\n".join(lines) + "\n"
-
-
-def loss_png(rows: list[dict[str, str]], title: str, width: int = 640, height: int = 360) -> bytes:
-    """The same chart as a PNG (axes and lines, no text), drawn without any imaging library."""
-    import struct
-    import zlib
-
-    series = _loss_series(rows, title)
-    pad = 20
-    scale = _Scale(series, width, height, pad)
-    pixels = bytearray(b"\xff" * (width * height * 3))
-
-    def dot(x: int, y: int, colour: tuple[int, int, int]) -> None:
-        if 0 <= x < width and 0 <= y < height:
-            i = (y * width + x) * 3
-            pixels[i:i + 3] = bytes(colour)
-
-    def line(a: tuple[float, float], b: tuple[float, float], colour: tuple[int, int, int]) -> None:
-        steps = int(max(abs(b[0] - a[0]), abs(b[1] - a[1]))) + 1
-        for k in range(steps + 1):
-            t = k / steps
-            x, y = round(a[0] + (b[0] - a[0]) * t), round(a[1] + (b[1] - a[1]) * t)
-            for dx, dy in ((0, 0), (1, 0), (0, 1)):
-                dot(x + dx, y + dy, colour)
-
-    black = (0, 0, 0)
-    line((pad, height - pad), (width - pad, height - pad), black)
-    line((pad, pad), (pad, height - pad), black)
-    for key, pts in series.items():
-        scaled = [scale(p) for p in pts]
-        for a, b in zip(scaled, scaled[1:]):
-            line(a, b, COLOURS[key])
-        if len(scaled) == 1:
-            line(scaled[0], scaled[0], COLOURS[key])
-    raw = b"".join(b"\x00" + bytes(pixels[y * width * 3:(y + 1) * width * 3]) for y in range(height))
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
-
-
-def _xml(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def loss_png(rows: list[dict[str, str]], title: str) -> bytes:
+    """The same chart as a PNG (needs Pillow, the ``dsqa[charts]`` extra)."""
+    return loss_chart(_loss_series(rows, title), title, "png")

@@ -3,36 +3,30 @@
 Nothing is loaded from anywhere: styles and the filter script are inline, charts are inline SVG,
 and a Content-Security-Policy forbids every fetch, so the page opens offline and leaks nothing.
 
-Charts per dataset, each drawn when its statistics are in the report:
+Charts per dataset, each drawn when its statistics are in the report (all read by `_read_stats`):
 
-- tokens per example: ``stats.tokens.histogram`` as ``[{"lo", "hi", "count"}]`` or
-  ``{"edges": [...], "counts": [...]}``, with the model limit (``stats.tokens.max_tokens_per_example``,
-  or ``limit``/``max_tokens``/``token_limit``) marked; without a histogram, the percentiles
-  (``min``, ``p10``, ``median``, ``p90``, ``max`` under ``stats.tokens.tokens_per_example``)
-  against the limit (named in the axis title when it is far above the longest example);
+- tokens per example: the ``tokens`` validator's power-of-two histogram, with the model's
+  per-example limit drawn where it falls, or named as beyond the data;
 - messages per example and messages per role: ``stats.shape`` (the ``shape`` validator);
 - findings by code: from the findings;
-- duplicate clusters: ``stats.duplicates.top_clusters`` (objects with ``representative`` and
-  ``size``), the largest first, with the duplicate counts above the charts.
+- duplicate clusters: ``stats.duplicates.top_clusters``, the largest first.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from html import escape
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
+from .. import charts
 from ..model import Report
-from . import svgcharts
-from .common import fmt_number, rule_docs, scalar_stats, where
+from .common import fmt_number, rule_docs, where
 
 #: findings rows written into the page; the JSON report has all of them
 MAX_ROWS = 5000
 #: duplicate clusters drawn, largest first
 TOP_CLUSTERS = 15
 _SEVERITIES = ("error", "warning", "info")
-_LIMIT_KEYS = ("limit", "max_tokens", "token_limit", "max_example_tokens", "max_tokens_per_example")
-_PERCENTILES = ("min", "p10", "p25", "median", "p50", "p75", "p90", "p95", "p99", "max")
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
@@ -49,7 +43,7 @@ h3 { font-size: 14px; margin: 12px 0 4px; color: #444; }
 .chart .bar.info { fill: var(--info); } .chart .bar.over { fill: var(--error); }
 .chart .grid { stroke: #e5e5e5; } .chart .tick, .chart .value { font-size: 11px; fill: #555; }
 .chart .axis { font-size: 12px; fill: #333; } .chart .limit { stroke: var(--error); stroke-width: 2; stroke-dasharray: 5 3; }
-.chart .limit-label { font-size: 11px; fill: var(--error); }
+.chart .limit-label { font-size: 11px; fill: var(--error); } .chart .frame { stroke: #999; }
 table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
 th { background: #fafafa; } td.num { text-align: right; }
 .sev-error { color: var(--error); font-weight: 600; } .sev-warning { color: var(--warning); font-weight: 600; } .sev-info { color: var(--info); }
@@ -80,134 +74,112 @@ SCRIPT = """
 """
 
 
-def _limit(tokens: dict[str, Any]) -> float | None:
-    for key in _LIMIT_KEYS:
-        value = tokens.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-            return float(value)
-    return None
+class _Stats(NamedTuple):
+    """The statistics this page shows, as the validators emit them today."""
+
+    tokens: dict[str, Any]  # stats.tokens (the tokens validator), shown in the header
+    bins: list[tuple[int, int, int]]  # stats.tokens.histogram: (lo, hi, count), bins [lo, hi)
+    limit: int | None  # stats.tokens.max_tokens_per_example (None when the model has none)
+    duplicates: dict[str, Any]  # stats.duplicates, shown in the header
+    clusters: list[tuple[int, int]]  # stats.duplicates.top_clusters: (representative line, size)
+    messages: dict[int, int]  # stats.shape.messages: examples by number of messages
+    roles: dict[str, int]  # stats.shape.roles: messages by role
 
 
-def _bins(hist: Any) -> list[tuple[float, float, float]]:
-    """(lo, hi, count) per bin from the histogram shapes this report understands."""
-    if isinstance(hist, dict) and isinstance(hist.get("edges"), list) and isinstance(hist.get("counts"), list):
-        edges, counts = hist["edges"], hist["counts"]
-        return [(float(edges[i]), float(edges[i + 1]), float(c)) for i, c in enumerate(counts) if i + 1 < len(edges)]
-    if isinstance(hist, list):
-        out = []
-        for b in hist:
-            if isinstance(b, dict) and "count" in b:
-                lo = b.get("lo", b.get("min", b.get("start", 0)))
-                hi = b.get("hi", b.get("max", b.get("end", lo)))
-                out.append((float(lo), float(hi), float(b["count"])))
-        return out
-    return []
-
-
-def tokens_chart(tokens: Any) -> str | None:
-    """The tokens-per-example chart with the limit marked, or None without token statistics."""
-    if not isinstance(tokens, dict):
-        return None
-    limit = _limit(tokens)
-    limit_text = f"limit {fmt_number(int(limit))}" if limit else ""
-    bins = _bins(tokens.get("histogram"))
-    if bins:
-        labels = [fmt_number(int(lo)) for lo, _, _ in bins]
-        values = [c for _, _, c in bins]
-        marker = None
-        classes = None
-        if limit is not None:
-            at = next((i for i, (lo, hi, _) in enumerate(bins) if hi > limit), len(bins))
-            marker = (at, limit_text)
-            classes = ["over" if lo >= limit else "" for lo, _, _ in bins]
-        return svgcharts.bars("tokens", "Tokens per example", labels, values, x_title="tokens per example",
-                              marker=marker, classes=classes)
-    source = next((tokens[k] for k in ("tokens_per_example", "per_example") if isinstance(tokens.get(k), dict)), tokens)
-    points = [(k, float(source[k])) for k in _PERCENTILES if isinstance(source.get(k), (int, float)) and not isinstance(source.get(k), bool)]
-    if not points:
-        return None
-    longest = max(v for _, v in points)
-    title = "tokens per example, by percentile"
-    hline = None
-    if limit is not None and limit <= 2 * longest:
-        hline = (limit, limit_text)
-    elif limit is not None:
-        # drawn to scale the limit would flatten every bar; say where it is instead
-        title = f"by percentile; the {limit_text} is off the chart ({longest / limit:.1%} used)"
-    return svgcharts.bars(
-        "tokens", "Tokens per example (percentiles)", [k for k, _ in points], [v for _, v in points],
-        x_title=title, hline=hline,
+def _read_stats(stats: dict[str, Any]) -> _Stats:
+    """Every read of a dataset's stats block, in one place."""
+    tokens = stats.get("tokens") or {}
+    dups = stats.get("duplicates") or {}
+    shape = stats.get("shape") or {}
+    return _Stats(
+        tokens=tokens,
+        bins=[(b["lo"], b["hi"], b["count"]) for b in tokens.get("histogram") or ()],
+        limit=tokens.get("max_tokens_per_example"),
+        duplicates=dups,
+        clusters=[(c["representative"], c["size"]) for c in dups.get("top_clusters") or ()],
+        messages={int(n): c for n, c in (shape.get("messages") or {}).items()},
+        roles=dict(shape.get("roles") or {}),
     )
 
 
-def _cluster_size(cluster: Any) -> int | None:
-    if isinstance(cluster, list):
-        return len(cluster)
-    if isinstance(cluster, dict):
-        if isinstance(cluster.get("size"), int):
-            return int(cluster["size"])
-        for key in ("lines", "members", "records"):
-            if isinstance(cluster.get(key), list):
-                return len(cluster[key]) + (1 if "representative" in cluster else 0)
-    return None
+def _tokens_svg(view: _Stats) -> str | None:
+    if not view.bins:
+        return None
+    return charts.histogram(
+        "tokens", "Tokens per example", view.bins, x_title="tokens per example", y_title="examples",
+        limit=view.limit, limit_text=f"limit {view.limit:,}" if view.limit else "",
+    )
 
 
-def duplicates_chart(dups: Any) -> str | None:
-    """The largest duplicate clusters (examples per cluster), or None without duplicate statistics."""
-    if not isinstance(dups, dict):
+def tokens_chart(tokens: dict[str, Any]) -> str | None:
+    """The tokens-per-example histogram of a ``stats.tokens`` block with the limit marked, or None without one."""
+    return _tokens_svg(_read_stats({"tokens": tokens}))
+
+
+def _messages_svg(view: _Stats) -> str | None:
+    if not view.messages:
         return None
-    clusters = dups.get("top_clusters", dups.get("clusters"))
-    if not isinstance(clusters, list):
-        return None
-    rows = []
-    for cluster in clusters[:TOP_CLUSTERS]:
-        size = _cluster_size(cluster)
-        if size:
-            rep = cluster.get("representative") if isinstance(cluster, dict) else None
-            rows.append((f"line {rep}" if isinstance(rep, int) else f"cluster {len(rows) + 1}", size))
-    if not rows:
-        return None
-    return svgcharts.hbars("duplicates", "Largest near-duplicate clusters", [r for r, _ in rows], [n for _, n in rows])
+    # every count from the fewest to the most messages, so an empty bin shows as a gap, not a missing tick
+    keys = list(range(min(view.messages), max(view.messages) + 1))
+    return charts.bars(
+        "messages", "Messages per example", [f"{k:,}" for k in keys], [view.messages.get(k, 0) for k in keys],
+        x_title="messages in the example", y_title="examples",
+    )
 
 
 def _chart(title: str, svg: str | None) -> str:
     return f'<figure><h3>{escape(title)}</h3>{svg}</figure>' if svg else ""
 
 
-def _dataset_section(ds: dict[str, Any], findings: list[dict[str, Any]]) -> str:
-    stats = ds["stats"]
-    counts = Counter(f["severity"] for f in findings)
-    parts = [f"<section class=\"dataset\"><h2>{escape(ds['path'])}</h2>"]
-    parts.append(
-        f"<p>{ds['records']:,} records ({escape(str(ds['format'] or 'unknown format'))}): "
-        + ", ".join(f'<span class="sev-{s}">{counts[s]:,} {s}</span>' for s in _SEVERITIES) + "</p>"
-    )
-    for key in ("tokens", "duplicates"):
-        numbers = scalar_stats(stats.get(key))
-        if numbers:
-            parts.append(
-                f"<p class=\"{key}\"><b>{key}</b>: "
-                + " · ".join(f"{escape(k.replace('_', ' '))}: <b>{escape(fmt_number(v))}</b>" for k, v in numbers) + "</p>"
-            )
-    charts = [_chart("Tokens per example", tokens_chart(stats.get("tokens")))]
-    shape = stats.get("shape") if isinstance(stats.get("shape"), dict) else {}
-    messages = shape.get("messages") or {}
-    if messages:
-        keys = sorted(messages, key=int)
-        charts.append(_chart("Messages per example", svgcharts.bars(
-            "messages", "Messages per example", keys, [messages[k] for k in keys], x_title="messages in the example")))
-    roles = shape.get("roles") or {}
-    if roles:
-        charts.append(_chart("Messages by role", svgcharts.hbars("roles", "Messages by role", list(roles), list(roles.values()))))
+def _charts(view: _Stats, findings: list[dict[str, Any]]) -> str:
+    parts = [_chart("Tokens per example", _tokens_svg(view)), _chart("Messages per example", _messages_svg(view))]
+    if view.roles:
+        parts.append(_chart("Messages by role", charts.hbars("roles", "Messages by role", list(view.roles), list(view.roles.values()))))
     by_code = Counter((f["code"], f["severity"]) for f in findings)
     if by_code:
         ordered = sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0][0]))
-        charts.append(_chart("Findings by code", svgcharts.hbars(
+        parts.append(_chart("Findings by code", charts.hbars(
             "codes", "Findings by code", [c for (c, _), _ in ordered], [n for _, n in ordered],
             classes=[s for (_, s), _ in ordered])))
-    charts.append(_chart("Near-duplicate clusters", duplicates_chart(stats.get("duplicates"))))
-    parts.append('<div class="charts">' + "".join(charts) + "</div></section>")
-    return "".join(parts)
+    if view.clusters:
+        top = view.clusters[:TOP_CLUSTERS]
+        parts.append(_chart("Near-duplicate clusters", charts.hbars(
+            "duplicates", "Largest near-duplicate clusters", [f"line {rep:,}" for rep, _ in top], [n for _, n in top])))
+    return '<div class="charts">' + "".join(parts) + "</div>"
+
+
+def _field(name: str, value: Any) -> str | None:
+    """One header field: a number or word, or a distribution such as tokens per example (min ... max)."""
+    label = escape(name.replace("_", " "))
+    if value is None:
+        return f"{label}: <b>unknown</b>"
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        return f"{label}: <b>{escape(fmt_number(value))}</b>"
+    if isinstance(value, dict) and value and all(isinstance(v, (int, float)) or v is None for v in value.values()):
+        return f"{label}: " + ", ".join(f"{escape(k)} <b>{escape(fmt_number(v) if v is not None else 'unknown')}</b>"
+                                        for k, v in value.items())
+    return None
+
+
+def _fields(key: str, block: dict[str, Any]) -> str:
+    shown = [text for text in (_field(k, v) for k, v in block.items()) if text]
+    return f"<p class=\"{key}\"><b>{key}</b>: " + " · ".join(shown) + "</p>" if shown else ""
+
+
+def _severity_counts(findings: list[dict[str, Any]]) -> str:
+    counts = Counter(f["severity"] for f in findings)
+    # only a severity that occurs gets its colour; a red "0 error" reads as a problem
+    return ", ".join(f'<span class="{f"sev-{s}" if counts[s] else "muted"}">{counts[s]:,} {s}</span>' for s in _SEVERITIES)
+
+
+def _dataset_section(ds: dict[str, Any], findings: list[dict[str, Any]]) -> str:
+    view = _read_stats(ds["stats"])
+    return (
+        f"<section class=\"dataset\"><h2>{escape(ds['path'])}</h2>"
+        f"<p>{ds['records']:,} records ({escape(str(ds['format'] or 'unknown format'))}): {_severity_counts(findings)}</p>"
+        + _fields("tokens", view.tokens) + _fields("duplicates", view.duplicates)
+        + _charts(view, findings) + "</section>"
+    )
 
 
 def _row(f: dict[str, Any]) -> str:
@@ -223,19 +195,16 @@ def _row(f: dict[str, Any]) -> str:
     )
 
 
-def render(report: Report, out: TextIO, *, color: bool = False) -> None:
-    data = report.to_dict()
+def _head(data: dict[str, Any]) -> str:
     s = data["summary"]
     verdict = "passed" if data["passed"] else "failed"
     records = sum(d["records"] for d in data["datasets"])
-    out.write(
+    out = (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         "<link rel=\"icon\" href=\"data:,\">"
         f"<title>dsqa report: {verdict}</title><style>{STYLE}</style></head><body>\n"
-    )
-    out.write(
         f"<h1>dsqa: <span class=\"verdict {verdict}\">{verdict}</span></h1>"
         f"<p>{s['error']:,} errors, {s['warning']:,} warnings, {s['info']:,} info in {len(data['datasets']):,} file(s), "
         f"{records:,} records (fail-on: <code>{escape(data['fail_on'])}</code>). "
@@ -243,31 +212,44 @@ def render(report: Report, out: TextIO, *, color: bool = False) -> None:
     )
     if "baseline" in data:
         b = data["baseline"]
-        out.write(
+        out += (
             f"<p class=\"baseline\">Baseline <code>{escape(b['path'])}</code>: <b>{b['new']:,} new</b>, "
             f"{b['fixed']:,} fixed, {b['unchanged']:,} unchanged (only new findings fail).</p>\n"
         )
-    for ds in data["datasets"]:
-        out.write(_dataset_section(ds, [f for f in data["findings"] if f["path"] == ds["path"]]) + "\n")
-    findings = data["findings"]
-    out.write("<h2>Findings</h2>\n")
-    if not findings:
-        out.write("<p>No findings.</p>\n</body></html>\n")
-        return
+    return out
+
+
+def _filters(findings: list[dict[str, Any]]) -> str:
     docs = rule_docs()
     codes = sorted({f["code"] for f in findings})
     options = "".join(
         f"<option value=\"{escape(c)}\">{escape(c)}{' — ' + escape(docs[c].summary) if c in docs else ''}</option>" for c in codes
     )
-    out.write(
+    return (
         "<div class=\"filters\"><label>Severity <select id=\"filter-severity\"><option value=\"\">all</option>"
         + "".join(f"<option value=\"{sev}\">{sev}</option>" for sev in _SEVERITIES)
         + f"</select></label><label>Code <select id=\"filter-code\"><option value=\"\">all</option>{options}</select></label>"
         "<span id=\"shown-count\" class=\"muted\"></span></div>\n"
     )
+
+
+def _findings_table(findings: list[dict[str, Any]], out: TextIO) -> None:
+    out.write("<h2>Findings</h2>\n")
+    if not findings:
+        out.write("<p>No findings.</p>\n</body></html>\n")
+        return
+    out.write(_filters(findings))
     if len(findings) > MAX_ROWS:
         out.write(f"<p class=\"muted\">The first {MAX_ROWS:,} of {len(findings):,} findings; the JSON report has all of them.</p>\n")
     out.write("<table id=\"findings\"><thead><tr><th>where</th><th>code</th><th>severity</th><th>finding</th></tr></thead><tbody>\n")
     for f in findings[:MAX_ROWS]:
         out.write(_row(f) + "\n")
     out.write(f"</tbody></table>\n<script>{SCRIPT}</script>\n</body></html>\n")
+
+
+def render(report: Report, out: TextIO, *, color: bool = False) -> None:
+    data = report.to_dict()
+    out.write(_head(data))
+    for ds in data["datasets"]:
+        out.write(_dataset_section(ds, [f for f in data["findings"] if f["path"] == ds["path"]]) + "\n")
+    _findings_table(data["findings"], out)
