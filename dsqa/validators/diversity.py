@@ -8,15 +8,17 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
-
-import numpy as np
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..formats import CHAT, COMPLETION, PREFERENCE
 from ..model import Finding, Record, Severity
 from ..redact import mask_secrets
 from .base import Code, Validator
 from .turns import messages_of, turns
+
+if TYPE_CHECKING:  # numpy is imported where it is used, so that `dsqa rules` does without it
+    import numpy as np
 
 _ROLES = ("system", "user", "assistant", "tool", "function")
 _WORD = re.compile(r"\w+")
@@ -37,6 +39,8 @@ def _mix_block(start: int) -> list[int]:
 
     A fixed bijection of the index, so the sample is the same in every run and split.
     """
+    import numpy as np
+
     z = np.arange(start, start + _BLOCK, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -79,6 +83,8 @@ class _Distinct:
         pending = self.pending
         if not pending:
             return
+        import numpy as np
+
         blake2b = hashlib.blake2b
         h = np.frombuffer(b"".join([blake2b(t.encode("utf-8", "surrogatepass"), digest_size=8).digest() for t in pending]),
                           dtype="<u8")
@@ -126,8 +132,11 @@ def _bucket_top(b: int) -> int:
     return max(0, math.ceil(2 ** ((b + 1) / 4)) - 2)
 
 
+@lru_cache(maxsize=1)
 def _bucket_starts() -> np.ndarray:
     """The smallest length of each bucket, found with ``_bucket`` itself, up to lengths of 2**48."""
+    import numpy as np
+
     starts = [0]
     for b in range(1, 4 * 48 + 1):
         n = max(starts[-1], math.ceil(2 ** (b / 4)) - 2)
@@ -137,9 +146,6 @@ def _bucket_starts() -> np.ndarray:
             n -= 1
         starts.append(n)
     return np.array(starts, dtype=np.int64)
-
-
-_BUCKET_STARTS = _bucket_starts()
 
 
 class _Lengths:
@@ -162,6 +168,8 @@ class _Lengths:
     def _fold(self) -> None:
         if not self.pending:
             return
+        import numpy as np
+
         values = np.array(self.pending, dtype=np.int64)
         self.pending.clear()  # cleared, not replaced: a validator appends to this very list
         self.n += len(values)
@@ -170,7 +178,7 @@ class _Lengths:
         if self.low is None or low < self.low:
             self.low = low
         self.high = max(self.high, high)
-        buckets, counts = np.unique(np.searchsorted(_BUCKET_STARTS, values, side="right") - 1, return_counts=True)
+        buckets, counts = np.unique(np.searchsorted(_bucket_starts(), values, side="right") - 1, return_counts=True)
         self.buckets.update(dict(zip(buckets.tolist(), counts.tolist())))
 
     def merge(self, other: _Lengths) -> None:
