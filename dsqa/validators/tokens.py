@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from ..formats import CHAT, PREFERENCE
 from ..model import Finding, Record, Severity
 from ..targets import DEFAULT_MODEL, auto_epochs, parse_day, resolve, table, training_cost
-from ..tokens import ChatCounter, ExampleCount
+from ..tokencount import ChatCounter, ExampleCount
 from .base import Code, DatasetContext, Validator
 from .fastpath import chat_is_valid, preference_is_valid
 
