@@ -23,6 +23,8 @@ def _plain(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return value
+    if isinstance(value, int):
+        return f"{value:,}"
     return json.dumps(value, ensure_ascii=False)
 
 

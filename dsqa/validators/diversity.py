@@ -242,68 +242,89 @@ def _opening(text: str) -> str | None:
 class DiversityValidator(Validator):
     """Diversity statistics of the whole dataset, and findings when it is too uniform.
 
-    Reported in ``datasets[].stats.diversity`` (JSON) and as a block in the text report:
-    examples, messages per example (min/mean/max and a histogram), role counts, the share of
-    examples with tools and with images, system prompts (examples with one, distinct count, the
-    most common), user and assistant characters per example (min, mean, p50, p90, max; the
-    quantiles are the top of a log-scale bucket, at most ~19% above the exact value),
-    distinct-1 / distinct-2 (distinct word uni-/bigrams over all uni-/bigrams; words are
-    lower-cased ``\\w+`` runs) over user and over assistant text, the share of unique first user
-    messages, and the most frequent assistant openings (first five words) with their share.
-
-    Memory stays bounded however large the file. Counts, lengths, roles and system prompts cover
-    every example (distinct system prompts are counted exactly up to ``max_system_prompts``, then
-    reported as "more than"). Unique first user messages are counted over every example, exactly up
-    to 1,000 distinct ones and then with a HyperLogLog sketch (4 KiB, within ~2%).
-    Distinct-n and the openings come from a uniform sample of ``sample_size`` examples chosen by a
-    fixed hash of each example's position (every example when the file has fewer), keeping at
-    most 1,000 characters of user and of assistant text per sampled example. Sample and sketch
-    are the same in every run and with any ``--jobs``, so the numbers are reproducible, and the
-    fixed sample size keeps distinct-n comparable between datasets of different sizes.
+    ``stats.diversity`` gives messages per example, role counts, the share of examples with tools
+    and with images, system prompts, user and assistant characters per example, distinct-1 and
+    distinct-2 of user and of assistant text (distinct word uni-/bigrams over all of them; words
+    are lower-cased ``\\w+`` runs), the share of unique first user messages and the most frequent
+    assistant openings. Memory stays bounded: distinct-n and the openings come from a fixed-hash
+    sample of ``sample_size`` examples (the same in every run and with any ``--jobs``), unique
+    first messages are counted exactly up to 1,000 and then with a HyperLogLog sketch (within ~2%),
+    and length quantiles are the top of a log-scale bucket (at most ~19% above the exact value).
     Preference records count their input and preferred output; prompt/completion records count
-    prompt as user and completion as assistant.
-
-    Findings need at least ``min_examples`` examples:
-
-    Codes:
-      DIV001  one assistant opening (first five words) starts more than ``max_opening_share`` of
-              the replies (warning). Why: the model learns to open every answer the same way.
-      DIV002  fewer than ``min_system_prompts`` distinct system prompts (info). Why: a model
-              tuned with one system prompt may behave well only under exactly that prompt. Off
-              by default (0): OpenAI advises training with the system prompt used in production,
-              so one prompt is normal; set it when the model must follow varied prompts.
-      DIV003  assistant distinct-2 below ``min_distinct_2`` (warning). Why: very repetitive
-              replies (templated or generated) teach a narrow, repetitive style.
-
-    Options (``validators.diversity``):
-      min_examples: 50           findings only for datasets with at least this many examples
-      max_opening_share: 0.3     DIV001 threshold (a share, 0 to 1)
-      min_system_prompts: 0      DIV002 threshold; 0 switches it off
-      min_distinct_2: 0.1        DIV003 threshold (a share, 0 to 1)
-      sample_size: 200           examples in the distinct-n / openings sample
-      max_system_prompts: 1000   distinct system prompts counted exactly
-      top: 5                     openings and system prompts listed in the stats
-
-    Passing:  100 replies that open in many different ways
-    Failing:  100 replies of which 40 start with "Great question! Here is what" -> DIV001
+    the prompt as user text and the completion as assistant text.
     """
 
     name = "diversity"
     codes: ClassVar[dict[str, Code]] = {
-        "DIV001": Code(Severity.WARNING, "one opening starts too many assistant replies"),
-        "DIV002": Code(Severity.INFO, "few distinct system prompts"),
-        "DIV003": Code(Severity.WARNING, "very low distinct-2 in assistant replies"),
+        "DIV001": Code(
+            Severity.WARNING, "one opening starts too many assistant replies",
+            why="""
+                More than max_opening_share of the sampled assistant replies open with the same
+                first five words ("Great question! Here is what..."). A model tuned on them learns
+                to open every answer that way. Vary the openings, or drop or rewrite the templated
+                ones. Judged only for datasets of at least min_examples examples.
+            """,
+            failing='100 examples of which 40 replies start with "Great question! Here is what I"',
+            passing="100 examples whose replies open in many different ways",
+            options=("max_opening_share", "min_examples", "sample_size"),
+        ),
+        "DIV002": Code(
+            Severity.INFO, "few distinct system prompts",
+            why="""
+                The dataset has fewer than min_system_prompts distinct system prompts. A model
+                tuned with one system prompt may behave well only under exactly that prompt. Off by
+                default (0): OpenAI advises training with the system prompt used in production, so
+                one prompt is normal; set it when the model must follow varied prompts.
+            """,
+            failing="100 examples that share one system prompt, with min_system_prompts: 3",
+            passing="100 examples that share one system prompt, with the default min_system_prompts: 0",
+            options=("min_system_prompts", "min_examples", "max_system_prompts"),
+        ),
+        "DIV003": Code(
+            Severity.WARNING, "very low distinct-2 in assistant replies",
+            why="""
+                Distinct-2 of the sampled assistant replies (distinct word bigrams over all word
+                bigrams) is below min_distinct_2: the replies repeat the same phrases, as
+                templated or generated data often does, and teach a narrow, repetitive style. Add
+                varied, hand-checked replies, or deduplicate the templated ones. Judged only for
+                datasets of at least min_examples examples.
+            """,
+            failing='60 examples whose replies are all "I can help with that. Please tell me more."',
+            passing="60 examples whose replies are written for their own questions",
+            options=("min_distinct_2", "min_examples", "sample_size"),
+        ),
     }
     options_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
-            "min_examples": {"type": "integer", "minimum": 0},
-            "max_opening_share": {"type": "number", "minimum": 0, "maximum": 1},
-            "min_system_prompts": {"type": "integer", "minimum": 0},
-            "min_distinct_2": {"type": "number", "minimum": 0, "maximum": 1},
-            "sample_size": {"type": "integer", "minimum": 1},
-            "max_system_prompts": {"type": "integer", "minimum": 1},
-            "top": {"type": "integer", "minimum": 0},
+            "min_examples": {
+                "type": "integer", "minimum": 0,
+                "description": "findings only for datasets with at least this many examples",
+            },
+            "max_opening_share": {
+                "type": "number", "minimum": 0, "maximum": 1,
+                "description": "the largest share of replies (0 to 1) one five-word opening may start (DIV001)",
+            },
+            "min_system_prompts": {
+                "type": "integer", "minimum": 0,
+                "description": "the fewest distinct system prompts (DIV002); 0 switches the rule off",
+            },
+            "min_distinct_2": {
+                "type": "number", "minimum": 0, "maximum": 1,
+                "description": "the lowest distinct-2 (0 to 1) of the assistant replies (DIV003)",
+            },
+            "sample_size": {
+                "type": "integer", "minimum": 1,
+                "description": "examples in the sample that distinct-n and the openings are computed on",
+            },
+            "max_system_prompts": {
+                "type": "integer", "minimum": 1,
+                "description": "distinct system prompts counted exactly; beyond it the stats say \"more than\"",
+            },
+            "top": {
+                "type": "integer", "minimum": 0,
+                "description": "openings and system prompts listed in the stats",
+            },
         },
         "additionalProperties": False,
     }
