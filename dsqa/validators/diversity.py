@@ -28,6 +28,9 @@ _OPENING_CHARS = 80
 #: characters of each sampled reply kept for its opening (five words, and any secret among them whole)
 _PREFIX_CHARS = 400
 _TURN_BUCKETS = 10
+#: what a record gives the statistics: user and assistant characters, the first user message,
+#: and (for a sampled record) the user and assistant texts
+_Texts = tuple[int, int, "str | None", list[str], list[str]]
 
 
 #: records are keyed, lengths and hashes folded in, this many at a time with numpy
@@ -373,76 +376,20 @@ class DiversityValidator(Validator):
             return ()
         value = record.value
         self.examples += 1
-        roles = self.roles
         index = record.index
         block = index - index % _BLOCK
         if block != self._block_start:
-            self._block_start, self._block_keys = block, _mix_block(block)
-            self.first_users._fold()
-            self.user_chars._fold()
-            self.assistant_chars._fold()
+            self._next_block(block)
         key = -self._block_keys[index - block]
         sample = self.sample
         wanted = len(sample) < self.sample_size or key > sample[0][0]
-        user_len = assistant_len = 0
-        user_parts: list[str] = []
-        assistant_parts: list[str] = []
-        first_user: str | None = None
         messages = value.get("messages")
         if fmt == CHAT and type(messages) is list:
-            # the common case, without building Turn objects
-            turn_counts = self.turn_counts
-            turn_counts[len(messages)] = turn_counts.get(len(messages), 0) + 1
-            for m in messages:
-                if type(m) is not dict:
-                    continue
-                role = m.get("role")
-                roles[role if role in _ROLES else "other"] += 1
-                content = m.get("content")
-                if type(content) is not str:
-                    if not isinstance(content, list):
-                        continue
-                    content = _text_parts(content)
-                if role == "assistant":
-                    assistant_len += len(content)
-                    if wanted:
-                        assistant_parts.append(content)
-                elif role == "user":
-                    user_len += len(content)
-                    if first_user is None:
-                        first_user = content
-                    if wanted:
-                        user_parts.append(content)
-            if value.get("tools") or value.get("functions"):
-                self.with_tools += 1
+            texts = self._chat(value, messages, wanted)
         else:
             messages = messages_of(value, fmt)
-            if fmt == COMPLETION:
-                self.turn_counts[2] = self.turn_counts.get(2, 0) + 1
-                roles["user"] += 1
-                roles["assistant"] += 1
-            else:
-                count = len(messages) + (1 if fmt == PREFERENCE else 0)
-                self.turn_counts[count] = self.turn_counts.get(count, 0) + 1
-                for m in messages:
-                    role = m.get("role") if isinstance(m, dict) else None
-                    roles[role if role in _ROLES else "other"] += 1
-                if fmt == PREFERENCE:
-                    roles["assistant"] += 1
-                    inp = value.get("input")
-                    if isinstance(inp, dict) and inp.get("tools"):
-                        self.with_tools += 1
-            for turn in turns(value, fmt):
-                if turn.role == "user":
-                    user_len += len(turn.text)
-                    if first_user is None:
-                        first_user = turn.text
-                    if wanted:
-                        user_parts.append(turn.text)
-                elif turn.role == "assistant" and not turn.pointer.startswith("/non_preferred_output"):
-                    assistant_len += len(turn.text)
-                    if wanted:
-                        assistant_parts.append(turn.text)
+            texts = self._other(value, fmt, messages, wanted)
+        user_len, assistant_len, first_user, user_parts, assistant_parts = texts
         raw = record.raw
         # 95 is "_"; find(), as ``bytes in bytes`` first tries its needle as an integer and raising
         # and clearing that TypeError costs more than the search
@@ -450,37 +397,121 @@ class DiversityValidator(Validator):
             self.with_images += 1
         first = messages[0] if messages and type(messages[0]) is dict else None
         if first is not None and first.get("role") == "system":
-            self.with_system += 1
-            if self.system is not None:
-                content = first.get("content")
-                text = content if type(content) is str else str(content)
-                entry = self.system.get(text)
-                if entry is None:
-                    # keyed by the prompt itself: exact, and at most max_system_prompts of them
-                    self.system[text] = 1
-                    if len(self.system) > self.max_system:
-                        self.system = None
-                else:
-                    self.system[text] = entry + 1
+            self._system_prompt(first)
         # appended, not add()ed: folded when the block of indices changes (and before any use)
         self._user_lengths.append(user_len)
         self._assistant_lengths.append(assistant_len)
         if first_user is not None:
             self._first_texts.append(first_user)
         if wanted:
-            # reply prefixes, not openings: masking and cutting happen once, in finish, for the
-            # few examples that stay in the sample
-            item = (
-                key,
-                "\n".join(user_parts)[:SAMPLE_CHARS],
-                "\n".join(assistant_parts)[:SAMPLE_CHARS],
-                tuple(p[:_PREFIX_CHARS] for p in assistant_parts),
-            )
-            if len(sample) < self.sample_size:
-                heapq.heappush(sample, item)
-            else:
-                heapq.heapreplace(sample, item)
+            self._keep(key, user_parts, assistant_parts)
         return ()
+
+    def _next_block(self, block: int) -> None:
+        """Make the sample keys of the block of record indices from ``block``; fold what is pending."""
+        self._block_start, self._block_keys = block, _mix_block(block)
+        self.first_users._fold()
+        self.user_chars._fold()
+        self.assistant_chars._fold()
+
+    def _chat(self, value: dict[str, Any], messages: list[Any], wanted: bool) -> _Texts:
+        """Count a chat record's turns and roles, and collect its texts (the common case, without Turn objects)."""
+        roles = self.roles
+        turn_counts = self.turn_counts
+        turn_counts[len(messages)] = turn_counts.get(len(messages), 0) + 1
+        user_len = assistant_len = 0
+        user_parts: list[str] = []
+        assistant_parts: list[str] = []
+        first_user: str | None = None
+        for m in messages:
+            if type(m) is not dict:
+                continue
+            role = m.get("role")
+            roles[role if role in _ROLES else "other"] += 1
+            content = m.get("content")
+            if type(content) is not str:
+                if not isinstance(content, list):
+                    continue
+                content = _text_parts(content)
+            if role == "assistant":
+                assistant_len += len(content)
+                if wanted:
+                    assistant_parts.append(content)
+            elif role == "user":
+                user_len += len(content)
+                if first_user is None:
+                    first_user = content
+                if wanted:
+                    user_parts.append(content)
+        if value.get("tools") or value.get("functions"):
+            self.with_tools += 1
+        return user_len, assistant_len, first_user, user_parts, assistant_parts
+
+    def _other(self, value: dict[str, Any], fmt: str, messages: list[Any], wanted: bool) -> _Texts:
+        """Count the turns and roles of a preference, prompt/completion or malformed chat record, and collect its texts."""
+        roles = self.roles
+        if fmt == COMPLETION:
+            self.turn_counts[2] = self.turn_counts.get(2, 0) + 1
+            roles["user"] += 1
+            roles["assistant"] += 1
+        else:
+            count = len(messages) + (1 if fmt == PREFERENCE else 0)
+            self.turn_counts[count] = self.turn_counts.get(count, 0) + 1
+            for m in messages:
+                role = m.get("role") if isinstance(m, dict) else None
+                roles[role if role in _ROLES else "other"] += 1
+            if fmt == PREFERENCE:
+                roles["assistant"] += 1
+                inp = value.get("input")
+                if isinstance(inp, dict) and inp.get("tools"):
+                    self.with_tools += 1
+        user_len = assistant_len = 0
+        user_parts: list[str] = []
+        assistant_parts: list[str] = []
+        first_user: str | None = None
+        for turn in turns(value, fmt):
+            if turn.role == "user":
+                user_len += len(turn.text)
+                if first_user is None:
+                    first_user = turn.text
+                if wanted:
+                    user_parts.append(turn.text)
+            elif turn.role == "assistant" and not turn.pointer.startswith("/non_preferred_output"):
+                assistant_len += len(turn.text)
+                if wanted:
+                    assistant_parts.append(turn.text)
+        return user_len, assistant_len, first_user, user_parts, assistant_parts
+
+    def _system_prompt(self, first: dict[str, Any]) -> None:
+        """Count an example that opens with a system message, and its prompt while they are few enough."""
+        self.with_system += 1
+        if self.system is None:
+            return
+        content = first.get("content")
+        text = content if type(content) is str else str(content)
+        entry = self.system.get(text)
+        if entry is None:
+            # keyed by the prompt itself: exact, and at most max_system_prompts of them
+            self.system[text] = 1
+            if len(self.system) > self.max_system:
+                self.system = None
+        else:
+            self.system[text] = entry + 1
+
+    def _keep(self, key: int, user_parts: list[str], assistant_parts: list[str]) -> None:
+        """Put an example into the sample (it displaces the one with the smallest key when full)."""
+        # reply prefixes, not openings: masking and cutting happen once, in finish, for the few
+        # examples that stay in the sample
+        item = (
+            key,
+            "\n".join(user_parts)[:SAMPLE_CHARS],
+            "\n".join(assistant_parts)[:SAMPLE_CHARS],
+            tuple(p[:_PREFIX_CHARS] for p in assistant_parts),
+        )
+        if len(self.sample) < self.sample_size:
+            heapq.heappush(self.sample, item)
+        else:
+            heapq.heapreplace(self.sample, item)
 
     # -- merging and the end -------------------------------------------------------------------
 
