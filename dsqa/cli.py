@@ -8,14 +8,17 @@ import sys
 from importlib import import_module
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ._version import __version__
 from .errors import DsqaError, UsageError
 from .formats import FORMATS
-from .model import FAIL_ON_CHOICES
+from .model import FAIL_ON_CHOICES, Report
+
+if TYPE_CHECKING:
+    from .config import Config
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -130,15 +133,12 @@ def check(
     Exit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 for a usage,
     config or unreadable-input error.
     """
-    from .config import load_config
-    from .engine import check as run_check
-    from .engine import default_jobs
-    from .reporters import render
-
     if output_format in FORMATS:
         if data_format is not None and data_format != output_format:
             raise UsageError(f"--format {output_format} and --data-format {data_format} disagree")
         data_format, output_format = output_format, "text"
+    from .config import load_config
+
     config = load_config(rules).with_overrides(
         fail_on=fail_on, data_format=data_format, select=_split_codes(select), ignore=_split_codes(ignore),
         model=model, epochs=epochs,
@@ -152,22 +152,36 @@ def check(
         from .baseline import load_baseline
 
         old = load_baseline(baseline)
-    progress = None
-    if not quiet and sys.stderr.isatty():
-        from .progress import Progress
-
-        progress = Progress(sys.stderr)
-    try:
-        report = run_check(list(paths), config, validation=list(validation), jobs=jobs or default_jobs(), progress=progress)
-    finally:
-        if progress is not None:
-            progress.close()
+    report = _run_check(list(paths), config, list(validation), jobs, quiet)
     if old is not None and baseline is not None:
         from .baseline import apply_baseline
 
         report = apply_baseline(report, old, str(baseline))
     for fmt, target in extra:
         _write_report(fmt, report, target)
+    _show(report, output_format, output, color, quiet)
+    return EXIT_OK if report.passed else EXIT_FINDINGS
+
+
+def _run_check(paths: list[str], config: Config, validation: list[str], jobs: int | None, quiet: bool) -> Report:
+    """Run the engine, with a progress bar on a terminal unless ``quiet``."""
+    from .engine import check as run_check
+    from .engine import default_jobs
+
+    progress = None
+    if not quiet and sys.stderr.isatty():
+        from .progress import Progress
+
+        progress = Progress(sys.stderr)
+    try:
+        return run_check(paths, config, validation=validation, jobs=jobs or default_jobs(), progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _show(report: Report, output_format: str, output: Path | None, color: bool | None, quiet: bool) -> None:
+    """Write the main report to ``output`` (with a status line) or to stdout."""
     if output is not None:
         _write_report(output_format, report, output)
         s = report.summary()
@@ -177,10 +191,11 @@ def check(
                 f"{s['info']} info; report written to {output}",
                 err=True,
             )
-    else:
-        use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-        render(output_format, report, sys.stdout, color=use_color and output_format == "text")
-    return EXIT_OK if report.passed else EXIT_FINDINGS
+        return
+    from .reporters import render
+
+    use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    render(output_format, report, sys.stdout, color=use_color and output_format == "text")
 
 
 def _report_target(spec: str) -> tuple[str, Path]:
@@ -191,7 +206,7 @@ def _report_target(spec: str) -> tuple[str, Path]:
     return fmt, Path(path)
 
 
-def _write_report(fmt: str, report: Any, path: Path) -> None:
+def _write_report(fmt: str, report: Report, path: Path) -> None:
     """Render ``report`` as ``fmt`` into ``path`` atomically, or stop with a one-line error."""
     from .reporters import render
     from .sources import write_atomic
