@@ -75,3 +75,38 @@ def test_help_lists_every_command_once() -> None:
     listed = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
     assert exit_code == 0
     assert listed == sorted({"check", "rules", *LAZY_COMMANDS})
+
+
+def test_version_comes_from_the_package_metadata() -> None:
+    from importlib.metadata import version
+
+    exit_code, _, out = _loaded_by("--version")
+    assert exit_code == 0
+    assert out.strip() == f"dsqa, version {version('dsqa')}"
+
+
+def test_version_without_package_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+    import importlib.metadata
+
+    import dsqa._version
+
+    def missing(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    try:
+        assert importlib.reload(dsqa._version).__version__ == "0+unknown"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(dsqa._version)
+
+
+def test_importing_the_package_loads_no_validator() -> None:
+    code = (
+        "import sys, dsqa; before = 'dsqa.engine' in sys.modules or 'dsqa.validators' in sys.modules;"
+        "check = dsqa.check; from dsqa import load_config, Config;"
+        "print(before, check.__module__, load_config.__module__, Config.__module__, hasattr(dsqa, 'nothing_here'))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert proc.stdout.split() == ["False", "dsqa.engine", "dsqa.config", "dsqa.config", "False"]
