@@ -50,6 +50,9 @@ def options_text(cls: type[Validator], names: tuple[str, ...]) -> str:
 def code_doc(code: str, info: Code, cls: type[Validator]) -> str:
     """Everything ``dsqa rules CODE`` prints, made from the code's one home, its ``Code``."""
     out = [f"{code}: {info.summary}", f"Default severity: {info.severity}.  Validator: {cls.name}.", ""]
+    if not (info.why or info.failing or info.passing):
+        # a plugin written before codes documented themselves: its docstring is its documentation
+        out += [inspect.cleandoc(cls.__doc__ or "(no documentation)"), ""]
     out += _block("Why", info.why)
     if info.options:
         out += _block(f"Options (validators.{cls.name} in a rule pack)", options_text(cls, info.options))
