@@ -123,3 +123,14 @@ def test_jsonl_example_gets_the_code_or_not(code: str, gets_it: bool, text: str,
     # the reference run (every prefilter off) agrees, so an example cannot pass by a gate's mistake
     reference = [f for f in check([data], config, reference=True).findings if f.code == code]
     assert [dataclasses.astuple(f) for f in reference] == [dataclasses.astuple(f) for f in found]
+
+
+@pytest.mark.parametrize("cls", DOCUMENTED_VALIDATORS, ids=[c.name for c in DOCUMENTED_VALIDATORS])
+def test_rules_validator_lists_its_options_and_codes(cls: type[Validator]) -> None:
+    result = CliRunner().invoke(cli, ["rules", cls.name], standalone_mode=False)
+    assert result.exception is None, result.output
+    assert result.output.startswith(f"Validator {cls.name}\n\n{inspect.cleandoc(cls.__doc__ or '')}\n")
+    for name, spec in cls.options_schema.get("properties", {}).items():
+        assert f"\n  {name} (default " in result.output and spec["description"] in result.output
+    for code, info in cls.codes.items():
+        assert f"\n{code} " in result.output and info.summary in result.output
