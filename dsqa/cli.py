@@ -1,19 +1,24 @@
-"""The command line: `dsqa check` and `dsqa rules`, plus the subcommands registered from cli_convert and cli_finetune."""
+"""The command line: `dsqa check` and `dsqa rules` here, the other subcommands loaded from their modules when they run."""
 
 from __future__ import annotations
 
 import io
 import os
 import sys
+from importlib import import_module
+from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .errors import DsqaError, UsageError
 from .formats import FORMATS
-from .model import FAIL_ON_CHOICES
+from .model import FAIL_ON_CHOICES, Report
+
+if TYPE_CHECKING:
+    from .config import Config
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -30,7 +35,56 @@ def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+#: subcommands that live in other modules: name -> ("module:attribute", the short help of
+#: `dsqa --help`). A module is imported only when its command runs, so `dsqa --help`, `dsqa rules`
+#: and `dsqa check` never load the fine-tuning clients or the converters. tests/test_cli_lazy.py
+#: checks that each short help is the command's own.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "submit": ("dsqa.cli_finetune:submit", "Check TRAIN (and --validation) and, only if the check passes, upload them and create a fine-tuning job."),
+    "jobs": ("dsqa.cli_finetune:jobs", "List every submission in the ledger: dataset -> report -> file -> job -> model."),
+    "status": ("dsqa.cli_finetune:status", "Show a job's current status, model, error and (once it succeeded) its checkpoints; record it in the ledger."),
+    "watch": ("dsqa.cli_finetune:watch", "Follow JOB: status changes, progress by step, latest losses and new events."),
+    "cancel": ("dsqa.cli_finetune:cancel", "Cancel JOB and record it in the ledger."),
+    "metrics": ("dsqa.cli_finetune:metrics", "Download JOB's results file and write it as CSV (step, losses, accuracies), optionally with a loss chart."),
+    "convert": ("dsqa.cli_convert:convert", "Convert IN (Alpaca, ShareGPT, TRL/HH preference, prompt/completion or OpenAI records, in JSONL, JSON, CSV, TSV, Parquet or a Hugging Face dataset) to JSONL in another format."),
+    "clean": ("dsqa.cli_convert:clean", "Keep the records of IN that have no errors, exactly as they were, and reject the rest."),
+    "split": ("dsqa.cli_convert:split", "Split IN into OUT/train.jsonl and OUT/validation.jsonl, deterministically."),
+    "index": ("dsqa.cli_index:index", "Contamination indexes: build one from your evaluation sets."),
+}
+if find_spec("dsqa.cli_eval") is not None:  # the eval loop's commands, where that module exists
+    LAZY_COMMANDS["eval"] = ("dsqa.cli_eval:eval", "Evaluate a fine-tuned model on a held-out set.")
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands from ``LAZY_COMMANDS`` are imported only when they run."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in LAZY_COMMANDS:
+            return self.commands.get(cmd_name)
+        module, _, attribute = LAZY_COMMANDS[cmd_name][0].partition(":")
+        command = getattr(import_module(module), attribute)
+        self.add_command(command, cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``, with the lazy commands' help from the table (no import)."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names))
+        rows = []
+        for name in names:
+            command = self.commands.get(name)
+            if command is not None:
+                rows.append((name, command.get_short_help_str(limit)))
+            else:
+                rows.append((name, click.utils.make_default_short_help(LAZY_COMMANDS[name][1], limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="dsqa")
 def cli() -> None:
     """Check fine-tuning datasets before they are uploaded."""
@@ -80,15 +134,12 @@ def check(
     Exit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 for a usage,
     config or unreadable-input error.
     """
-    from .config import load_config
-    from .engine import check as run_check
-    from .engine import default_jobs
-    from .reporters import render
-
     if output_format in FORMATS:
         if data_format is not None and data_format != output_format:
             raise UsageError(f"--format {output_format} and --data-format {data_format} disagree")
         data_format, output_format = output_format, "text"
+    from .config import load_config
+
     config = load_config(rules).with_overrides(
         fail_on=fail_on, data_format=data_format, select=_split_codes(select), ignore=_split_codes(ignore),
         model=model, epochs=epochs,
@@ -108,22 +159,36 @@ def check(
         from .baseline import load_baseline
 
         old = load_baseline(baseline)
-    progress = None
-    if not quiet and sys.stderr.isatty():
-        from .progress import Progress
-
-        progress = Progress(sys.stderr)
-    try:
-        report = run_check(roles.train, config, validation=roles.validation, jobs=jobs or default_jobs(), progress=progress)
-    finally:
-        if progress is not None:
-            progress.close()
+    report = _run_check(roles.train, config, roles.validation, jobs, quiet)
     if old is not None and baseline is not None:
         from .baseline import apply_baseline
 
         report = apply_baseline(report, old, str(baseline))
     for fmt, target in extra:
         _write_report(fmt, report, target)
+    _show(report, output_format, output, color, quiet)
+    return EXIT_OK if report.passed else EXIT_FINDINGS
+
+
+def _run_check(paths: list[str], config: Config, validation: list[str], jobs: int | None, quiet: bool) -> Report:
+    """Run the engine, with a progress bar on a terminal unless ``quiet``."""
+    from .engine import check as run_check
+    from .engine import default_jobs
+
+    progress = None
+    if not quiet and sys.stderr.isatty():
+        from .progress import Progress
+
+        progress = Progress(sys.stderr)
+    try:
+        return run_check(paths, config, validation=validation, jobs=jobs or default_jobs(), progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _show(report: Report, output_format: str, output: Path | None, color: bool | None, quiet: bool) -> None:
+    """Write the main report to ``output`` (with a status line) or to stdout."""
     if output is not None:
         _write_report(output_format, report, output)
         s = report.summary()
@@ -133,10 +198,11 @@ def check(
                 f"{s['info']} info; report written to {output}",
                 err=True,
             )
-    else:
-        use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-        render(output_format, report, sys.stdout, color=use_color and output_format == "text")
-    return EXIT_OK if report.passed else EXIT_FINDINGS
+        return
+    from .reporters import render
+
+    use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    render(output_format, report, sys.stdout, color=use_color and output_format == "text")
 
 
 def _report_target(spec: str) -> tuple[str, Path]:
@@ -147,7 +213,7 @@ def _report_target(spec: str) -> tuple[str, Path]:
     return fmt, Path(path)
 
 
-def _write_report(fmt: str, report: Any, path: Path) -> None:
+def _write_report(fmt: str, report: Report, path: Path) -> None:
     """Render ``report`` as ``fmt`` into ``path`` atomically, or stop with a one-line error."""
     from .reporters import render
     from .sources import write_atomic
@@ -189,22 +255,6 @@ def _packs() -> list[str]:
     from .config import pack_names
 
     return pack_names()
-
-
-from .cli_finetune import COMMANDS as _FINETUNE_COMMANDS  # noqa: E402
-
-for _command in _FINETUNE_COMMANDS:
-    cli.add_command(_command)
-
-from . import cli_convert  # noqa: E402
-
-cli.add_command(cli_convert.convert)
-cli.add_command(cli_convert.clean)
-cli.add_command(cli_convert.split)
-
-from . import cli_index  # noqa: E402
-
-cli.add_command(cli_index.index)
 
 
 def main(argv: list[str] | None = None) -> None:

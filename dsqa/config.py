@@ -10,15 +10,15 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
-
-import yaml
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .model import Finding, Severity
 from .targets import parse_day, parse_epochs, resolve
 from .validators import Validator, all_validators
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 PROJECT_FILES = (".dsqa.yaml", ".dsqa.yml")
 DEFAULT_PACK = "default"
@@ -38,6 +38,8 @@ def pack_names() -> list[str]:
 
 @lru_cache(maxsize=1)
 def _config_validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     schema = json.loads((files("dsqa") / "schemas" / "config.schema.json").read_text("utf-8"))
     return Draft202012Validator(schema)
 
@@ -131,6 +133,8 @@ def _read_file(path: Path) -> dict[str, Any]:
         if section is None:
             raise ConfigError(f"{path}: has no [tool.dsqa] table")
         return _validate(section, path, "tool.dsqa")
+    import yaml  # only when a YAML file is read: `dsqa --help` and `dsqa rules` do without it
+
     try:
         data = yaml.safe_load(text)
     except ValueError as exc:  # PyYAML raises it for impossible dates such as 2026-13-01
@@ -227,23 +231,30 @@ def _check_prefixes(prefixes: list[str], where: str, registry: Mapping[str, type
             raise ConfigError(f"{where}: {prefix!r} matches no known finding code")
 
 
+def _check_options(name: str, table: Mapping[str, Any], registry: Mapping[str, type[Validator]], origin: str) -> None:
+    """Stop with a one-line error when ``validators.<name>`` names no validator or has a bad option."""
+    from jsonschema import Draft202012Validator
+
+    cls = registry.get(name)
+    if cls is None:
+        raise ConfigError(f"{origin}: unknown validator 'validators.{name}' (known: {', '.join(sorted(registry))})")
+    opts = {k: v for k, v in table.items() if k != "enabled"}
+    schema = {**cls.options_schema, "additionalProperties": False}
+    errors = sorted(Draft202012Validator(schema).iter_errors(opts), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        err = errors[0]
+        if err.validator == "additionalProperties":
+            extra = sorted(k for k in err.instance if k not in err.schema.get("properties", {}))
+            raise ConfigError(f"{origin}: unknown option 'validators.{name}.{extra[0]}'")
+        where = ".".join(["validators", name, *map(str, err.absolute_path)])
+        raise ConfigError(f"{origin}: {where}: {err.message}")
+
+
 def _build(data: dict[str, Any], sources: tuple[str, ...], registry: dict[str, type[Validator]]) -> Config:
     origin = sources[-1] if sources else "config"
     validators = data.get("validators", {})
     for name, table in validators.items():
-        cls = registry.get(name)
-        if cls is None:
-            raise ConfigError(f"{origin}: unknown validator 'validators.{name}' (known: {', '.join(sorted(registry))})")
-        opts = {k: v for k, v in table.items() if k != "enabled"}
-        schema = {**cls.options_schema, "additionalProperties": False}
-        errors = sorted(Draft202012Validator(schema).iter_errors(opts), key=lambda e: list(map(str, e.absolute_path)))
-        if errors:
-            err = errors[0]
-            if err.validator == "additionalProperties":
-                extra = sorted(k for k in err.instance if k not in err.schema.get("properties", {}))
-                raise ConfigError(f"{origin}: unknown option 'validators.{name}.{extra[0]}'")
-            where = ".".join(["validators", name, *map(str, err.absolute_path)])
-            raise ConfigError(f"{origin}: {where}: {err.message}")
+        _check_options(name, table, registry, origin)
     known = {code for cls in registry.values() for code in cls.codes}
     severity = {}
     for code, level in data.get("severity", {}).items():

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .config import Config, load_config
 from .fingerprint import stamp, stamp_late
 from .formats import detect_format

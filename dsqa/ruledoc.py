@@ -23,6 +23,8 @@ def _plain(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return value
+    if isinstance(value, int):
+        return f"{value:,}"
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -60,7 +62,13 @@ def code_doc(code: str, info: Code, cls: type[Validator]) -> str:
 
 
 def validator_doc(cls: type[Validator]) -> str:
-    """``dsqa rules NAME`` for a validator: its docstring and the codes it reports."""
+    """``dsqa rules NAME`` for a validator: its description, its options and the codes it reports."""
     doc = inspect.cleandoc(cls.__doc__ or "(no documentation)")
-    codes = "\n".join(code_line(c, info, cls.name) for c, info in cls.codes.items())
-    return f"Validator {cls.name}\n\n{doc}\n\nCodes (`dsqa rules CODE` documents each):\n{codes}\n"
+    out = [f"Validator {cls.name}", "", doc, ""]
+    names = tuple(cls.options_schema.get("properties", {}))
+    if names:
+        out += _block(f"Options (validators.{cls.name} in a rule pack)", options_text(cls, names))
+    if cls.codes:
+        codes = "\n".join(code_line(c, info, cls.name) for c, info in cls.codes.items())
+        out += ["Codes (`dsqa rules CODE` documents each):", codes, ""]
+    return "\n".join(out).rstrip() + "\n"

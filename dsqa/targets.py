@@ -8,8 +8,6 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
-import yaml
-
 from .errors import ConfigError
 
 #: counted against when no model is named: the cheapest base OpenAI still trains (reference §0),
@@ -60,6 +58,8 @@ def _day(value: Any, where: str) -> dt.date | None:
 @lru_cache(maxsize=1)
 def table() -> Table:
     """Load the bundled model table once per process."""
+    import yaml  # loaded on first use, so that `dsqa rules` does without it
+
     data = yaml.safe_load((files("dsqa") / "data" / "models.yaml").read_text("utf-8"))
     models: dict[str, Target] = {}
     names: dict[str, str] = {}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dsqa import check, load_config
 from dsqa.sources import read_records, write_atomic
-from dsqa.tokens import get_encoding
+from dsqa.tokencount import get_encoding
 from helpers import chat, write_jsonl
 
 

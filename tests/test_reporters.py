@@ -75,7 +75,10 @@ def test_sarif_is_valid_2_1_0(sample_report: Report) -> None:
     assert len(ids) == len(set(ids))
     sch003 = rules[ids.index("SCH003")]
     assert sch003["defaultConfiguration"]["level"] == "error"
-    assert "Passing" in sch003["help"]["text"]  # the validator's documentation
+    fmt001 = rules[ids.index("FMT001")]
+    # a rule's help is its code's documentation, exactly what `dsqa rules CODE` prints
+    assert fmt001["help"]["text"].startswith("FMT001: record matches no known format\n")
+    assert "Why:" in fmt001["help"]["text"] and "Passing:" in fmt001["help"]["text"]
     results = run["results"]
     assert len(results) == len(sample_report.findings)
     by_line = {(r["ruleId"], r["locations"][0]["physicalLocation"].get("region", {}).get("startLine")) for r in results}

@@ -14,8 +14,8 @@ import pytest
 from dsqa import check, load_config
 from dsqa.errors import ConfigError
 from dsqa.targets import auto_epochs, base_of, resolve, training_cost
-from dsqa import tokens
-from dsqa.tokens import ChatCounter, EncodingError, get_encoding, image_tokens
+from dsqa import tokencount
+from dsqa.tokencount import ChatCounter, EncodingError, get_encoding, image_tokens
 from helpers import ROOT, chat, run_cli, write_jsonl
 
 ENCODINGS = ("o200k_base", "cl100k_base")
@@ -70,13 +70,13 @@ def test_the_pieces_the_hand_counts_use() -> None:
 
 def test_corrupted_vocabulary_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_encodings: None) -> None:
     bad = tmp_path / "o200k_base.tiktoken"
-    shutil.copy(tokens.vocabulary_path("o200k_base"), bad)
+    shutil.copy(tokencount.vocabulary_path("o200k_base"), bad)
     data = bytearray(bad.read_bytes())
     data[100] ^= 1
     bad.write_bytes(bytes(data))
     with pytest.raises(EncodingError, match="corrupted"):
-        tokens.load_ranks("o200k_base", bad)
-    monkeypatch.setattr(tokens, "vocabulary_path", lambda name: tmp_path / f"{name}.tiktoken")
+        tokencount.load_ranks("o200k_base", bad)
+    monkeypatch.setattr(tokencount, "vocabulary_path", lambda name: tmp_path / f"{name}.tiktoken")
     with pytest.raises(EncodingError, match=r"o200k_base vocabulary is corrupted .*reinstall"):
         get_encoding("o200k_base")
 
@@ -87,7 +87,7 @@ def test_corrupted_vocabulary_stops_the_cli_with_exit_2(
     from dsqa.cli import main
 
     (tmp_path / "o200k_base.tiktoken").write_bytes(b"not a vocabulary\n")
-    monkeypatch.setattr(tokens, "vocabulary_path", lambda name: tmp_path / f"{name}.tiktoken")
+    monkeypatch.setattr(tokencount, "vocabulary_path", lambda name: tmp_path / f"{name}.tiktoken")
     data = write_jsonl(tmp_path / "d.jsonl", [chat(i) for i in range(10)])
     with pytest.raises(SystemExit) as exit_info:
         main(["check", str(data)])
@@ -166,7 +166,7 @@ def test_odd_field_types_cost_what_the_formula_says() -> None:
 
 
 def test_memo_stays_bounded_and_keeps_repeated_strings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tokens, "CACHE_MAX_ENTRIES", 8)
+    monkeypatch.setattr(tokencount, "CACHE_MAX_ENTRIES", 8)
     counter = ChatCounter("o200k_base")
     encoded: list[str] = []
     encode = counter._encode

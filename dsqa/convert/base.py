@@ -6,10 +6,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-#: the two canonical shapes every source becomes and every target is made from: an OpenAI chat
-#: record ({"messages", "tools"?}) or an OpenAI preference record ({"input", "preferred_output", ...})
-CHAT = "chat"
-PREFERENCE = "preference"
+# the two canonical shapes every source becomes and every target is made from: an OpenAI chat
+# record ({"messages", "tools"?}) or an OpenAI preference record ({"input", "preferred_output", ...}),
+# named as the data formats they are
+from ..formats import CHAT, PREFERENCE
 
 Canonical = tuple[str, dict[str, Any]]
 

@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import UsageError
 from ..outputs import AtomicOutput, commit_together
 from . import alpaca, completion, openai_formats, preference, sharegpt
-from .base import CHAT, Canonical, ConvertError, dumps
+from .base import Canonical, ConvertError, dumps
 from .containers import Item, read_items
 
 Source = Callable[[dict[str, Any], Mapping[str, str]], Canonical]
@@ -134,7 +134,7 @@ def _converted(
             kind, canonical = SOURCES[fmt](value, tags)
             if target == "auto":
                 # the first record fixes the target, so one file never mixes chat and preference
-                target = "openai-chat" if kind == CHAT else "openai-preference"
+                target = kind
             yield item, TARGETS[target](kind, canonical), None, fmt
         except ConvertError as exc:
             yield item, None, str(exc), fmt

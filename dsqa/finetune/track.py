@@ -33,7 +33,7 @@ def progress_bar(step: int, total: int | None, width: int = BAR_WIDTH) -> str:
 
 
 @dataclass
-class Progress:
+class JobProgress:
     """The latest step and losses seen in metrics events."""
 
     step: int | None = None
@@ -84,7 +84,7 @@ class Watcher:
 
     def watch(self, job_id: str) -> JobInfo:
         seen: set[str] = set()
-        progress = Progress()
+        progress = JobProgress()
         status: str | None = None
         failed = 0
         while True:
@@ -110,7 +110,7 @@ class Watcher:
                 return job
             self.sleep(self.interval)
 
-    def _show(self, event: EventInfo, progress: Progress) -> None:
+    def _show(self, event: EventInfo, progress: JobProgress) -> None:
         if event.type == "metrics" and event.data:
             if progress.update(event.data):
                 self.echo(f"  {progress.line()}")

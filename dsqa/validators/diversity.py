@@ -8,15 +8,17 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
-
-import numpy as np
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..formats import CHAT, COMPLETION, PREFERENCE
 from ..model import Finding, Record, Severity
 from ..redact import mask_secrets
 from .base import Code, Validator
 from .turns import messages_of, turns
+
+if TYPE_CHECKING:  # numpy is imported where it is used, so that `dsqa rules` does without it
+    import numpy as np
 
 _ROLES = ("system", "user", "assistant", "tool", "function")
 _WORD = re.compile(r"\w+")
@@ -26,6 +28,9 @@ _OPENING_CHARS = 80
 #: characters of each sampled reply kept for its opening (five words, and any secret among them whole)
 _PREFIX_CHARS = 400
 _TURN_BUCKETS = 10
+#: what a record gives the statistics: user and assistant characters, the first user message,
+#: and (for a sampled record) the user and assistant texts
+_Texts = tuple[int, int, "str | None", list[str], list[str]]
 
 
 #: records are keyed, lengths and hashes folded in, this many at a time with numpy
@@ -37,6 +42,8 @@ def _mix_block(start: int) -> list[int]:
 
     A fixed bijection of the index, so the sample is the same in every run and split.
     """
+    import numpy as np
+
     z = np.arange(start, start + _BLOCK, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -79,6 +86,8 @@ class _Distinct:
         pending = self.pending
         if not pending:
             return
+        import numpy as np
+
         blake2b = hashlib.blake2b
         h = np.frombuffer(b"".join([blake2b(t.encode("utf-8", "surrogatepass"), digest_size=8).digest() for t in pending]),
                           dtype="<u8")
@@ -126,8 +135,11 @@ def _bucket_top(b: int) -> int:
     return max(0, math.ceil(2 ** ((b + 1) / 4)) - 2)
 
 
+@lru_cache(maxsize=1)
 def _bucket_starts() -> np.ndarray:
     """The smallest length of each bucket, found with ``_bucket`` itself, up to lengths of 2**48."""
+    import numpy as np
+
     starts = [0]
     for b in range(1, 4 * 48 + 1):
         n = max(starts[-1], math.ceil(2 ** (b / 4)) - 2)
@@ -137,9 +149,6 @@ def _bucket_starts() -> np.ndarray:
             n -= 1
         starts.append(n)
     return np.array(starts, dtype=np.int64)
-
-
-_BUCKET_STARTS = _bucket_starts()
 
 
 class _Lengths:
@@ -162,6 +171,8 @@ class _Lengths:
     def _fold(self) -> None:
         if not self.pending:
             return
+        import numpy as np
+
         values = np.array(self.pending, dtype=np.int64)
         self.pending.clear()  # cleared, not replaced: a validator appends to this very list
         self.n += len(values)
@@ -170,7 +181,7 @@ class _Lengths:
         if self.low is None or low < self.low:
             self.low = low
         self.high = max(self.high, high)
-        buckets, counts = np.unique(np.searchsorted(_BUCKET_STARTS, values, side="right") - 1, return_counts=True)
+        buckets, counts = np.unique(np.searchsorted(_bucket_starts(), values, side="right") - 1, return_counts=True)
         self.buckets.update(dict(zip(buckets.tolist(), counts.tolist())))
 
     def merge(self, other: _Lengths) -> None:
@@ -234,68 +245,89 @@ def _opening(text: str) -> str | None:
 class DiversityValidator(Validator):
     """Diversity statistics of the whole dataset, and findings when it is too uniform.
 
-    Reported in ``datasets[].stats.diversity`` (JSON) and as a block in the text report:
-    examples, messages per example (min/mean/max and a histogram), role counts, the share of
-    examples with tools and with images, system prompts (examples with one, distinct count, the
-    most common), user and assistant characters per example (min, mean, p50, p90, max; the
-    quantiles are the top of a log-scale bucket, at most ~19% above the exact value),
-    distinct-1 / distinct-2 (distinct word uni-/bigrams over all uni-/bigrams; words are
-    lower-cased ``\\w+`` runs) over user and over assistant text, the share of unique first user
-    messages, and the most frequent assistant openings (first five words) with their share.
-
-    Memory stays bounded however large the file. Counts, lengths, roles and system prompts cover
-    every example (distinct system prompts are counted exactly up to ``max_system_prompts``, then
-    reported as "more than"). Unique first user messages are counted over every example, exactly up
-    to 1,000 distinct ones and then with a HyperLogLog sketch (4 KiB, within ~2%).
-    Distinct-n and the openings come from a uniform sample of ``sample_size`` examples chosen by a
-    fixed hash of each example's position (every example when the file has fewer), keeping at
-    most 1,000 characters of user and of assistant text per sampled example. Sample and sketch
-    are the same in every run and with any ``--jobs``, so the numbers are reproducible, and the
-    fixed sample size keeps distinct-n comparable between datasets of different sizes.
+    ``stats.diversity`` gives messages per example, role counts, the share of examples with tools
+    and with images, system prompts, user and assistant characters per example, distinct-1 and
+    distinct-2 of user and of assistant text (distinct word uni-/bigrams over all of them; words
+    are lower-cased ``\\w+`` runs), the share of unique first user messages and the most frequent
+    assistant openings. Memory stays bounded: distinct-n and the openings come from a fixed-hash
+    sample of ``sample_size`` examples (the same in every run and with any ``--jobs``), unique
+    first messages are counted exactly up to 1,000 and then with a HyperLogLog sketch (within ~2%),
+    and length quantiles are the top of a log-scale bucket (at most ~19% above the exact value).
     Preference records count their input and preferred output; prompt/completion records count
-    prompt as user and completion as assistant.
-
-    Findings need at least ``min_examples`` examples:
-
-    Codes:
-      DIV001  one assistant opening (first five words) starts more than ``max_opening_share`` of
-              the replies (warning). Why: the model learns to open every answer the same way.
-      DIV002  fewer than ``min_system_prompts`` distinct system prompts (info). Why: a model
-              tuned with one system prompt may behave well only under exactly that prompt. Off
-              by default (0): OpenAI advises training with the system prompt used in production,
-              so one prompt is normal; set it when the model must follow varied prompts.
-      DIV003  assistant distinct-2 below ``min_distinct_2`` (warning). Why: very repetitive
-              replies (templated or generated) teach a narrow, repetitive style.
-
-    Options (``validators.diversity``):
-      min_examples: 50           findings only for datasets with at least this many examples
-      max_opening_share: 0.3     DIV001 threshold (a share, 0 to 1)
-      min_system_prompts: 0      DIV002 threshold; 0 switches it off
-      min_distinct_2: 0.1        DIV003 threshold (a share, 0 to 1)
-      sample_size: 200           examples in the distinct-n / openings sample
-      max_system_prompts: 1000   distinct system prompts counted exactly
-      top: 5                     openings and system prompts listed in the stats
-
-    Passing:  100 replies that open in many different ways
-    Failing:  100 replies of which 40 start with "Great question! Here is what" -> DIV001
+    the prompt as user text and the completion as assistant text.
     """
 
     name = "diversity"
     codes: ClassVar[dict[str, Code]] = {
-        "DIV001": Code(Severity.WARNING, "one opening starts too many assistant replies"),
-        "DIV002": Code(Severity.INFO, "few distinct system prompts"),
-        "DIV003": Code(Severity.WARNING, "very low distinct-2 in assistant replies"),
+        "DIV001": Code(
+            Severity.WARNING, "one opening starts too many assistant replies",
+            why="""
+                More than max_opening_share of the sampled assistant replies open with the same
+                first five words ("Great question! Here is what..."). A model tuned on them learns
+                to open every answer that way. Vary the openings, or drop or rewrite the templated
+                ones. Judged only for datasets of at least min_examples examples.
+            """,
+            failing='100 examples of which 40 replies start with "Great question! Here is what I"',
+            passing="100 examples whose replies open in many different ways",
+            options=("max_opening_share", "min_examples", "sample_size"),
+        ),
+        "DIV002": Code(
+            Severity.INFO, "few distinct system prompts",
+            why="""
+                The dataset has fewer than min_system_prompts distinct system prompts. A model
+                tuned with one system prompt may behave well only under exactly that prompt. Off by
+                default (0): OpenAI advises training with the system prompt used in production, so
+                one prompt is normal; set it when the model must follow varied prompts.
+            """,
+            failing="100 examples that share one system prompt, with min_system_prompts: 3",
+            passing="100 examples that share one system prompt, with the default min_system_prompts: 0",
+            options=("min_system_prompts", "min_examples", "max_system_prompts"),
+        ),
+        "DIV003": Code(
+            Severity.WARNING, "very low distinct-2 in assistant replies",
+            why="""
+                Distinct-2 of the sampled assistant replies (distinct word bigrams over all word
+                bigrams) is below min_distinct_2: the replies repeat the same phrases, as
+                templated or generated data often does, and teach a narrow, repetitive style. Add
+                varied, hand-checked replies, or deduplicate the templated ones. Judged only for
+                datasets of at least min_examples examples.
+            """,
+            failing='60 examples whose replies are all "I can help with that. Please tell me more."',
+            passing="60 examples whose replies are written for their own questions",
+            options=("min_distinct_2", "min_examples", "sample_size"),
+        ),
     }
     options_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
-            "min_examples": {"type": "integer", "minimum": 0},
-            "max_opening_share": {"type": "number", "minimum": 0, "maximum": 1},
-            "min_system_prompts": {"type": "integer", "minimum": 0},
-            "min_distinct_2": {"type": "number", "minimum": 0, "maximum": 1},
-            "sample_size": {"type": "integer", "minimum": 1},
-            "max_system_prompts": {"type": "integer", "minimum": 1},
-            "top": {"type": "integer", "minimum": 0},
+            "min_examples": {
+                "type": "integer", "minimum": 0,
+                "description": "findings only for datasets with at least this many examples",
+            },
+            "max_opening_share": {
+                "type": "number", "minimum": 0, "maximum": 1,
+                "description": "the largest share of replies (0 to 1) one five-word opening may start (DIV001)",
+            },
+            "min_system_prompts": {
+                "type": "integer", "minimum": 0,
+                "description": "the fewest distinct system prompts (DIV002); 0 switches the rule off",
+            },
+            "min_distinct_2": {
+                "type": "number", "minimum": 0, "maximum": 1,
+                "description": "the lowest distinct-2 (0 to 1) of the assistant replies (DIV003)",
+            },
+            "sample_size": {
+                "type": "integer", "minimum": 1,
+                "description": "examples in the sample that distinct-n and the openings are computed on",
+            },
+            "max_system_prompts": {
+                "type": "integer", "minimum": 1,
+                "description": "distinct system prompts counted exactly; beyond it the stats say \"more than\"",
+            },
+            "top": {
+                "type": "integer", "minimum": 0,
+                "description": "openings and system prompts listed in the stats",
+            },
         },
         "additionalProperties": False,
     }
@@ -344,76 +376,20 @@ class DiversityValidator(Validator):
             return ()
         value = record.value
         self.examples += 1
-        roles = self.roles
         index = record.index
         block = index - index % _BLOCK
         if block != self._block_start:
-            self._block_start, self._block_keys = block, _mix_block(block)
-            self.first_users._fold()
-            self.user_chars._fold()
-            self.assistant_chars._fold()
+            self._next_block(block)
         key = -self._block_keys[index - block]
         sample = self.sample
         wanted = len(sample) < self.sample_size or key > sample[0][0]
-        user_len = assistant_len = 0
-        user_parts: list[str] = []
-        assistant_parts: list[str] = []
-        first_user: str | None = None
         messages = value.get("messages")
         if fmt == CHAT and type(messages) is list:
-            # the common case, without building Turn objects
-            turn_counts = self.turn_counts
-            turn_counts[len(messages)] = turn_counts.get(len(messages), 0) + 1
-            for m in messages:
-                if type(m) is not dict:
-                    continue
-                role = m.get("role")
-                roles[role if role in _ROLES else "other"] += 1
-                content = m.get("content")
-                if type(content) is not str:
-                    if not isinstance(content, list):
-                        continue
-                    content = _text_parts(content)
-                if role == "assistant":
-                    assistant_len += len(content)
-                    if wanted:
-                        assistant_parts.append(content)
-                elif role == "user":
-                    user_len += len(content)
-                    if first_user is None:
-                        first_user = content
-                    if wanted:
-                        user_parts.append(content)
-            if value.get("tools") or value.get("functions"):
-                self.with_tools += 1
+            texts = self._chat(value, messages, wanted)
         else:
             messages = messages_of(value, fmt)
-            if fmt == COMPLETION:
-                self.turn_counts[2] = self.turn_counts.get(2, 0) + 1
-                roles["user"] += 1
-                roles["assistant"] += 1
-            else:
-                count = len(messages) + (1 if fmt == PREFERENCE else 0)
-                self.turn_counts[count] = self.turn_counts.get(count, 0) + 1
-                for m in messages:
-                    role = m.get("role") if isinstance(m, dict) else None
-                    roles[role if role in _ROLES else "other"] += 1
-                if fmt == PREFERENCE:
-                    roles["assistant"] += 1
-                    inp = value.get("input")
-                    if isinstance(inp, dict) and inp.get("tools"):
-                        self.with_tools += 1
-            for turn in turns(value, fmt):
-                if turn.role == "user":
-                    user_len += len(turn.text)
-                    if first_user is None:
-                        first_user = turn.text
-                    if wanted:
-                        user_parts.append(turn.text)
-                elif turn.role == "assistant" and not turn.pointer.startswith("/non_preferred_output"):
-                    assistant_len += len(turn.text)
-                    if wanted:
-                        assistant_parts.append(turn.text)
+            texts = self._other(value, fmt, messages, wanted)
+        user_len, assistant_len, first_user, user_parts, assistant_parts = texts
         raw = record.raw
         # 95 is "_"; find(), as ``bytes in bytes`` first tries its needle as an integer and raising
         # and clearing that TypeError costs more than the search
@@ -421,37 +397,121 @@ class DiversityValidator(Validator):
             self.with_images += 1
         first = messages[0] if messages and type(messages[0]) is dict else None
         if first is not None and first.get("role") == "system":
-            self.with_system += 1
-            if self.system is not None:
-                content = first.get("content")
-                text = content if type(content) is str else str(content)
-                entry = self.system.get(text)
-                if entry is None:
-                    # keyed by the prompt itself: exact, and at most max_system_prompts of them
-                    self.system[text] = 1
-                    if len(self.system) > self.max_system:
-                        self.system = None
-                else:
-                    self.system[text] = entry + 1
+            self._system_prompt(first)
         # appended, not add()ed: folded when the block of indices changes (and before any use)
         self._user_lengths.append(user_len)
         self._assistant_lengths.append(assistant_len)
         if first_user is not None:
             self._first_texts.append(first_user)
         if wanted:
-            # reply prefixes, not openings: masking and cutting happen once, in finish, for the
-            # few examples that stay in the sample
-            item = (
-                key,
-                "\n".join(user_parts)[:SAMPLE_CHARS],
-                "\n".join(assistant_parts)[:SAMPLE_CHARS],
-                tuple(p[:_PREFIX_CHARS] for p in assistant_parts),
-            )
-            if len(sample) < self.sample_size:
-                heapq.heappush(sample, item)
-            else:
-                heapq.heapreplace(sample, item)
+            self._keep(key, user_parts, assistant_parts)
         return ()
+
+    def _next_block(self, block: int) -> None:
+        """Make the sample keys of the block of record indices from ``block``; fold what is pending."""
+        self._block_start, self._block_keys = block, _mix_block(block)
+        self.first_users._fold()
+        self.user_chars._fold()
+        self.assistant_chars._fold()
+
+    def _chat(self, value: dict[str, Any], messages: list[Any], wanted: bool) -> _Texts:
+        """Count a chat record's turns and roles, and collect its texts (the common case, without Turn objects)."""
+        roles = self.roles
+        turn_counts = self.turn_counts
+        turn_counts[len(messages)] = turn_counts.get(len(messages), 0) + 1
+        user_len = assistant_len = 0
+        user_parts: list[str] = []
+        assistant_parts: list[str] = []
+        first_user: str | None = None
+        for m in messages:
+            if type(m) is not dict:
+                continue
+            role = m.get("role")
+            roles[role if role in _ROLES else "other"] += 1
+            content = m.get("content")
+            if type(content) is not str:
+                if not isinstance(content, list):
+                    continue
+                content = _text_parts(content)
+            if role == "assistant":
+                assistant_len += len(content)
+                if wanted:
+                    assistant_parts.append(content)
+            elif role == "user":
+                user_len += len(content)
+                if first_user is None:
+                    first_user = content
+                if wanted:
+                    user_parts.append(content)
+        if value.get("tools") or value.get("functions"):
+            self.with_tools += 1
+        return user_len, assistant_len, first_user, user_parts, assistant_parts
+
+    def _other(self, value: dict[str, Any], fmt: str, messages: list[Any], wanted: bool) -> _Texts:
+        """Count the turns and roles of a preference, prompt/completion or malformed chat record, and collect its texts."""
+        roles = self.roles
+        if fmt == COMPLETION:
+            self.turn_counts[2] = self.turn_counts.get(2, 0) + 1
+            roles["user"] += 1
+            roles["assistant"] += 1
+        else:
+            count = len(messages) + (1 if fmt == PREFERENCE else 0)
+            self.turn_counts[count] = self.turn_counts.get(count, 0) + 1
+            for m in messages:
+                role = m.get("role") if isinstance(m, dict) else None
+                roles[role if role in _ROLES else "other"] += 1
+            if fmt == PREFERENCE:
+                roles["assistant"] += 1
+                inp = value.get("input")
+                if isinstance(inp, dict) and inp.get("tools"):
+                    self.with_tools += 1
+        user_len = assistant_len = 0
+        user_parts: list[str] = []
+        assistant_parts: list[str] = []
+        first_user: str | None = None
+        for turn in turns(value, fmt):
+            if turn.role == "user":
+                user_len += len(turn.text)
+                if first_user is None:
+                    first_user = turn.text
+                if wanted:
+                    user_parts.append(turn.text)
+            elif turn.role == "assistant" and not turn.pointer.startswith("/non_preferred_output"):
+                assistant_len += len(turn.text)
+                if wanted:
+                    assistant_parts.append(turn.text)
+        return user_len, assistant_len, first_user, user_parts, assistant_parts
+
+    def _system_prompt(self, first: dict[str, Any]) -> None:
+        """Count an example that opens with a system message, and its prompt while they are few enough."""
+        self.with_system += 1
+        if self.system is None:
+            return
+        content = first.get("content")
+        text = content if type(content) is str else str(content)
+        entry = self.system.get(text)
+        if entry is None:
+            # keyed by the prompt itself: exact, and at most max_system_prompts of them
+            self.system[text] = 1
+            if len(self.system) > self.max_system:
+                self.system = None
+        else:
+            self.system[text] = entry + 1
+
+    def _keep(self, key: int, user_parts: list[str], assistant_parts: list[str]) -> None:
+        """Put an example into the sample (it displaces the one with the smallest key when full)."""
+        # reply prefixes, not openings: masking and cutting happen once, in finish, for the few
+        # examples that stay in the sample
+        item = (
+            key,
+            "\n".join(user_parts)[:SAMPLE_CHARS],
+            "\n".join(assistant_parts)[:SAMPLE_CHARS],
+            tuple(p[:_PREFIX_CHARS] for p in assistant_parts),
+        )
+        if len(self.sample) < self.sample_size:
+            heapq.heappush(self.sample, item)
+        else:
+            heapq.heapreplace(self.sample, item)
 
     # -- merging and the end -------------------------------------------------------------------
 

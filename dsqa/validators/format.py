@@ -11,31 +11,60 @@ from ..model import Finding, Record, Severity
 from .base import Code, DatasetContext, Validator
 
 
+_CHAT = '{"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]}'
+_PREFERENCE = (
+    '{"input": {"messages": [{"role": "user", "content": "2+2?"}]}, '
+    '"preferred_output": [{"role": "assistant", "content": "4"}], '
+    '"non_preferred_output": [{"role": "assistant", "content": "5"}]}'
+)
+
+
 class FormatValidator(Validator):
     """Record formats: every record must be in one format OpenAI can train on.
 
-    dsqa recognises three formats by their top-level keys: ``openai-chat`` (``messages``),
-    ``openai-preference`` (``input``, ``preferred_output``, ``non_preferred_output``) and the
-    legacy ``prompt-completion`` (``prompt``, ``completion``). The first record fixes the file's
-    format unless ``--data-format`` (or ``format:`` in the rule pack) names it; OpenAI rejects a
-    file that mixes formats ("Unexpected file format, expected either prompt/completion pairs or
-    chat messages").
-
-    Codes:
-      FMT001  the record matches no known format
-      FMT002  the record's format differs from the file's format
-      FMT003  legacy prompt/completion: only babbage-002 and davinci-002 took it, and their
-              training ended on 2024-10-28, so no current OpenAI base model can train on it
-
-    Passing:  {"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]}
-    Failing:  {"prompt": "2+2?", "completion": "4"}       -> FMT003
+    dsqa recognises ``openai-chat`` (``messages``), ``openai-preference`` (``input``,
+    ``preferred_output``, ``non_preferred_output``) and the legacy ``prompt-completion`` by their
+    top-level keys. The first record fixes the file's format unless ``--data-format`` (or
+    ``format:`` in the rule pack) names it. Fills ``stats.formats`` with the count of each format.
     """
 
     name = "format"
     codes: ClassVar[dict[str, Code]] = {
-        "FMT001": Code(Severity.ERROR, "record matches no known format"),
-        "FMT002": Code(Severity.ERROR, "file mixes record formats"),
-        "FMT003": Code(Severity.ERROR, "legacy prompt/completion format is not trainable"),
+        "FMT001": Code(
+            Severity.ERROR, "record matches no known format",
+            why="""
+                The record has none of the top-level keys of a format dsqa knows (messages;
+                input with preferred_output and non_preferred_output; prompt with completion), so
+                no other rule can check it and OpenAI cannot train on it. The message lists the
+                keys it has. Rewrite it as a chat record ({"messages": [...]}) or a preference
+                record; `dsqa convert` turns Alpaca, ShareGPT and TRL files into either.
+            """,
+            failing='{"instruction": "Add 2 and 2.", "output": "4"}',
+            passing=_CHAT,
+        ),
+        "FMT002": Code(
+            Severity.ERROR, "file mixes record formats",
+            why="""
+                The record's format differs from the file's: the first record's, or the one
+                --data-format or format: in the rule pack sets. OpenAI rejects a file that mixes
+                formats ("Unexpected file format, expected either prompt/completion pairs or chat
+                messages"). Keep one format per file: convert the odd records or move them to a
+                file of their own.
+            """,
+            failing=_CHAT + "\n" + _PREFERENCE,
+            passing=_CHAT + "\n" + _CHAT.replace("2+2", "3+3").replace('"4"', '"6"'),
+        ),
+        "FMT003": Code(
+            Severity.ERROR, "legacy prompt/completion format is not trainable",
+            why="""
+                The legacy prompt/completion format was only taken by babbage-002 and
+                davinci-002, whose fine-tuning ended on 2024-10-28, so no current OpenAI base model
+                can be trained on it. Convert each record to chat: the prompt becomes a user
+                message and the completion an assistant message (`dsqa convert` does this).
+            """,
+            failing='{"prompt": "2+2?", "completion": "4"}',
+            passing=_CHAT,
+        ),
     }
 
     def __init__(self, options: Mapping[str, Any], context: DatasetContext) -> None:

@@ -9,46 +9,122 @@ from ..sources import DEFAULT_MAX_LINE_BYTES
 from .base import Code, Validator
 
 
+_CHAT = '{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}'
+
+
 class ReaderValidator(Validator):
-    """Reading the file: every line must be one UTF-8 JSON object.
+    """Reading the file: every line of a JSONL file (or item of a .json array) must be one UTF-8 JSON object.
 
-    dsqa reads JSONL (one JSON object per line) and ``.json`` files that hold one array of
-    objects. Every line is accounted for: a line that cannot be used is reported at its line
-    number and the run goes on to the end of the file.
-
-    Codes:
-      RDR001  invalid JSON (with the column); NaN and Infinity are not JSON
-      RDR002  invalid UTF-8
-      RDR003  a byte-order mark at the start of the file (warning)
-      RDR004  CRLF line endings, reported once per file with the count (warning)
-      RDR005  a blank line (warning)
-      RDR006  a line that is valid JSON but not an object
-      RDR007  a NUL byte (usually a UTF-16 or binary file)
-      RDR008  a line longer than ``max_line_bytes``; it is skipped without being loaded
-      RDR009  a malformed JSON array in a .json file
-
-    Options (``validators.reader``):
-      max_line_bytes: 33554432   lines longer than this are not parsed (RDR008)
-
-    Passing:  {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}
-    Failing:  {"messages": [{"role": "user", "content": "Hi"},]}      -> RDR001 invalid JSON (column 49)
+    Every line is accounted for: a line that cannot be used is reported at its line number and
+    the run goes on to the end of the file.
     """
 
     name = "reader"
     codes: ClassVar[dict[str, Code]] = {
-        "RDR001": Code(Severity.ERROR, "line is not valid JSON"),
-        "RDR002": Code(Severity.ERROR, "line is not valid UTF-8"),
-        "RDR003": Code(Severity.WARNING, "file starts with a byte-order mark"),
-        "RDR004": Code(Severity.WARNING, "file has CRLF line endings"),
-        "RDR005": Code(Severity.WARNING, "blank line"),
-        "RDR006": Code(Severity.ERROR, "line is JSON but not an object"),
-        "RDR007": Code(Severity.ERROR, "line contains a NUL byte"),
-        "RDR008": Code(Severity.ERROR, "line is over the size limit"),
-        "RDR009": Code(Severity.ERROR, "malformed JSON array file"),
+        "RDR001": Code(
+            Severity.ERROR, "line is not valid JSON",
+            why="""
+                The line cannot be parsed as JSON, so OpenAI rejects the whole file. The message
+                gives the column of the first error; the usual causes are a trailing comma, single
+                quotes, an unescaped newline or quote inside a string, a line cut short, and NaN or
+                Infinity (which JSON does not have). Fix the line or drop it.
+            """,
+            failing='{"messages": [{"role": "user", "content": "Hi"},]}',
+            passing=_CHAT,
+        ),
+        "RDR002": Code(
+            Severity.ERROR, "line is not valid UTF-8",
+            why="""
+                JSONL must be UTF-8. The line holds bytes that are not, usually because the file
+                was saved as Latin-1 or Windows-1252. Re-save the file as UTF-8 (for example with
+                `iconv -f cp1252 -t utf-8`).
+            """,
+            failing='a line holding the byte 0xE9 ("café" saved as Latin-1)',
+            passing=_CHAT,
+        ),
+        "RDR003": Code(
+            Severity.WARNING, "file starts with a byte-order mark",
+            why="""
+                The file starts with a UTF-8 byte-order mark (EF BB BF), which some editors on
+                Windows add. dsqa reads past it, but other JSONL readers see it as part of the first
+                line and fail to parse it. Save the file as UTF-8 without a BOM. An error in the
+                strict pack.
+            """,
+            failing="a file whose first bytes are EF BB BF followed by a chat record",
+            passing=_CHAT,
+        ),
+        "RDR004": Code(
+            Severity.WARNING, "file has CRLF line endings",
+            why="""
+                Lines end in CR LF (Windows line endings). Reported once per file with the number
+                of such lines. Most readers accept them, but the carriage return can end up inside
+                the last value of a line in tools that split on LF only. Convert the file to LF
+                endings (`dos2unix`). An error in the strict pack.
+            """,
+            failing="a chat record followed by CR LF instead of LF",
+            passing=_CHAT,
+        ),
+        "RDR005": Code(
+            Severity.WARNING, "blank line",
+            why="""
+                An empty (or whitespace-only) line between records. It is not an example, and some
+                uploaders count it as an invalid one. Delete blank lines. An error in the strict
+                pack.
+            """,
+            failing="two chat records with an empty line between them",
+            passing=_CHAT,
+        ),
+        "RDR006": Code(
+            Severity.ERROR, "line is JSON but not an object",
+            why="""
+                The line is valid JSON, but an array, string, number or null instead of an object.
+                Every training example is one JSON object per line; a file that holds one big array
+                should be named .json (dsqa reads it as an array of records) or rewritten as JSONL.
+            """,
+            failing='a line holding a JSON array: ["Hi", "Hello!"]',
+            passing=_CHAT,
+        ),
+        "RDR007": Code(
+            Severity.ERROR, "line contains a NUL byte",
+            why="""
+                A raw NUL byte (00) is never part of UTF-8 JSON text. It usually means the file is
+                UTF-16 (every other byte is 00) or binary. Re-save the file as UTF-8; a NUL inside
+                a string must be written as the escape \\u0000.
+            """,
+            failing="a line saved as UTF-16, where every other byte is 00",
+            passing=_CHAT,
+        ),
+        "RDR008": Code(
+            Severity.ERROR, "line is over the size limit",
+            why="""
+                The line is longer than max_line_bytes. It is skipped without being loaded, so one
+                runaway line (a whole file pasted into a field, a missing newline) cannot exhaust
+                memory; no other rule sees it. Split or shorten the record, or raise the limit.
+            """,
+            failing="a 40 MB line with the default max_line_bytes of 32 MiB",
+            passing=_CHAT,
+            options=("max_line_bytes",),
+        ),
+        "RDR009": Code(
+            Severity.ERROR, "malformed JSON array file",
+            why="""
+                A .json file must hold one JSON array of objects. This file does not parse as one
+                (a missing bracket or comma, or text after the array), so the records from the
+                point of the error on cannot be read. The message names the line and column. Fix
+                the array, or convert the file to JSONL.
+            """,
+            failing='a data.json file holding [{"messages": [...]}, {"messages": [...]} with the closing bracket missing',
+            passing=_CHAT,
+        ),
     }
     options_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
-        "properties": {"max_line_bytes": {"type": "integer", "minimum": 1}},
+        "properties": {
+            "max_line_bytes": {
+                "type": "integer", "minimum": 1,
+                "description": "lines longer than this many bytes are skipped without being parsed (RDR008)",
+            },
+        },
         "additionalProperties": False,
     }
     defaults = {"max_line_bytes": DEFAULT_MAX_LINE_BYTES}

@@ -12,18 +12,11 @@ from .base import Code, DatasetContext, Validator
 
 
 class ShapeValidator(Validator):
-    """Shape of the conversations: how many messages each example has, and of which roles.
+    """Shape of the conversations for the reports; it reports no findings.
 
-    It reports no findings; it fills ``stats.shape`` of the report, which the HTML and Markdown
-    reports draw as charts:
-
-      messages  {"N": count of examples with N messages}   (chat: ``messages``; preference: ``input.messages``)
-      roles     {"role": count of messages with that role}
-
-    Options: none.
-
-    Passing:  every record (this validator never fails a record)
-    Failing:  none
+    Fills ``stats.shape``: ``messages`` (examples per number of messages: a chat record's
+    ``messages``, a preference record's ``input.messages``) and ``roles`` (messages per role),
+    which the HTML and Markdown reports draw as charts.
     """
 
     name = "shape"

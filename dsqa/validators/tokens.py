@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from ..formats import CHAT, PREFERENCE
 from ..model import Finding, Record, Severity
 from ..targets import DEFAULT_MODEL, auto_epochs, parse_day, resolve, table, training_cost
-from ..tokens import ChatCounter, ExampleCount
+from ..tokencount import ChatCounter, ExampleCount
 from .base import Code, DatasetContext, Validator
 from .fastpath import chat_is_valid, preference_is_valid
 
@@ -58,66 +58,94 @@ def distribution(values: array) -> dict[str, int | None]:
 class TokensValidator(Validator):
     """Token counts per example against the target model, with dataset totals, epochs and cost.
 
-    Each chat or preference example is counted with the target model's tiktoken encoding and
-    OpenAI's chat accounting: 3 tokens per message plus its role, content and other string fields,
-    1 more per ``name``, 3 for the reply priming, the ``tools`` definitions by the cookbook formula,
-    tool calls (function name and arguments) and images (85 tokens at low detail, 85 + 170 per
-    512-pixel tile when the size is readable from a data: URL). Trainable tokens are those of
-    assistant messages with weight 1. The vocabularies ship inside dsqa and are hash-checked, so
-    counting never touches the network.
+    Each chat or preference example is counted offline with the target model's tiktoken encoding
+    (the vocabularies ship inside dsqa, hash-checked) and OpenAI's chat accounting: 3 tokens per
+    message plus its role, content and other string fields, 1 more per ``name``, 3 for the reply
+    priming, ``tools`` by the cookbook formula, tool calls, and images (85 tokens at low detail,
+    85 + 170 per 512-pixel tile when a data: URL gives the size). Trainable tokens are those of
+    assistant messages with weight 1.
 
-    An example over the model's per-example limit is not rejected by OpenAI: it is truncated from
-    the end, which usually cuts off the final assistant answer the example exists to teach. The
-    finding says how many trainable assistant tokens are lost. An example whose trainable
-    assistant messages hold no tokens at all (e.g. ``"content": ""``) teaches nothing.
-
-    The target model comes from ``model`` in the rule pack or ``--model`` (a base such as
-    ``gpt-4.1-mini-2025-04-14``, an alias such as ``gpt-4o-mini``, or a fine-tuned
-    ``ft:gpt-4.1-mini-2025-04-14:org::abc``, which resolves to its base). Without one, dsqa counts
-    for gpt-4o-mini-2024-07-18 (o200k_base, 65,536 tokens per example) and does not judge dates.
-    With a named model, a model that is shut down (or no longer trainable) on ``reference_date``
-    (default: today) is an error, and so is any day from 2027-01-06, when OpenAI stops creating
-    fine-tuning jobs for every customer.
-
-    The report's ``stats.tokens`` gives examples, total and trainable tokens, min/p10/median/p90/max
-    tokens and messages per example (nearest-rank percentiles), a power-of-two histogram of tokens
-    per example, and for a training file the epochs
-    (``epochs``/``--epochs``, or what OpenAI's ``auto`` picks: 3, raised toward 100 example-passes
-    for small files and lowered toward 25,000 for large ones, within 1..25), billed tokens (each
-    example capped at the limit, times epochs) and the estimated USD cost. Validation files are
-    counted but not billed.
-
-    Codes:
-      TOK001  example longer than the model's limit; truncated from the end (warning; error in strict)
-      TOK002  trainable assistant messages hold no tokens
-      TOK003  the target model cannot be trained with this data's method (e.g. preference data, no DPO)
-      TOK004  the target model is shut down or no longer trainable on the reference date
-      TOK005  OpenAI no longer creates fine-tuning jobs on the reference date (from 2027-01-06)
-
-    Options (``validators.tokens``):
-      max_tokens: null     override the model's per-example limit (e.g. for another provider)
-      encoding: null       override the model's encoding (o200k_base and cl100k_base are bundled;
-                           others need tiktoken's cache, see TIKTOKEN_CACHE_DIR)
-
-    Passing:  {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}
-    Failing:  an example of 70,000 tokens with --model gpt-4o-mini-2024-07-18 -> TOK001 at its line
-              {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": ""}]}
-              -> TOK002 at /messages
+    The target model comes from ``model`` in the rule pack or ``--model`` (a base, an alias such
+    as ``gpt-4o-mini``, or an ``ft:`` id, which resolves to its base); without one dsqa counts for
+    gpt-4o-mini-2024-07-18 and does not judge dates. ``stats.tokens`` gives examples, total and
+    trainable tokens, nearest-rank percentiles of tokens and messages per example, a power-of-two
+    histogram and, for a training file, epochs (``--epochs`` or OpenAI's ``auto`` rule), billed
+    tokens (each example capped at the limit) and the estimated cost.
     """
 
     name = "tokens"
     codes: ClassVar[dict[str, Code]] = {
-        "TOK001": Code(Severity.WARNING, "example over the model's token limit; truncated from the end"),
-        "TOK002": Code(Severity.ERROR, "no trainable tokens in the example"),
-        "TOK003": Code(Severity.ERROR, "target model does not support this training method"),
-        "TOK004": Code(Severity.ERROR, "target model retired"),
-        "TOK005": Code(Severity.ERROR, "OpenAI no longer creates fine-tuning jobs"),
+        "TOK001": Code(
+            Severity.WARNING, "example over the model's token limit; truncated from the end",
+            why="""
+                The example has more tokens than the target model takes per example (65,536 for
+                every current OpenAI base). OpenAI does not reject it: it cuts the example from the
+                end, which usually removes the final assistant answer the example exists to teach.
+                The message says how many trainable assistant tokens are lost. Shorten or split
+                the conversation. An error in the strict pack.
+            """,
+            failing="an example of 70,000 tokens, checked for gpt-4o-mini-2024-07-18 (65,536 tokens per example)",
+            passing='{"messages": [{"role": "user", "content": "Capital of France?"}, {"role": "assistant", "content": "Paris."}]}',
+            options=("max_tokens", "encoding"),
+        ),
+        "TOK002": Code(
+            Severity.ERROR, "no trainable tokens in the example",
+            why="""
+                The assistant messages that would be trained (weight 1, the default) hold no
+                tokens, for example an empty reply, so the example teaches nothing. Give the reply its text (or its tool calls), set weight 0 on the
+                empty turn when another turn is the one to train, or drop the example.
+            """,
+            failing='{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": [{"type": "text", "text": ""}]}]}',
+            passing='{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}',
+        ),
+        "TOK003": Code(
+            Severity.ERROR, "target model does not support this training method",
+            why="""
+                The target model cannot be trained with the method the data is for: chat records
+                are supervised fine-tuning (SFT), preference records are DPO. For example o4-mini
+                takes only reinforcement fine-tuning, and gpt-3.5-turbo-0125 takes SFT but not DPO. Pick a
+                model that supports the method (`--model`, or model: in the rule pack); the models
+                table in the README lists them.
+            """,
+            failing="chat records checked with --model o4-mini (reinforcement fine-tuning only)",
+            passing="chat records checked with --model gpt-4.1-mini-2025-04-14",
+        ),
+        "TOK004": Code(
+            Severity.ERROR, "target model retired",
+            why="""
+                The named target model is shut down, or its fine-tuning has ended, on the reference
+                date (reference_date in the rule pack, default today), so a job cannot start on it.
+                Only judged when a model is named. Pick a current base model with --model.
+            """,
+            failing="--model gpt-4.1-nano-2025-04-14 with reference_date 2026-10-23 (its shutdown day)",
+            passing="--model gpt-4.1-nano-2025-04-14 with reference_date 2026-10-22",
+        ),
+        "TOK005": Code(
+            Severity.ERROR, "OpenAI no longer creates fine-tuning jobs",
+            why="""
+                OpenAI stops creating fine-tuning jobs for every customer on 2027-01-06; from that
+                reference date no OpenAI model can be trained on this dataset. Only judged when a
+                model is named. Train with another provider, or set reference_date when you check an
+                old dataset as of the day it was used.
+            """,
+            failing="--model gpt-4o-mini-2024-07-18 with reference_date 2027-01-06",
+            passing="--model gpt-4o-mini-2024-07-18 with reference_date 2027-01-05",
+        ),
     }
     options_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
-            "max_tokens": {"type": ["integer", "null"], "minimum": 1},
-            "encoding": {"type": ["string", "null"], "pattern": "^[a-z0-9_]+$"},
+            "max_tokens": {
+                "type": ["integer", "null"], "minimum": 1,
+                "description": "tokens per example, instead of the target model's limit (e.g. for another provider)",
+            },
+            "encoding": {
+                "type": ["string", "null"], "pattern": "^[a-z0-9_]+$",
+                "description": (
+                    "tiktoken encoding, instead of the target model's (o200k_base and cl100k_base are "
+                    "bundled; others need tiktoken's cache, see TIKTOKEN_CACHE_DIR)"
+                ),
+            },
         },
         "additionalProperties": False,
     }

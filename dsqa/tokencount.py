@@ -306,49 +306,54 @@ class ChatCounter:
                         n += self.text(value)
         return n
 
+    def _message(self, m: dict[str, Any], out: ExampleCount) -> tuple[int, int]:
+        """Tokens of one message: its frame (role, name, other fields) and its target (what is trained)."""
+        get = self._cache.get
+        frame = TOKENS_PER_MESSAGE
+        target = 0
+        for key, value in m.items():
+            if isinstance(value, str):
+                # a string tool call or function call holds no function, so it costs nothing
+                if key == "tool_calls" or key == "function_call":
+                    continue
+                n = get(value)
+                if n is None:
+                    n = self._count(value)
+                if key == "content" or key == "refusal":
+                    target += n
+                elif key == "name":
+                    frame += n + TOKENS_PER_NAME
+                else:
+                    frame += n
+            elif key == "content":
+                target += self._content(value, out)
+            elif key == "tool_calls" or key == "function_call":
+                if value is not None:
+                    target += self._calls(value)
+        return frame, target
+
     def messages(self, messages: Any, out: ExampleCount, offset: int) -> int:
         """Add the messages to ``out`` starting at token ``offset``; return the offset after them."""
         if not isinstance(messages, list):
             return offset
-        get = self._cache.get
-        count = self._count
         segments = out.segments
         seen = trainable = trainable_messages = empty = 0
         for m in messages:
             if not isinstance(m, dict):
                 continue
             seen += 1
-            frame = TOKENS_PER_MESSAGE
-            target = 0
-            for key, value in m.items():
-                if isinstance(value, str):
-                    # a string tool call or function call holds no function, so it costs nothing
-                    if key == "tool_calls" or key == "function_call":
-                        continue
-                    n = get(value)
-                    if n is None:
-                        n = count(value)
-                    if key == "content" or key == "refusal":
-                        target += n
-                    elif key == "name":
-                        frame += n + TOKENS_PER_NAME
-                    else:
-                        frame += n
-                elif key == "content":
-                    target += self._content(value, out)
-                elif key == "tool_calls" or key == "function_call":
-                    if value is not None:
-                        target += self._calls(value)
+            frame, target = self._message(m, out)
             offset += frame + target
-            if m.get("role") == "assistant":
-                weight = m.get("weight", 1)
-                if not (weight == 0 and not isinstance(weight, bool)):
-                    trainable += target
-                    trainable_messages += 1
-                    if m.get("content") is None and not m.get("tool_calls") and not m.get("function_call"):
-                        empty += 1
-                    if target:
-                        segments.append((offset - target, offset))
+            if m.get("role") != "assistant":
+                continue
+            weight = m.get("weight", 1)
+            if not (weight == 0 and not isinstance(weight, bool)):
+                trainable += target
+                trainable_messages += 1
+                if m.get("content") is None and not m.get("tool_calls") and not m.get("function_call"):
+                    empty += 1
+                if target:
+                    segments.append((offset - target, offset))
         out.messages += seen
         out.trainable += trainable
         out.trainable_messages += trainable_messages
