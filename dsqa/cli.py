@@ -190,6 +190,11 @@ from .cli_finetune import COMMANDS as _FINETUNE_COMMANDS  # noqa: E402
 for _command in _FINETUNE_COMMANDS:
     cli.add_command(_command)
 
+from .cli_eval import COMMANDS as _EVAL_COMMANDS  # noqa: E402
+
+for _command in _EVAL_COMMANDS:
+    cli.add_command(_command)
+
 from . import cli_convert  # noqa: E402
 
 cli.add_command(cli_convert.convert)
