@@ -283,6 +283,8 @@ class Estimate:
             self.usd += (prompt * price[0] + output * price[1]) / 1_000_000
 
     def line(self) -> str:
+        if not self.requests:
+            return f"nothing to send: all {_n(self.cached, 'reply')} are in the ledger"
         tokens = sum(self.input_tokens.values()) + sum(self.output_tokens.values())
         head = f"{_n(self.requests, 'request')} to send ({self.cached:,} answered from the ledger), up to {tokens:,} tokens"
         if self.usd is None:
@@ -291,7 +293,9 @@ class Estimate:
 
 
 def _n(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
+    if n == 1:
+        return f"{n:,} {word}"
+    return f"{n:,} {word[:-1]}ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else f"{n:,} {word}s"
 
 
 # -- scoring ---------------------------------------------------------------------------------------
@@ -582,7 +586,7 @@ def render_text(data: dict[str, Any]) -> str:
     lines += [f"guard: {g}" for g in data["guards"]]
     lines.append("")
     width = max(len(_label(m, data["judge"])) for m in data["metrics"]["ft"]) + 2
-    lines.append(f"{'metric':<{width}}" + "".join(f"{names[r] + ' mean [95% CI]':<28}" for r in roles))
+    lines.append((f"{'metric':<{width}}" + "".join(f"{names[r] + ' mean [95% CI]':<28}" for r in roles)).rstrip())
     for metric in data["metrics"]["ft"]:
         n = data["metrics"]["ft"][metric]["n"]
         label = _label(metric, data["judge"]) + (f" (n={n})" if n != data["examples"] else "")
@@ -748,7 +752,7 @@ def guard(ledger: Ledger, opts: EvalOptions, echo: Echo) -> tuple[list[str], lis
     blocking = [f for f in mine if f.code not in LEAK_CODES and report.threshold is not None and f.severity >= report.threshold]
     own = Report(findings=mine, datasets=[d for d in report.datasets if d.path == str(opts.data)], fail_on=report.fail_on,
                  version=report.version, validators=report.validators)
-    summary = own.summary()
+    summary = Report(findings=[f for f in mine if f.code not in LEAK_CODES], datasets=[], fail_on=report.fail_on).summary()
     if blocking:
         import io
 
@@ -761,8 +765,9 @@ def guard(ledger: Ledger, opts: EvalOptions, echo: Echo) -> tuple[list[str], lis
     if train is not None:
         if leaked:
             lines = ", ".join(str(n) for n in leaked[:10]) + (" and more" if len(leaked) > 10 else "")
-            notes.append(f"leakage: {len(leaked):,} of {_n(len(load_examples(opts.data)), 'held-out example')} are also (or nearly) "
-                         f"in the training file {train} (lines {lines}); their scores flatter the model")
+            verb = "is" if len(leaked) == 1 else "are"
+            notes.append(f"leakage: {len(leaked):,} of {_n(len(load_examples(opts.data)), 'held-out example')} {verb} in the training file "
+                         f"{train}, exactly or nearly ({'line' if len(leaked) == 1 else 'lines'} {lines}); their scores flatter the model")
         else:
             notes.append(f"leakage: no held-out example is in the training file {train}")
     return notes, leaked, summary
