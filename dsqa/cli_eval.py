@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .cli_finetune import _backend_option, _ledger_option
+from .cli_finetune import _timeout_option
 from .errors import DsqaError, UsageError
 
 if TYPE_CHECKING:
@@ -122,11 +124,9 @@ def print_diagnosis(ledger: Ledger, api: Backend, job: JobInfo) -> None:
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error", show_default=True,
               help="Exit 1 when a finding is at or above this severity.")
 @click.option("--explain", metavar="CODE", help="Document one TRN code (what it looks for, why, failing and passing curves) and exit.")
-@click.option("--backend", type=click.Choice(["openai", "azure"]), default=None,
-              help="API of the job (default: the job's backend in the ledger, else openai).")
-@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Ledger file (default: DSQA_LEDGER, else .dsqa/ledger.sqlite in the project).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=600.0, show_default=True, help="Seconds to wait for each API request.")
+@_backend_option
+@_ledger_option
+@_timeout_option
 def diagnose(target: str | None, output_format: str, output: Path | None, epochs: int | None, fail_on: str, explain: str | None,
              backend: str | None, ledger_path: Path | None, timeout: float) -> int:
     """Read a run's loss and accuracy curves and say what they show (TRN codes), with a hint for each.
@@ -187,9 +187,10 @@ def _price(value: str | None) -> tuple[float, float] | None:
 @click.option("--model", required=True, help="The fine-tuned model (on Azure: its deployment name).")
 @click.option("--against", metavar="BASE", help="The model to compare with, usually the base it was trained from.")
 @click.option("--data", "data", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Held-out chat JSONL: each record's last assistant reply is the reference.")
-@click.option("--backend", type=click.Choice(["openai", "azure", "together"]), default="openai", show_default=True,
+@click.option("--backend", type=click.Choice(["openai", "azure", "together"]), default=None,
               help="openai (OPENAI_API_KEY, OPENAI_BASE_URL), azure (AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, OPENAI_API_VERSION) "
-              "or together (TOGETHER_API_KEY, TOGETHER_BASE_URL; default https://api.together.xyz/v1).")
+              "or together (TOGETHER_API_KEY, TOGETHER_BASE_URL; default https://api.together.xyz/v1). "
+              "Default: the backend of the job that made --model, else openai.")
 @click.option("--judge", metavar="MODEL", help="Also have MODEL grade each reply against the reference (1-5), reported as that model's judgement.")
 @click.option("--job", metavar="JOB", help="The job that made --model (default: found in the ledger by the model id).")
 @click.option("--max-cost", type=click.FloatRange(min=0), default=5.0, show_default=True, help="Refuse when the estimate (USD) is above this.")
@@ -204,7 +205,7 @@ def _price(value: str | None) -> tuple[float, float] | None:
 @click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Ledger file (default: DSQA_LEDGER, else .dsqa/ledger.sqlite in the project).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True, help="Seconds to wait for each reply.")
-def eval_command(model: str, against: str | None, data: Path, backend: str, judge: str | None, job: str | None, max_cost: float,
+def eval_command(model: str, against: str | None, data: Path, backend: str | None, judge: str | None, job: str | None, max_cost: float,
                  yes: bool, price: str | None, allow_train: bool, concurrency: int, max_tokens: int | None, output_format: str,
                  output: Path | None, rules: str | None, ledger_path: Path | None, timeout: float) -> int:
     """Show what the fine-tuned --model does on held-out examples, against --against BASE.
@@ -217,14 +218,17 @@ def eval_command(model: str, against: str | None, data: Path, backend: str, judg
     Exit status: 0 done, 1 refused by a guard (failed check, training file, cost), 2 usage or API error.
     """
     from .cli_finetune import _open_ledger
-    from .finetune.evaluate import RENDERERS, EvalOptions, evaluate, make_client
+    from .finetune.evaluate import EVAL_BACKENDS, RENDERERS, EvalOptions, evaluate, make_client
 
     if not data.is_file():
         raise DsqaError(f"{data}: cannot read: No such file or directory")
     opts = EvalOptions(model=model, data=data, against=against, judge=judge, job=job, max_cost=max_cost, yes=yes,
                        allow_train=allow_train, concurrency=concurrency, max_tokens=max_tokens, price=_price(price), rules=rules)
-    client = make_client(backend, timeout)
     with _open_ledger(ledger_path) as ledger:
+        if backend is None:
+            info = ledger.training_data(job_id=job) if job else ledger.training_data(model=model)
+            backend = info["backend"] if info and info["backend"] in EVAL_BACKENDS else "openai"
+        client = make_client(backend, timeout)
         result = evaluate(ledger, client, opts, _echo_err)
     payload: dict[str, Any] = result.to_dict()
     _write(output, RENDERERS[output_format](payload))

@@ -104,7 +104,8 @@ def test_text_markdown_and_html_reports(tmp_path: Path) -> None:
     assert proc.returncode == 0 and proc.stdout == "" and f"report written to {out}" in proc.stderr
     page = out.read_text("utf-8")
     assert page.index("<h2>Loss curves</h2>") < page.index("<figure class=\"loss\"><svg") < page.index("<h2>Findings</h2>")
-    assert page.count("<polyline") == 2 and "TRN003" in page
+    figure = page.split('<figure class="loss">', 1)[1].split("</figure>", 1)[0]
+    assert figure.count("<polyline") >= 2 and "TRN003" in page  # the training and validation curves
     healthy = _dsqa("diagnose", str(CURVES / "healthy.csv"), "-f", "html").stdout
     assert "<h2>Loss curves</h2>" in healthy and "No findings." in healthy
 

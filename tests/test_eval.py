@@ -250,3 +250,13 @@ def test_scoring_of_text_json_and_tool_call_references() -> None:
     mean, low, high = bootstrap([0.0, 1.0] * 10)
     assert mean == 0.5 and 0.25 <= low < 0.5 < high <= 0.75
     assert judge_score({"content": '{"score": 4, "reason": "ok"}'}) == 0.75 and judge_score({"content": "no idea"}) is None
+
+
+def test_one_model_alone_shows_its_lowest_scoring_examples(loop: Loop) -> None:
+    alone = _dsqa("eval", "--model", BASE, "--data", str(loop.held), "--backend", "openai")
+    assert alone.returncode == 0, alone.stderr
+    assert "BASE" not in alone.stdout and "FT against BASE" not in alone.stdout
+    assert "lowest-scoring examples:" in alone.stdout and alone.stdout.count("    reference: ") == 5
+    perfect = json.loads(_dsqa("eval", "--model", loop.model, "--data", str(loop.held), "-f", "json").stdout)
+    assert perfect["comparison"] is None and perfect["largest_differences"] == [] and list(perfect["metrics"]) == ["ft"]
+    assert loop.chat.by_model == {BASE: 12, loop.model: 12}

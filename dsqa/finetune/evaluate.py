@@ -240,7 +240,7 @@ def price_of(model: str, override: tuple[float, float] | None) -> tuple[float, f
     return PRICES.get(table().names.get(base, base))
 
 
-class Counter:
+class TokenCounter:
     """Prompt tokens with the model's encoding (o200k_base when dsqa does not know the model)."""
 
     def __init__(self) -> None:
@@ -520,8 +520,8 @@ class EvalResult:
         rows.sort(key=lambda r: (-r[0], r[1]))
         out = []
         for gap, i, ex in rows[:SHOWN]:
-            if "base" in self.scores and gap <= TIE:
-                break
+            if gap <= TIE:
+                break  # alike (or, alone, a perfect score): nothing to show
             item: dict[str, Any] = {"line": ex.line, "prompt": shown(ex.prompt[-1]), "reference": shown(ex.reference)}
             for role in roles:
                 item[role] = {"reply": shown(self.replies[role][i]), "score": primary(self.scores[role][i])}
@@ -773,7 +773,7 @@ def guard(ledger: Ledger, opts: EvalOptions, echo: Echo) -> tuple[list[str], lis
     return notes, leaked, summary
 
 
-def _max_tokens(counter: Counter, model: str, ex: Example, fixed: int | None) -> int:
+def _max_tokens(counter: TokenCounter, model: str, ex: Example, fixed: int | None) -> int:
     if fixed is not None:
         return fixed
     ref = counter(model, {"messages": [ex.reference]})
@@ -785,7 +785,7 @@ def evaluate(ledger: Ledger, client: ChatClient, opts: EvalOptions, echo: Echo) 
     examples = load_examples(opts.data)
     notes, leaked, summary = guard(ledger, opts, echo)
     roles = {"ft": opts.model, **({"base": opts.against} if opts.against else {})}
-    counter = Counter()
+    counter = TokenCounter()
     plan = Plan()
     limits = [_max_tokens(counter, opts.model, ex, opts.max_tokens) for ex in examples]
     for role, model in roles.items():
