@@ -231,13 +231,11 @@ def body_sha256(body: dict[str, Any]) -> str:
 
 
 def price_of(model: str, override: tuple[float, float] | None) -> tuple[float, float] | None:
-    """USD per 1M input and output tokens: --price, else the table by the model's base."""
-    if override is not None:
-        return override
+    """USD per 1M input and output tokens: the table's by the model's base, else --price (None without either)."""
     from ..targets import base_of, table
 
     base = base_of(model)
-    return PRICES.get(table().names.get(base, base))
+    return PRICES.get(table().names.get(base, base), override)
 
 
 class TokenCounter:
