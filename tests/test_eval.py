@@ -176,8 +176,13 @@ def test_a_held_out_file_that_fails_its_check_is_refused(loop: Loop) -> None:
     proc = _dsqa("eval", "--model", loop.model, "--data", str(bad))
     assert proc.returncode == 1 and loop.chat.requests == []
     assert "SCH009" in proc.stderr and f"not sent: the held-out file {bad} fails its check (1 error)" in proc.stderr
+    assert "tokens per example" not in proc.stderr  # the findings, not the statistics
+    unanswered = loop.tmp / "unanswered.jsonl"
+    unanswered.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n')
+    proc = _dsqa("eval", "--model", loop.model, "--data", str(unanswered))
+    assert proc.returncode == 1 and "SCH010" in proc.stderr and loop.chat.requests == []
     plain = loop.tmp / "plain.jsonl"
-    plain.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n')
+    plain.write_text('{"messages": [{"role": "assistant", "content": "hi"}]}\n')
     proc = _dsqa("eval", "--model", loop.model, "--data", str(plain))
     assert proc.returncode == 2 and proc.stderr.strip() == f"dsqa: error: {plain}:1: no assistant reply after a prompt to compare the models against"
 

@@ -720,7 +720,7 @@ def guard(ledger: Ledger, opts: EvalOptions, echo: Echo) -> tuple[list[str], lis
     """Check the held-out file (against the job's training file when the ledger knows it); refuse the training file itself."""
     from ..config import load_config
     from ..engine import check, default_jobs
-    from ..model import Report
+    from ..model import DatasetResult, Report
     from ..reporters import render
 
     notes: list[str] = []
@@ -755,7 +755,8 @@ def guard(ledger: Ledger, opts: EvalOptions, echo: Echo) -> tuple[list[str], lis
         import io
 
         buf = io.StringIO()
-        render("text", Report(findings=[f for f in mine if f.code not in LEAK_CODES], datasets=own.datasets,
+        bare = [DatasetResult(d.path, d.format, d.records) for d in own.datasets]  # the findings, not the statistics
+        render("text", Report(findings=[f for f in mine if f.code not in LEAK_CODES], datasets=bare,
                               fail_on=report.fail_on, version=report.version), buf)
         echo(buf.getvalue().rstrip("\n"))
         raise Refused(f"not sent: the held-out file {opts.data} fails its check ({_n(summary['error'], 'error')}); fix the findings above")
@@ -780,8 +781,8 @@ def _max_tokens(counter: TokenCounter, model: str, ex: Example, fixed: int | Non
 
 def evaluate(ledger: Ledger, client: ChatClient, opts: EvalOptions, echo: Echo) -> EvalResult:
     """Guards, cost gate, replies (cached or sent), judge grades and scores."""
-    examples = load_examples(opts.data)
     notes, leaked, summary = guard(ledger, opts, echo)
+    examples = load_examples(opts.data)
     roles = {"ft": opts.model, **({"base": opts.against} if opts.against else {})}
     counter = TokenCounter()
     plan = Plan()
