@@ -265,3 +265,24 @@ def test_one_model_alone_shows_its_lowest_scoring_examples(loop: Loop) -> None:
     perfect = json.loads(_dsqa("eval", "--model", loop.model, "--data", str(loop.held), "-f", "json").stdout)
     assert perfect["comparison"] is None and perfect["largest_differences"] == [] and list(perfect["metrics"]) == ["ft"]
     assert loop.chat.by_model == {BASE: 12, loop.model: 12}
+
+
+def test_a_version_1_ledger_is_migrated_and_keeps_its_jobs(loop: Loop) -> None:
+    path = loop.tmp / "ledger.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE eval_replies")
+        db.execute("PRAGMA user_version=1")
+    proc = loop.eval("-f", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["leaked_lines"] == [4]  # the job and its training file are still known
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        assert db.execute("SELECT COUNT(*) FROM eval_replies").fetchone() == (24,)
+        assert db.execute("SELECT COUNT(*) FROM jobs").fetchone() == (1,)
+
+
+def test_a_rejected_key_is_one_line_without_the_key(loop: Loop, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY + "-wrong")
+    proc = _dsqa("eval", "--model", loop.model, "--data", str(loop.held))
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].endswith("the API key was rejected (401); check OPENAI_API_KEY")
+    assert KEY not in proc.stderr and len(loop.chat.requests) < 12  # the rest were not sent

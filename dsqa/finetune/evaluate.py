@@ -440,10 +440,15 @@ def send_all(ledger: Ledger, client: ChatClient, plan: Plan, concurrency: int, e
         futures = {pool.submit(client.complete, body): (sha, model) for sha, (model, body) in todo.items()}
         for future in as_completed(futures):
             sha, model = futures[future]
+            if future.cancelled():
+                continue
             try:
                 reply = future.result()
             except BackendError as exc:
                 failure = failure or exc
+                if exc.kind == "config":
+                    for pending in futures:
+                        pending.cancel()  # a bad key or endpoint fails every request alike
                 continue
             # the ledger is written from this thread only (one SQLite connection); each reply as it comes
             ledger.store_reply(client.name, client.endpoint, model, sha, reply)
@@ -451,9 +456,11 @@ def send_all(ledger: Ledger, client: ChatClient, plan: Plan, concurrency: int, e
             done += 1
             if done % 50 == 0:
                 echo(f"  {done:,} of {len(todo):,} replies")
-    if failure is not None:
+    if failure is not None and done:
         raise BackendError(f"{failure} ({done:,} of {len(todo):,} replies were received and kept in the ledger; run again to resume)",
                            failure.kind)
+    if failure is not None:
+        raise failure
     return replies, len(todo)
 
 
