@@ -286,3 +286,14 @@ def test_a_rejected_key_is_one_line_without_the_key(loop: Loop, monkeypatch: pyt
     proc = _dsqa("eval", "--model", loop.model, "--data", str(loop.held))
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].endswith("the API key was rejected (401); check OPENAI_API_KEY")
     assert KEY not in proc.stderr and len(loop.chat.requests) < 12  # the rest were not sent
+
+
+def test_a_json_array_held_out_file_is_read_by_record(loop: Loop) -> None:
+    from dsqa.finetune.evaluate import load_examples
+
+    array = loop.tmp / "heldout.json"
+    array.write_text(json.dumps([json.loads(line) for line in loop.held.read_text("utf-8").splitlines()], indent=2), "utf-8")
+    examples = load_examples(array)
+    assert [e.line for e in examples] == list(range(1, 13)) and examples[11].tools == TOOLS
+    report = json.loads(_dsqa("eval", "--model", loop.model, "--against", BASE, "--data", str(array), "-f", "json").stdout)
+    assert report["comparison"]["wins"] == 12 and len(loop.chat.requests) == 24

@@ -69,13 +69,7 @@ def load_examples(path: Path) -> list[Example]:
         text = path.read_text("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise DsqaError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    for n, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise DsqaError(f"{path}:{n}: not JSON: {exc.msg}") from None
+    for n, value in _records(path, text):
         messages = value.get("messages") if isinstance(value, dict) else None
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
             raise DsqaError(f"{path}:{n}: not a chat record (expected a messages list)")
@@ -87,6 +81,25 @@ def load_examples(path: Path) -> list[Example]:
         out.append(Example(n, prompt, messages[last], tools))
     if not out:
         raise DsqaError(f"{path}: no examples")
+    return out
+
+
+def _records(path: Path, text: str) -> list[tuple[int, Any]]:
+    """(line, value) of each JSONL line; for a .json array, (record number, value)."""
+    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DsqaError(f"{path}:{exc.lineno}: not JSON: {exc.msg}") from None
+        return list(enumerate(values, start=1))
+    out = []
+    for n, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            out.append((n, json.loads(raw)))
+        except json.JSONDecodeError as exc:
+            raise DsqaError(f"{path}:{n}: not JSON: {exc.msg}") from None
     return out
 
 
