@@ -149,6 +149,13 @@ def test_a_series_from_any_backend() -> None:
     nan = [(s, float("nan") if s == 50 else 1.0 / s) for s in range(1, 101)]
     (finding,) = [f for f in diagnose(Series(train_loss=nan)) if f.code == "TRN004"]
     assert "not a number at 1 step, first at step 50" in finding.message
+    # per-batch noise of -50%..+60% around a healthy curve is neither a spike nor a divergence
+    import math
+    import random
+
+    rng = random.Random(0)
+    noisy = [(s, (0.4 + 1.6 * math.exp(-s / 40)) * rng.uniform(0.5, 1.6)) for s in range(1, 301)]
+    assert diagnose(Series(train_loss=noisy)) == []
     # 20 examples for 2 epochs: 40 examples seen, too few whatever the step count
     steady = [(s, 0.5 + 1.5 * 0.95 ** s) for s in range(1, 41)]
     (few,) = diagnose(Series(train_loss=steady), RunFacts(epochs=2, examples=20))

@@ -24,8 +24,9 @@ MIN_EXAMPLES_SEEN = 100
 FLAT_RATIO = 0.95
 #: overfitting: validation loss ends at least this much (relative) above its lowest point
 OVERFIT_RISE = 0.10
-#: a spike: at least SPIKE_FACTOR times the running median and SPIKE_ABSOLUTE above it
-SPIKE_FACTOR, SPIKE_ABSOLUTE, SPIKE_WINDOW = 2.0, 0.5, 10
+#: a spike: at least SPIKE_FACTOR times the running median, and above it by SPIKE_ABSOLUTE and by
+#: SPIKE_NOISE times the window's median absolute deviation
+SPIKE_FACTOR, SPIKE_ABSOLUTE, SPIKE_NOISE, SPIKE_WINDOW = 2.0, 0.5, 5.0, 10
 #: divergence: the last tenth's mean is this many times the lowest smoothed training loss
 DIVERGE_FACTOR = 1.5
 #: memorisation: smoothed training loss below this within the first EARLY fraction of the run
@@ -75,8 +76,9 @@ class TrainingCurves(Validator):
             Severity.WARNING,
             "training loss spikes",
             why="""
-                A step whose training loss is at least twice the median of the ten steps before it
-                (and at least 0.5 above it) is a spike. Spikes come from a learning rate too high for
+                A step whose training loss is at least twice the median of the ten steps before it,
+                and above it by at least 0.5 and by five times those steps' median absolute
+                deviation (so ordinary batch-to-batch noise is not a spike), is a spike. Spikes come from a learning rate too high for
                 the data, or from outlier examples (very long, malformed or off-topic ones). Lower
                 the learning-rate multiplier, and look at the examples `dsqa check` flags.
             """,
@@ -269,7 +271,8 @@ def _too_little_data(facts: RunFacts) -> bool:
 
 
 def _divergence(train: list[Point], add: Any, bad: list[Point]) -> bool:
-    smooth = _smooth(train, 5)
+    # the window grows with the run so that one lucky batch is not taken for the lowest loss
+    smooth = _smooth(train, max(5, len(train) // 10))
     low_step, low = min(smooth, key=lambda p: p[1])
     tail = train[-max(1, len(train) // 10):]
     end = _mean(tail)
@@ -287,8 +290,10 @@ def _spikes(train: list[Point], add: Any) -> None:
     for i in range(3, len(train)):
         before = [v for _, v in train[max(0, i - SPIKE_WINDOW):i]]
         median = statistics.median(before)
+        # per-step losses come from one batch each: a jump must stand out from that batch-to-batch noise
+        noise = SPIKE_NOISE * statistics.median(abs(v - median) for v in before)
         step, value = train[i]
-        if value >= SPIKE_FACTOR * median and value - median >= SPIKE_ABSOLUTE:
+        if value >= SPIKE_FACTOR * median and value - median >= max(SPIKE_ABSOLUTE, noise):
             spikes.append((step, value, median))
     if not spikes:
         return
