@@ -211,7 +211,7 @@ def test_memorisation_links_to_the_training_files_duplicates_from_the_ledger(api
     (finding,) = found
     assert finding.code == "TRN005" and facts.examples == 34 and facts.epochs == 3  # "auto" for 34 examples
     assert finding.hint is not None and finding.hint.startswith(f"the training file {train} has 4 exact and ")
-    assert "of 34 records" in finding.hint and f"`dsqa clean {train}`" in finding.hint
+    assert "near duplicates of 34 records and 0 conflicting answers" in finding.hint and f"`dsqa clean {train}`" in finding.hint
     assert finding.data is not None and finding.data["duplicates"]["exact"] == 4
     # the file changed since it was submitted: no figures, a plain pointer to the check instead
     train.write_text(train.read_text("utf-8")[:-1])

@@ -357,8 +357,10 @@ def _memorisation(series: Series, train: list[Point], facts: RunFacts, add: Any)
     if facts.train_path and dups:
         exact, near, conflicts = (int(dups.get(k) or 0) for k in ("exact_duplicates", "near_duplicates", "conflicts"))
         records = f" of {facts.examples:,} records" if facts.examples else ""
-        hint = (f"the training file {facts.train_path} has {exact:,} exact and {near:,} near duplicate(s){records} "
-                f"({conflicts:,} conflicting); remove them (`dsqa clean {facts.train_path}`), vary the examples or train fewer epochs")
+        dup = "duplicate" if exact + near == 1 else "duplicates"
+        answers = "answer" if conflicts == 1 else "answers"
+        hint = (f"the training file {facts.train_path} has {exact:,} exact and {near:,} near {dup}{records} and {conflicts:,} "
+                f"conflicting {answers}; remove them (`dsqa clean {facts.train_path}`), vary the examples or train fewer epochs")
         data["duplicates"] = {"path": facts.train_path, "exact": exact, "near": near, "conflicts": conflicts, "records": facts.examples}
     else:
         where = facts.train_path or "the training file"
