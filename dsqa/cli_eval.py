@@ -66,6 +66,8 @@ def run_facts(ledger: Ledger | None, job_id: str | None, epochs: int | None, *, 
         from .targets import auto_epochs
 
         epochs = auto_epochs(examples)  # the job asked for "auto": OpenAI's documented heuristic
+    elif epochs is None and info.get("backend") == "together":
+        epochs = 1  # Together's default n_epochs
     dups = None
     if duplicates:
         from .config import load_config
@@ -77,17 +79,19 @@ def run_facts(ledger: Ledger | None, job_id: str | None, epochs: int | None, *, 
 
 
 def job_series(api: Backend, job: JobInfo) -> Series:
-    """A job's metrics: the backend's own metrics call when it has one, else its results file."""
+    """A job's metrics: its results file, else the backend's metrics by step (``metric_rows``) when it has them."""
     from .finetune.diagnose import Series
     from .finetune.track import parse_results
 
-    metrics = getattr(api, "metrics_rows", None)
-    if callable(metrics):
-        return Series.from_rows(metrics(job.id), job.id)
-    if not job.result_files:
+    if job.result_files:
+        rows = parse_results(api.file_content(job.result_files[0]), job.result_files[0])
+        return Series.from_rows(rows, job.result_files[0])
+    # a provider without a results file (Together) reports its metrics by step instead
+    metric_rows = getattr(api, "metric_rows", None)
+    found = metric_rows(job.id) if callable(metric_rows) else []
+    if not found:
         raise DsqaError(f"{job.id}: no results file yet (status {job.status})")
-    rows = parse_results(api.file_content(job.result_files[0]), job.result_files[0])
-    return Series.from_rows(rows, job.result_files[0])
+    return Series.from_rows(found, f"the metrics of job {job.id}")
 
 
 def diagnosis(ledger: Ledger | None, job_id: str | None, series: Series, subject: str, epochs: int | None = None) -> tuple[list[Finding], RunFacts]:

@@ -65,7 +65,7 @@ def _watch(ledger: Ledger, backend: Backend, job_id: str, interval: float) -> in
     from .finetune.track import Watcher
 
     job = Watcher(ledger, backend, _echo, interval=interval).watch(job_id)
-    if job.status == "succeeded":
+    if job.fine_tuned_model:  # it trained (succeeded, or "completed" on Together)
         from .cli_eval import print_diagnosis
 
         print_diagnosis(ledger, backend, job)

@@ -225,3 +225,25 @@ def test_a_job_without_results_is_reported_not_crashed(api: FakeOpenAI, tmp_path
     (job_id,) = api.state.jobs
     proc = _dsqa("diagnose", job_id)
     assert proc.returncode == 2 and f"{job_id}: no results file yet" in proc.stderr
+
+
+def test_a_job_without_a_results_file_is_read_from_its_metric_rows() -> None:
+    """Together writes no results file; its backend gives metric rows (numbers, not CSV text) instead."""
+    from dsqa.cli_eval import job_series
+    from dsqa.finetune.backend import JobInfo
+    from dsqa.finetune.diagnose import diagnose
+
+    class MetricsOnly:
+        name, endpoint = "together", "http://127.0.0.1:9/v1"
+
+        def metric_rows(self, job_id: str) -> list[dict[str, object]]:
+            return [{"step": s, "train_loss": 2.0 - 1.5 * s / 30 if s <= 30 else 0.5 + 2.0 * (s - 30) / 70, "valid_loss": None}
+                    for s in range(1, 101)]
+
+    job = JobInfo("ft-123", "completed", "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference", fine_tuned_model="me/model-ft-123")
+    series = job_series(MetricsOnly(), job)  # type: ignore[arg-type]
+    assert series.steps == 100 and series.valid_loss == []
+    assert [f.code for f in diagnose(series, subject=job.id)] == ["TRN004"]
+    empty = type("Empty", (MetricsOnly,), {"metric_rows": lambda self, job_id: []})()
+    with pytest.raises(Exception, match="ft-123: no results file yet"):
+        job_series(empty, job)  # type: ignore[arg-type]

@@ -140,8 +140,8 @@ class Series:
     full_valid_loss: list[Point] = field(default_factory=list)
 
     @classmethod
-    def from_rows(cls, rows: Sequence[dict[str, str]], where: str) -> Series:
-        """A series from results-file rows (by header name; blank cells are steps without that metric)."""
+    def from_rows(cls, rows: Sequence[dict[str, Any]], where: str) -> Series:
+        """A series from results-file rows or metric rows (by name; blank or missing cells are steps without that metric)."""
         out = cls()
         columns = {
             "train_loss": out.train_loss, "valid_loss": out.valid_loss, "train_mean_token_accuracy": out.train_accuracy,
@@ -149,11 +149,11 @@ class Series:
         }
         for n, row in enumerate(rows, start=2):
             try:
-                step = int(float(row.get("step") or ""))
+                step = int(float(str(row.get("step", "")).strip()))
             except ValueError:
                 raise DsqaError(f"{where}: line {n}: step {row.get('step')!r} is not a number") from None
             for key, points in columns.items():
-                cell = (row.get(key) or "").strip()
+                cell = str(row.get(key) if row.get(key) is not None else "").strip()
                 if not cell:
                     continue
                 try:
