@@ -589,6 +589,11 @@ def _ci(m: dict[str, Any] | None) -> str:
     return f"{m['mean']:.3f} [{m['low']:.3f}, {m['high']:.3f}]"
 
 
+def _tally(comp: dict[str, Any]) -> str:
+    losses = f"{comp['losses']:,} " + ("loss" if comp["losses"] == 1 else "losses")
+    return f"{_n(comp['wins'], 'win')}, {_n(comp['ties'], 'tie')}, {losses}"
+
+
 def _clip(text: str, width: int = 160) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[:width - 1] + "…"
@@ -612,8 +617,7 @@ def render_text(data: dict[str, Any]) -> str:
     comp = data["comparison"]
     if comp:
         d = comp["difference"]
-        lines += ["", f"FT against BASE (score): {_n(comp['wins'], 'win')}, {_n(comp['ties'], 'tie')}, {comp['losses']:,} "
-                  + ("loss" if comp["losses"] == 1 else "losses") + f"; mean difference {d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"]
+        lines += ["", f"FT against BASE (score): {_tally(comp)}; mean difference {d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"]
     if data["largest_differences"]:
         lines += ["", "where the models differ most:" if comp else "lowest-scoring examples:"]
         for item in data["largest_differences"]:
@@ -645,7 +649,7 @@ def render_markdown(data: dict[str, Any]) -> str:
     comp = data["comparison"]
     if comp:
         d = comp["difference"]
-        out += ["", f"**FT against BASE:** {comp['wins']:,} wins, {comp['ties']:,} ties, {comp['losses']:,} losses; "
+        out += ["", f"**FT against BASE:** {_tally(comp)}; "
                 f"mean difference {d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"]
     if data["largest_differences"]:
         out += ["", "### Where they differ most" if comp else "### Lowest-scoring examples", "",
@@ -679,7 +683,7 @@ def render_html(data: dict[str, Any]) -> str:
     comp = data["comparison"]
     if comp:
         d = comp["difference"]
-        parts.append(f"<p><b>FT against BASE:</b> {comp['wins']:,} wins, {comp['ties']:,} ties, {comp['losses']:,} losses; "
+        parts.append(f"<p><b>FT against BASE:</b> {_tally(comp)}; "
                      f"mean difference {d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]</p>")
     if data["largest_differences"]:
         parts.append(f"<h2>{'Where they differ most' if comp else 'Lowest-scoring examples'}</h2><table><thead><tr><th>line</th>"
