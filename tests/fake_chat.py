@@ -33,6 +33,8 @@ class FakeChat:
         self.paths: list[str] = []
         self.faults: list[tuple[int, str | None]] = []
         self.by_model: dict[str, int] = defaultdict(int)
+        #: prompts on which the roles are swapped: the base answers like the reference, the fine-tuned model does not
+        self.swapped: set[str] = set()
         handler = type("Handler", (_Handler,), {"fake": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
@@ -64,7 +66,8 @@ class FakeChat:
             return {"role": "assistant", "content": json.dumps({"score": grade, "reason": "compared with the reference"})}
         last_user = next(m["content"] for m in reversed(messages) if m["role"] == "user")
         reference = self.answers.get(last_user if isinstance(last_user, str) else json.dumps(last_user))
-        if reference is not None and (model.startswith("ft:") or model in self.fine_tuned):
+        tuned = model.startswith("ft:") or model in self.fine_tuned
+        if reference is not None and tuned != (last_user in self.swapped):
             out = {"role": "assistant", "content": reference.get("content")}
             if reference.get("tool_calls"):
                 out["tool_calls"] = reference["tool_calls"]

@@ -297,3 +297,15 @@ def test_a_json_array_held_out_file_is_read_by_record(loop: Loop) -> None:
     assert [e.line for e in examples] == list(range(1, 13)) and examples[11].tools == TOOLS
     report = json.loads(_dsqa("eval", "--model", loop.model, "--against", BASE, "--data", str(array), "-f", "json").stdout)
     assert report["comparison"]["wins"] == 12 and len(loop.chat.requests) == 24
+
+
+def test_ties_and_losses_are_counted_and_shown(loop: Loop) -> None:
+    records = [json.loads(line) for line in loop.held.read_text("utf-8").splitlines()]
+    prompts = [r["messages"][-2]["content"] for r in records]
+    del loop.chat.answers[prompts[0]]  # nobody knows this one: a tie
+    loop.chat.swapped.add(prompts[1])  # only the base knows this one: a loss
+    report = json.loads(loop.eval("-f", "json").stdout)
+    assert {k: report["comparison"][k] for k in ("wins", "ties", "losses")} == {"wins": 10, "ties": 1, "losses": 1}
+    assert 1 not in [d["line"] for d in report["largest_differences"]]  # a tie is not a difference
+    text = loop.eval().stdout
+    assert "FT against BASE (score): 10 wins, 1 tie, 1 loss; mean difference +0." in text
