@@ -6,7 +6,6 @@ import io
 import os
 import sys
 from importlib import import_module
-from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,9 +49,9 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "clean": ("dsqa.cli_convert:clean", "Keep the records of IN that have no errors, exactly as they were, and reject the rest."),
     "split": ("dsqa.cli_convert:split", "Split IN into OUT/train.jsonl and OUT/validation.jsonl, deterministically."),
     "index": ("dsqa.cli_index:index", "Contamination indexes: build one from your evaluation sets."),
+    "diagnose": ("dsqa.cli_eval:diagnose", "Read a run's loss and accuracy curves and say what they show (TRN codes), with a hint for each."),
+    "eval": ("dsqa.cli_eval:eval_command", "Show what the fine-tuned --model does on held-out examples, against --against BASE."),
 }
-if find_spec("dsqa.cli_eval") is not None:  # the eval loop's commands, where that module exists
-    LAZY_COMMANDS["eval"] = ("dsqa.cli_eval:eval", "Evaluate a fine-tuned model on a held-out set.")
 
 
 class LazyGroup(click.Group):

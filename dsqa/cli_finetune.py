@@ -65,6 +65,10 @@ def _watch(ledger: Ledger, backend: Backend, job_id: str, interval: float) -> in
     from .finetune.track import Watcher
 
     job = Watcher(ledger, backend, _echo, interval=interval).watch(job_id)
+    if job.fine_tuned_model:  # it trained (succeeded, or "completed" on Together)
+        from .cli_eval import print_diagnosis
+
+        print_diagnosis(ledger, backend, job)
     return _job_exit(job)
 
 
@@ -298,6 +302,10 @@ def metrics(job_id: str, output: Path, chart: Path | None, backend: str | None, 
     except OSError as exc:
         raise DsqaError(f"cannot write {exc.filename}: {exc.strerror or exc}") from None
     click.echo(f"{len(rows)} steps written to {output}" + (f", chart to {chart}" if chart else ""), err=True)
+    from .cli_eval import print_diagnosis
+
+    with _open_ledger(ledger_path) as ledger:
+        print_diagnosis(ledger, api, job)
     return EXIT_OK
 
 

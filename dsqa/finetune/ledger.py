@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import DsqaError
 from .backend import JobInfo
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LEDGER_ENV = "DSQA_LEDGER"
 DEFAULT_LEDGER = Path(".dsqa") / "ledger.sqlite"
 
@@ -79,6 +79,22 @@ CREATE TABLE job_status (
 );
 CREATE INDEX submissions_by_data ON submissions (backend, endpoint, train_sha256, report_sha256);
 """
+
+#: schema version -> the statements that bring the version before it up to it
+_MIGRATIONS: dict[int, str] = {
+    # `dsqa eval`: each model's reply to each request, so a rerun does not pay twice
+    2: """
+CREATE TABLE eval_replies (
+    backend TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    model TEXT NOT NULL,
+    request_sha256 TEXT NOT NULL,
+    reply TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (backend, endpoint, model, request_sha256)
+);
+""",
+}
 
 
 @dataclass(frozen=True)
@@ -143,6 +159,12 @@ class Ledger:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+                version = 1
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+            if version < SCHEMA_VERSION:
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @contextmanager
@@ -285,6 +307,36 @@ class Ledger:
             " ORDER BY created_at"
         ).fetchall()
         return [dict(r) for r in rows]
+
+    # -- evaluation --------------------------------------------------------------------------
+
+    def training_data(self, *, job_id: str | None = None, model: str | None = None) -> dict[str, Any] | None:
+        """The job (by id, or by the model it produced) with its checked training file and request, if dsqa submitted it."""
+        where, arg = ("j.job_id=?", job_id) if job_id is not None else ("j.fine_tuned_model=?", model)
+        row = self._db.execute(
+            "SELECT j.job_id, j.backend, j.endpoint, j.model, j.fine_tuned_model, s.request, c.train_path, c.train_sha256,"
+            " c.validation_path, c.validation_sha256 FROM jobs j LEFT JOIN submissions s ON s.id = j.submission_id"
+            f" LEFT JOIN checks c ON c.id = s.check_id WHERE {where} ORDER BY j.updated_at DESC LIMIT 1", (arg,),
+        ).fetchone()
+        if row is None:
+            return None
+        out = dict(row)
+        out["request"] = json.loads(row["request"]) if row["request"] else None
+        return out
+
+    def cached_reply(self, backend: str, endpoint: str, model: str, request_sha256: str) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT reply FROM eval_replies WHERE backend=? AND endpoint=? AND model=? AND request_sha256=?",
+            (backend, endpoint, model, request_sha256),
+        ).fetchone()
+        return json.loads(row["reply"]) if row else None
+
+    def store_reply(self, backend: str, endpoint: str, model: str, request_sha256: str, reply: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO eval_replies (backend, endpoint, model, request_sha256, reply, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (backend, endpoint, model, request_sha256, _canonical(reply), time.time()),
+            )
 
 
 def _canonical(request: dict[str, Any]) -> str:
