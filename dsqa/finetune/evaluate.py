@@ -255,7 +255,7 @@ class TokenCounter:
     """Prompt tokens with the model's encoding (o200k_base when dsqa does not know the model)."""
 
     def __init__(self) -> None:
-        from ..tokens import ChatCounter
+        from ..tokencount import ChatCounter
 
         self._counters: dict[str, Any] = {}
         self._make = ChatCounter
