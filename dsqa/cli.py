@@ -229,10 +229,12 @@ def _write_report(fmt: str, report: Report, path: Path) -> None:
 @click.argument("code", required=False)
 def rules(code: str | None) -> int:
     """List every validator and finding code, or document one CODE (or validator)."""
+    from .finetune.diagnose import TrainingCurves
     from .ruledoc import code_doc, code_line, validator_doc
     from .validators import all_validators
 
-    registry = all_validators()
+    # the TRN codes of `dsqa diagnose` are documented alongside the dataset codes
+    registry = {**all_validators(), TrainingCurves.name: TrainingCurves}
     if code is None:
         for name, cls in registry.items():
             for c, info in cls.codes.items():

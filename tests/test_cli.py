@@ -178,8 +178,11 @@ def test_rules_lists_every_code() -> None:
     proc = run_cli("rules")
     assert proc.returncode == 0
     listed = {line.split()[0] for line in proc.stdout.splitlines() if line[:3].isupper() and line[3:6].isdigit()}
-    expected = {code for cls in all_validators().values() for code in cls.codes}
+    from dsqa.finetune.diagnose import TrainingCurves
+
+    expected = {code for cls in [*all_validators().values(), TrainingCurves] for code in cls.codes}
     assert listed == expected
+    assert {c for c in listed if c.startswith("TRN")} == set(TrainingCurves.codes)
     assert "SCH016   warning  schema" in proc.stdout
 
 
