@@ -129,3 +129,25 @@ def test_the_bundled_index_is_built_from_the_public_sets(tmp_path: Path) -> None
     assert (rebuilt.hashes == shipped.hashes).all() and (rebuilt.owners == shipped.owners).all()
     assert {i.benchmark for i in shipped.items} == {"GSM8K test", "HumanEval"}
     assert sum(1 for i in shipped.items if i.benchmark == "GSM8K test" and i.part == "question") == 1_319
+
+
+def test_an_image_over_10_mb_and_too_many_image_examples(tmp_path: Path) -> None:
+    import base64
+
+    from dsqa.validators.conversation.images import MAX_IMAGE_EXAMPLES, ImageCount
+
+    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
+    big = "data:image/png;base64," + base64.b64encode(png + b"\0" * (11 * 1024 * 1024)).decode()
+    rows = [{"messages": [{"role": "user", "content": [{"type": "text", "text": "Describe the scan."},
+                                                        {"type": "image_url", "image_url": {"url": big}}]},
+                          {"role": "assistant", "content": "A blank page."}]}]
+    path = tmp_path / "scan.jsonl"
+    path.write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")
+    report = check([path], load_config("default").with_overrides(select=("IMG",)))
+    assert [(f.code, f.line, f.pointer, f.message) for f in report.findings] == [
+        ("IMG002", 1, "/messages/0/content/1/image_url", "image of 11.0 MB; OpenAI skips images over 10 MB")]
+    parts = [ImageCount(examples=MAX_IMAGE_EXAMPLES // 2), ImageCount(examples=MAX_IMAGE_EXAMPLES // 2 + 1)]
+    parts[0].merge(parts[1])
+    (finding,) = parts[0].findings("big.jsonl", "conversation")
+    assert finding.message == "50,001 examples contain images; a vision fine-tuning file may hold at most 50,000"
+    assert not list(ImageCount(examples=MAX_IMAGE_EXAMPLES).findings("ok.jsonl", "conversation"))

@@ -9,9 +9,10 @@ from ...formats import CHAT, PREFERENCE
 from ...model import Finding, Record
 from ..base import Code, DatasetContext, Validator
 from ..turns import turns
-from . import annotations, ends, markup, reasoning, repeats, short_replies, turn_order
+from . import annotations, ends, images, markup, reasoning, repeats, short_replies, turn_order
 from .annotations import tags_in
 from .ends import Ends
+from .images import Image, ImageCount, read_image
 from .markup import markup_in, may_hold_markup
 from .messages import article, plural, read_conversation, text_pointer
 from .reasoning import Reasoning
@@ -23,8 +24,8 @@ class ConversationValidator(Validator):
     """How the turns of each example fit together, and what another template or a reasoning model
     left in them: a missing user turn, turns out of order or said twice, replies that echo the
     prompt or answer a long question with a word (DLG), chat-template markup and reasoning
-    blocks (TPL), and what preparing prompt/completion data left: stop markers, shared starts
-    and calculator tags (PRP).
+    blocks (TPL), what preparing prompt/completion data left: stop markers, shared starts and
+    calculator tags (PRP), and images beyond the vision fine-tuning limits (IMG).
 
     OpenAI accepts all of these, and a model learns from them exactly what they show. Each is
     reported once per example and code, at the first place, with the count. Each rule is in a
@@ -34,7 +35,7 @@ class ConversationValidator(Validator):
     name = "conversation"
     codes: ClassVar[dict[str, Code]] = {
         **turn_order.CODES, **repeats.CODES, **short_replies.CODES, **markup.CODES, **reasoning.CODES,
-        **ends.CODES, **annotations.CODES,
+        **ends.CODES, **annotations.CODES, **images.CODES,
     }
     options_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
@@ -60,6 +61,8 @@ class ConversationValidator(Validator):
         self.prompt_ends = Ends()
         self._ends = self.wants("PRP001") or self.wants("PRP002")
         self._tags = self.wants("PRP003")
+        self._images = any(self.wants(c) for c in images.CODES)
+        self.image_examples = ImageCount()
 
     def check(self, record: Record) -> Iterator[Finding]:
         if not isinstance(record.value, dict):
@@ -87,11 +90,14 @@ class ConversationValidator(Validator):
         calculator: list[tuple[int, list[str]]] = []
         reference = self.context.reference
         prompt: str | None = None
+        pictures: list[Image] = []
         for i, role in enumerate(conv.roles):
             text = conv.texts[i]
             if text is None:
                 if self._markup:
                     tags.extend((i, t) for t in _part_markup(messages[i], reference))
+                if self._images:
+                    pictures.extend(_images_of(messages[i], i))
                 continue
             if self._markup and (reference or may_hold_markup(text)):
                 tag = markup_in(text)
@@ -121,6 +127,9 @@ class ConversationValidator(Validator):
                 self.short.add(record.line, i, text, prompt)
         if prompt and self._ends:
             self.prompt_ends.add(prompt)
+        if pictures:
+            self.image_examples.examples += 1
+            yield from images.check(self, record, pictures)
         if copies and self.wants("DLG005"):
             yield from repeats.copied(self, record, messages, copies)
         if calculator:
@@ -167,9 +176,12 @@ class ConversationValidator(Validator):
         self.reasoning.merge(other.reasoning)
         self.reply_ends.merge(other.reply_ends)
         self.prompt_ends.merge(other.prompt_ends)
+        self.image_examples.merge(other.image_examples)
 
     def finish(self) -> Iterator[Finding]:
         path, name = self.context.path, self.name
+        if self.wants("IMG005"):
+            yield from self.image_examples.findings(path, name)
         if self.wants("PRP001"):
             yield from ends.findings(self.reply_ends, False, "replies", "PRP001", self.options, path, name)
             yield from ends.findings(self.prompt_ends, False, "prompts", "PRP001", self.options, path, name)
@@ -179,6 +191,16 @@ class ConversationValidator(Validator):
             yield from self.short.findings(self.options["short_reply_share"], self.context.path, self.name)
         if self.wants("TPL002"):
             yield from self.reasoning.findings(self.options, self.context.path, self.name)
+
+
+def _images_of(message: dict[str, Any], index: int) -> Iterator[Image]:
+    """The image parts of a message whose content is a list."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return
+    for j, part in enumerate(content):
+        if isinstance(part, dict) and part.get("type") == "image_url":
+            yield read_image(part, f"/messages/{index}/content/{j}/image_url")
 
 
 def _part_markup(message: dict[str, Any], reference: bool) -> Iterator[str]:
