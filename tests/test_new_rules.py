@@ -151,3 +151,28 @@ def test_an_image_over_10_mb_and_too_many_image_examples(tmp_path: Path) -> None
     (finding,) = parts[0].findings("big.jsonl", "conversation")
     assert finding.message == "50,001 examples contain images; a vision fine-tuning file may hold at most 50,000"
     assert not list(ImageCount(examples=MAX_IMAGE_EXAMPLES).findings("ok.jsonl", "conversation"))
+
+
+def test_replies_piled_up_at_a_length_cap(tmp_path: Path) -> None:
+    rng = random.Random(4)
+    words = "the river carries sand from the hills to the sea and the plain grows a little every year".split()
+    rows = []
+    for i in range(400):
+        if i % 5 == 0:  # cut at the generator's limit: about 200 tokens, mid-sentence
+            reply = " ".join(rng.choice(words) for _ in range(200))
+        else:
+            reply = " ".join(rng.choice(words) for _ in range(rng.randint(20, 150))) + "."
+        rows.append({"messages": [{"role": "user", "content": f"Tell me about rivers ({i})."}, {"role": "assistant", "content": reply}]})
+    path = tmp_path / "capped.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = check([path], load_config("default").with_overrides(select=("TOK006",)))
+    (finding,) = report.findings
+    assert finding.line is None and finding.data is not None
+    assert finding.data["replies"] == 80 and finding.data["cut"] == 80 and finding.data["lines"] == [1, 6, 11]
+    assert finding.message.startswith("80 of 400 final replies (20.0%) end at ")
+    # the same lengths with full stops are not a cap: the replies ended on their own
+    ended = [{"messages": [r["messages"][0], {"role": "assistant", "content": r["messages"][1]["content"].rstrip(".") + "."}]} for r in rows]
+    path.write_text("".join(json.dumps(r) + "\n" for r in ended), encoding="utf-8")
+    assert not check([path], load_config("default").with_overrides(select=("TOK006",))).findings
+    three = check([path], load_config("default").with_overrides(select=("TOK006",)), jobs=3)
+    assert not three.findings

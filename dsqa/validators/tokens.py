@@ -13,6 +13,8 @@ from ..formats import CHAT, PREFERENCE
 from ..model import Finding, Record, Severity
 from ..targets import DEFAULT_MODEL, auto_epochs, parse_day, resolve, table, training_cost
 from ..tokencount import ChatCounter, ExampleCount
+from . import lengthcap
+from .lengthcap import ReplyLengths, ends_sentence
 from .base import Code, DatasetContext, Validator
 from .fastpath import chat_is_valid, preference_is_valid
 
@@ -131,6 +133,7 @@ class TokensValidator(Validator):
             failing="--model gpt-4o-mini-2024-07-18 with reference_date 2027-01-06",
             passing="--model gpt-4o-mini-2024-07-18 with reference_date 2027-01-05",
         ),
+        "TOK006": lengthcap.CODE,
     }
     options_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
@@ -146,10 +149,11 @@ class TokensValidator(Validator):
                     "bundled; others need tiktoken's cache, see TIKTOKEN_CACHE_DIR)"
                 ),
             },
+            **lengthcap.OPTIONS,
         },
         "additionalProperties": False,
     }
-    defaults: ClassVar[Mapping[str, Any]] = {"max_tokens": None, "encoding": None}
+    defaults: ClassVar[Mapping[str, Any]] = {"max_tokens": None, "encoding": None, **lengthcap.DEFAULTS}
 
     def __init__(self, options: Mapping[str, Any], context: DatasetContext) -> None:
         super().__init__(options, context)
@@ -163,6 +167,8 @@ class TokensValidator(Validator):
         self.trainable_tokens = 0
         self.billed_per_epoch = 0
         self.over_limit = 0
+        self.reply_lengths = ReplyLengths()
+        self._caps = self.wants("TOK006")
         self.images = 0
         self.unsized_images = 0
         self.methods: dict[str, int] = {}
@@ -193,6 +199,8 @@ class TokensValidator(Validator):
         if count.images:
             self.images += count.images
             self.unsized_images += count.unsized_images
+        if self._caps and count.segments and fmt == CHAT:
+            self._final_reply(record, count.segments[-1])
         limit = self.limit
         self.billed_per_epoch += min(total, limit) if limit else total
         if (not limit or count.sequence <= limit) and (count.trainable or not count.trainable_messages):
@@ -234,8 +242,16 @@ class TokensValidator(Validator):
 
     # -- across records -------------------------------------------------------------------------
 
+    def _final_reply(self, record: Record, segment: tuple[int, int]) -> None:
+        """Count the length of the example's last trained reply, for TOK006."""
+        messages = record.value.get("messages")
+        last = messages[-1] if isinstance(messages, list) and messages else None
+        if isinstance(last, dict) and last.get("role") == "assistant" and isinstance(last.get("content"), str):
+            self.reply_lengths.add(segment[1] - segment[0], not ends_sentence(last["content"]), record.line)
+
     def merge(self, other: Validator) -> None:
         assert isinstance(other, TokensValidator)
+        self.reply_lengths.merge(other.reply_lengths)
         self.totals.extend(other.totals)
         self.message_counts.extend(other.message_counts)
         self.total_tokens += other.total_tokens
@@ -258,6 +274,8 @@ class TokensValidator(Validator):
                     hint="pick a model that supports this method (see `dsqa rules TOK003` and the models table in the README)",
                     data={"model": target.id, "method": method, "examples": n},
                 )
+        if self._caps:
+            yield from self.reply_lengths.findings(self.options, self.context.path, self.name)
         if self.context.model is not None:
             yield from self._dates()
         self.metrics = {"tokens": self._stats()}
