@@ -70,12 +70,22 @@ class Config:
         cls = self.registry.get(name)
         return {**(cls.defaults if cls else {}), **opts}
 
+    def reports(self, code: str) -> bool:
+        """Whether findings of ``code`` reach the report (selected and not ignored)."""
+        if self.select and not code.startswith(self.select):
+            return False
+        return not (self.ignore and code.startswith(self.ignore))
+
+    def reported_codes(self) -> frozenset[str]:
+        """Every code of the enabled validators that this run reports."""
+        return frozenset(
+            code for name, cls in self.registry.items() if self.enabled(name) for code in cls.codes if self.reports(code)
+        )
+
     def apply(self, finding: Finding) -> Finding | None:
         """Apply select, ignore and severity overrides; None means the finding is dropped."""
         code = finding.code
-        if self.select and not code.startswith(self.select):
-            return None
-        if self.ignore and code.startswith(self.ignore):
+        if not self.reports(code):
             return None
         sev = self.severity.get(code)
         if sev is not None and sev != finding.severity:

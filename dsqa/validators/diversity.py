@@ -15,6 +15,7 @@ import numpy as np
 from ..formats import CHAT, COMPLETION, PREFERENCE
 from ..model import Finding, Record, Severity
 from ..redact import mask_secrets
+from ..stats import DiversityStats, SystemPrompts
 from .base import Code, Validator
 from .turns import messages_of, turns
 
@@ -281,6 +282,7 @@ class DiversityValidator(Validator):
     """
 
     name = "diversity"
+    publishes = ("diversity",)
     codes: ClassVar[dict[str, Code]] = {
         "DIV001": Code(Severity.WARNING, "one opening starts too many assistant replies"),
         "DIV002": Code(Severity.INFO, "few distinct system prompts"),
@@ -516,7 +518,7 @@ class DiversityValidator(Validator):
                 data={"distinct_2": d2, "minimum": floor},
             )
 
-    def _stats(self) -> dict[str, Any]:
+    def _stats(self) -> DiversityStats:
         n = self.examples
         sample = sorted(self.sample, key=lambda e: -e[0])
         top = self.options["top"]
@@ -526,7 +528,7 @@ class DiversityValidator(Validator):
         replies = sum(opening_counts.values())
         ranked = sorted(opening_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
         if self.system is None:
-            systems: dict[str, Any] = {"examples_with": self.with_system, "distinct": None,
+            systems: SystemPrompts = {"examples_with": self.with_system, "distinct": None,
                                        "more_than": self.options["max_system_prompts"], "top": []}
         else:
             best = sorted(self.system.items(), key=lambda kv: (-kv[1], kv[0]))[:top]

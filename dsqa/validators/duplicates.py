@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..formats import CHAT, COMPLETION, PREFERENCE
 from ..model import Finding, Record, Severity
+from ..stats import DuplicatesStats
 from .base import Code, DatasetContext, Validator
 
 if TYPE_CHECKING:
@@ -294,6 +295,7 @@ class DuplicatesValidator(Validator):
     """
 
     name = "duplicates"
+    publishes = ("duplicates",)
     codes: ClassVar[dict[str, Code]] = {
         "DUP001": Code(Severity.WARNING, "exact duplicate of an earlier example"),
         "DUP002": Code(Severity.WARNING, "near-duplicate of an earlier example"),
@@ -492,7 +494,7 @@ class DuplicatesValidator(Validator):
         lines, first, unique = a["lines"], a["first"], a["unique"]
         threshold = float(self.options["threshold"])
         conflict_below = float(self.options["conflict_below"])
-        stats: dict[str, Any] = {
+        stats: DuplicatesStats = {
             "records": n, "scope": self.options["scope"], "threshold": threshold,
             "exact_duplicates": int(n - unique.sum()), "exact_groups": 0,
             "near_duplicates": 0, "clusters": 0, "largest_cluster": 0, "candidate_pairs": 0,

@@ -32,6 +32,7 @@ class FormatValidator(Validator):
     """
 
     name = "format"
+    publishes = ("formats",)
     codes: ClassVar[dict[str, Code]] = {
         "FMT001": Code(Severity.ERROR, "record matches no known format"),
         "FMT002": Code(Severity.ERROR, "file mixes record formats"),

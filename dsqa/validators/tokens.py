@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from ..formats import CHAT, PREFERENCE
 from ..model import Finding, Record, Severity
+from ..stats import TokensStats
 from ..targets import DEFAULT_MODEL, auto_epochs, parse_day, resolve, table, training_cost
 from ..tokens import ChatCounter, ExampleCount
 from .base import Code, DatasetContext, Validator
@@ -106,6 +107,7 @@ class TokensValidator(Validator):
     """
 
     name = "tokens"
+    publishes = ("tokens",)
     codes: ClassVar[dict[str, Code]] = {
         "TOK001": Code(Severity.WARNING, "example over the model's token limit; truncated from the end"),
         "TOK002": Code(Severity.ERROR, "no trainable tokens in the example"),
@@ -262,10 +264,10 @@ class TokensValidator(Validator):
                 data={"new_jobs_until": closes.isoformat()},
             )
 
-    def _stats(self) -> dict[str, Any]:
+    def _stats(self) -> TokensStats:
         target = self.target
         n = len(self.totals)
-        stats: dict[str, Any] = {
+        stats: TokensStats = {
             "model": target.id,
             "model_default": self.context.model is None,
             "encoding": self.encoding,
