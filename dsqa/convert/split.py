@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, UsageError
+from ..model import Finding
 from ..outputs import AtomicOutput
 from ..sources import read_records
+from ..stats import DatasetStats, cluster_links
 from .base import dumps
 
 TRAIN_NAME = "train.jsonl"
@@ -157,31 +159,17 @@ def split_file(
     return SplitResult(total, counts[0], counts[1], sum(len(m) for m in big), len(big), target)
 
 
-_LINE_KEYS = ("of", "duplicate_of", "first_line", "of_line", "other_line", "original_line")
-_LINES_KEYS = ("lines", "cluster", "duplicate_lines", "members")
+def duplicate_links(findings: Iterable[Finding], stats: DatasetStats | None = None) -> list[tuple[int, int]]:
+    """Pairs of lines (the smaller first) that the duplicates validator says belong together.
 
-
-def duplicate_links(findings: Iterable[Any], stats: dict[str, Any] | None = None) -> list[tuple[int, int]]:
-    """Pairs of lines that a duplicates validator (codes DUP...) says belong together.
-
-    Read from each DUP finding's line and the line numbers in its ``data``, and from
-    ``stats["duplicates"]["clusters"]`` (lists of lines) when the validator publishes clusters.
+    Read from each DUP finding at a line whose ``data`` names the line it repeats (``of``:
+    exact duplicates, near-duplicates, conflicting answers), and from the near-duplicate
+    clusters in ``stats.duplicates.top_clusters``, which are there even when the DUP002
+    findings are ignored.
     """
     links: list[tuple[int, int]] = []
     for f in findings:
-        if not f.code.startswith("DUP") or f.line is None or not f.data:
-            continue
-        for key in _LINE_KEYS:
-            other = f.data.get(key)
-            if isinstance(other, int):
-                links.append((f.line, other))
-        for key in _LINES_KEYS:
-            others = f.data.get(key)
-            if isinstance(others, list):
-                links += [(f.line, o) for o in others if isinstance(o, int)]
-    clusters = ((stats or {}).get("duplicates") or {}).get("clusters") if isinstance(stats, dict) else None
-    if isinstance(clusters, list):
-        for cluster in clusters:
-            lines = [x for x in cluster if isinstance(x, int)] if isinstance(cluster, list) else []
-            links += [(lines[0], x) for x in lines[1:]]
-    return links
+        if f.code.startswith("DUP") and f.line is not None and f.data and isinstance(f.data.get("of"), int):
+            links.append((f.line, f.data["of"]))
+    # a link is a pair either way round, and a finding and a cluster often name the same one
+    return list(dict.fromkeys((min(a, b), max(a, b)) for a, b in links + cluster_links(stats)))
