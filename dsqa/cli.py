@@ -57,6 +57,9 @@ def cli() -> None:
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), metavar="REPORT.json", help="A JSON report of an earlier run: fail only on findings that are new relative to it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no status line on stderr.")
 @click.option("--report", "reports", multiple=True, metavar="FORMAT:PATH", help="Also write a report in FORMAT to PATH (repeatable), e.g. --report sarif:dsqa.sarif --report html:report.html.")
+@click.option("--show-all", is_flag=True, help="Text report: list every finding (above 200 they are grouped by code).")
+@click.option("--max-findings", type=click.IntRange(min=0), metavar="N", help="Text report: list at most N findings, one per line.")
+@click.option("--statistics", is_flag=True, help="Print one line per code (count, severity, what it means) instead of the report.")
 def check(
     paths: tuple[str, ...],
     rules: str | None,
@@ -74,6 +77,9 @@ def check(
     baseline: Path | None,
     quiet: bool,
     reports: tuple[str, ...],
+    show_all: bool = False,
+    max_findings: int | None = None,
+    statistics: bool = False,
 ) -> int:
     """Check FILE... (JSONL, or .json holding an array) and report every finding.
 
@@ -85,6 +91,8 @@ def check(
     from .engine import default_jobs
     from .reporters import render
 
+    if show_all and max_findings is not None:
+        raise UsageError("--show-all and --max-findings disagree: use one of them")
     if output_format in FORMATS:
         if data_format is not None and data_format != output_format:
             raise UsageError(f"--format {output_format} and --data-format {data_format} disagree")
@@ -127,9 +135,14 @@ def check(
                 f"{s['info']} info; report written to {output}",
                 err=True,
             )
+    elif statistics:
+        from .reporters.text import render_statistics
+
+        render_statistics(report, sys.stdout)
     else:
         use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-        render(output_format, report, sys.stdout, color=use_color and output_format == "text")
+        render(output_format, report, sys.stdout, color=use_color and output_format == "text",
+               show_all=show_all, max_findings=max_findings)
     return EXIT_OK if report.passed else EXIT_FINDINGS
 
 

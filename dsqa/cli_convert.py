@@ -87,8 +87,12 @@ def convert(
         source, out, rejects=rejects, source=from_format, target=to_format, mapping=parse_map(list(mapping)),
         container=container, split=split_name,
     )
-    formats = f" ({result.source or 'unknown'} -> {result.target or to_format})"
-    click.echo(f"read {result.read}, wrote {result.written}, rejected {result.rejected}{formats}")
+    target = result.target or (to_format if to_format != "auto" else None)
+    if result.source is None and target is None:
+        formats = " (no record to tell the formats from)"
+    else:
+        formats = f" ({result.source or 'format unknown'} -> {target or 'format unknown'})"
+    click.echo(f"read {result.read:,}, wrote {result.written:,}, rejected {result.rejected:,}{formats}")
     if result.rejects_path is not None:
         click.echo(f"rejected records: {result.rejects_path}")
     passed = True
@@ -99,6 +103,8 @@ def convert(
         report = run_check([out], load_config("default"))
         _summary(report, out, "default pack")
         passed = report.passed
+    elif check and result.target is None:
+        click.echo("not checked: no record was converted")
     elif check:
         click.echo(f"not checked: dsqa checks OpenAI formats, not {result.target}")
     return 0 if passed and result.rejected == 0 else 1
