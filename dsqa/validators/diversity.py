@@ -16,6 +16,7 @@ from ..formats import CHAT, COMPLETION, PREFERENCE
 from ..model import Finding, Record, Severity
 from ..redact import mask_secrets
 from ..stats import DiversityStats, SystemPrompts
+from ..wording import plural
 from .base import Code, Validator
 from .turns import messages_of, turns
 
@@ -504,7 +505,7 @@ class DiversityValidator(Validator):
         if minimum and systems["distinct"] is not None and systems["distinct"] < minimum:
             yield self.finding(
                 "DIV002", None,
-                f"{systems['distinct']} distinct system prompt(s) in {self.examples} examples (fewer than {minimum})",
+                f"{plural(systems['distinct'], 'distinct system prompt')} in {plural(self.examples, 'record')} (fewer than {minimum:,})",
                 hint="if the model will see other system prompts in use, include some variety",
                 data={"distinct": systems["distinct"], "minimum": minimum},
             )
