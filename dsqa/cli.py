@@ -14,6 +14,7 @@ from . import __version__
 from .errors import DsqaError, UsageError
 from .formats import FORMATS
 from .model import FAIL_ON_CHOICES
+from .wording import plural
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -131,8 +132,8 @@ def check(
         s = report.summary()
         if not quiet:
             click.echo(
-                f"dsqa: {'passed' if report.passed else 'FAILED'}: {s['error']} error(s), {s['warning']} warning(s), "
-                f"{s['info']} info; report written to {output}",
+                f"dsqa: {'passed' if report.passed else 'FAILED'}: {plural(s['error'], 'error')}, "
+                f"{plural(s['warning'], 'warning')}, {plural(s['info'], 'info')}; report written to {output}",
                 err=True,
             )
     elif statistics:

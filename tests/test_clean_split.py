@@ -162,7 +162,7 @@ def test_split_keeps_near_duplicates_together_when_dup002_is_ignored(tmp_path: P
     for seed in range(6):
         proc = run_cli("split", str(src), "-o", str(tmp_path / "out"), "--validation", "0.5", "--seed", str(seed), "-r", str(pack))
         assert proc.returncode == 0, proc.stderr
-        assert "1 link(s) from the duplicates validator" in proc.stdout
+        assert "1 link from the duplicates validator" in proc.stdout
         train = (tmp_path / "out" / "train.jsonl").read_text(encoding="utf-8")
         assert ("Story 5:" in train) == ("Thanks!" in train)
 
@@ -175,7 +175,7 @@ def test_split_cli_uses_near_duplicates(tmp_path: Path) -> None:
     train = (tmp_path / "out" / "train.jsonl").read_text(encoding="utf-8")
     assert ("Story 5:" in train) == ("Thanks!" in train)
     if "duplicates" in all_validators():
-        assert "1 link(s) from the duplicates validator" in proc.stdout
+        assert "1 link from the duplicates validator" in proc.stdout
     proc = run_cli("split", str(src), "-o", str(tmp_path / "out"), "--validation", "41")
     assert proc.returncode == 2 and "leaves no training records" in proc.stderr
 
