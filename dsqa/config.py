@@ -237,9 +237,8 @@ def _check_prefixes(prefixes: list[str], where: str, registry: Mapping[str, type
             raise ConfigError(f"{where}: {prefix!r} matches no known finding code")
 
 
-def _build(data: dict[str, Any], sources: tuple[str, ...], registry: dict[str, type[Validator]]) -> Config:
-    origin = sources[-1] if sources else "config"
-    validators = data.get("validators", {})
+def _check_options(origin: str, validators: dict[str, Any], registry: dict[str, type[Validator]]) -> None:
+    """Each ``validators.NAME`` table names a known validator and fits its options schema."""
     for name, table in validators.items():
         cls = registry.get(name)
         if cls is None:
@@ -254,15 +253,20 @@ def _build(data: dict[str, Any], sources: tuple[str, ...], registry: dict[str, t
                 raise ConfigError(f"{origin}: unknown option 'validators.{name}.{extra[0]}'")
             where = ".".join(["validators", name, *map(str, err.absolute_path)])
             raise ConfigError(f"{origin}: {where}: {err.message}")
+
+
+def _severities(origin: str, data: dict[str, Any], registry: dict[str, type[Validator]]) -> dict[str, Severity]:
     known = {code for cls in registry.values() for code in cls.codes}
     severity = {}
     for code, level in data.get("severity", {}).items():
         if code not in known:
             raise ConfigError(f"{origin}: severity: unknown code '{code}'")
         severity[code] = Severity.parse(level)
-    for key in ("select", "ignore"):
-        _check_prefixes(list(data.get(key, [])), f"{origin}: {key}", registry)
-    fmt = data.get("format", "auto")
+    return severity
+
+
+def _target(origin: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The model, epochs and reference day the config sets, checked."""
     target: dict[str, Any] = {}
     try:
         if "model" in data:
@@ -274,8 +278,19 @@ def _build(data: dict[str, Any], sources: tuple[str, ...], registry: dict[str, t
             target["reference_date"] = parse_day(data["reference_date"]).isoformat()
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
+    return target
+
+
+def _build(data: dict[str, Any], sources: tuple[str, ...], registry: dict[str, type[Validator]]) -> Config:
+    origin = sources[-1] if sources else "config"
+    validators = data.get("validators", {})
+    _check_options(origin, validators, registry)
+    severity = _severities(origin, data, registry)
+    for key in ("select", "ignore"):
+        _check_prefixes(list(data.get(key, [])), f"{origin}: {key}", registry)
+    fmt = data.get("format", "auto")
     return Config(
-        **target,
+        **_target(origin, data),
         fail_on=data.get("fail_on", "error"),
         data_format=None if fmt == "auto" else fmt,
         select=tuple(data.get("select", [])),

@@ -88,24 +88,8 @@ def validation_target(total: int, validation: float) -> int:
     return int(validation)
 
 
-def split_file(
-    src: Path,
-    out_dir: Path,
-    validation: float,
-    seed: int,
-    *,
-    links: Iterable[tuple[int, int]] = (),
-    max_line_bytes: int | None = None,
-) -> SplitResult:
-    """Write ``out_dir/train.jsonl`` and ``out_dir/validation.jsonl`` from ``src``.
-
-    Records with the same normalised content, and records that ``links`` (pairs of line numbers,
-    e.g. near-duplicates found by a validator) join, form groups that go to one side together.
-    Groups are shuffled with ``seed`` and taken into validation while they fit the target size,
-    so the same input and seed always give the same files. Records keep their file order and,
-    for JSONL, their exact bytes.
-    """
-    kwargs: dict[str, Any] = {} if max_line_bytes is None else {"max_line_bytes": max_line_bytes}
+def _group(src: Path, kwargs: dict[str, Any], links: Iterable[tuple[int, int]]) -> _Groups:
+    """One group per record, joined for equal normalised content and for each link."""
     groups = _Groups()
     first_of: dict[bytes, int] = {}
     index_of_line: dict[int, int] = {}
@@ -124,11 +108,11 @@ def split_file(
     for a, b in links:
         if a in index_of_line and b in index_of_line:
             groups.union(index_of_line[a], index_of_line[b])
-    total = len(groups.parent)
-    target = validation_target(total, validation)
-    members: dict[int, list[int]] = {}
-    for i in range(total):
-        members.setdefault(groups.find(i), []).append(i)
+    return groups
+
+
+def _choose(members: dict[int, list[int]], total: int, target: int, seed: int) -> bytearray:
+    """1 for each record that goes to validation: shuffled groups, taken while they fit ``target``."""
     order = sorted(members)
     random.Random(seed).shuffle(order)
     in_validation = bytearray(total)
@@ -141,6 +125,11 @@ def split_file(
             taken += size
         if taken == target:
             break
+    return in_validation
+
+
+def _write(src: Path, out_dir: Path, kwargs: dict[str, Any], in_validation: bytearray) -> list[int]:
+    """Write both files atomically; the records written to train and to validation."""
     out_dir.mkdir(parents=True, exist_ok=True)
     counts = [0, 0]
     with AtomicOutput(out_dir / TRAIN_NAME) as train, AtomicOutput(out_dir / VALIDATION_NAME) as valid:
@@ -155,6 +144,34 @@ def split_file(
             i += 1
         train.commit()
         valid.commit()
+    return counts
+
+
+def split_file(
+    src: Path,
+    out_dir: Path,
+    validation: float,
+    seed: int,
+    *,
+    links: Iterable[tuple[int, int]] = (),
+    max_line_bytes: int | None = None,
+) -> SplitResult:
+    """Write ``out_dir/train.jsonl`` and ``out_dir/validation.jsonl`` from ``src``.
+
+    Records with the same normalised content, and records that ``links`` (pairs of line numbers,
+    e.g. near-duplicates found by a validator) join, form groups that go to one side together.
+    Groups are shuffled with ``seed`` and taken into validation while they fit the target size,
+    so the same input and seed always give the same files. Records keep their file order and,
+    for JSONL, their exact bytes.
+    """
+    kwargs: dict[str, Any] = {} if max_line_bytes is None else {"max_line_bytes": max_line_bytes}
+    groups = _group(src, kwargs, links)
+    total = len(groups.parent)
+    target = validation_target(total, validation)
+    members: dict[int, list[int]] = {}
+    for i in range(total):
+        members.setdefault(groups.find(i), []).append(i)
+    counts = _write(src, out_dir, kwargs, _choose(members, total, target, seed))
     big = [m for m in members.values() if len(m) > 1]
     return SplitResult(total, counts[0], counts[1], sum(len(m) for m in big), len(big), target)
 
