@@ -121,8 +121,12 @@ class DuplicatesStats(_DuplicatesBase, total=False):
 
 
 class Distinct(TypedDict):
+    """Distinct unigrams and bigrams per word of the sample; None without words."""
+
     distinct_1: float | None
     distinct_2: float | None
+    #: words in the sample
+    words: int
 
 
 class DistinctByRole(TypedDict):

@@ -15,7 +15,7 @@ import numpy as np
 from ..formats import CHAT, COMPLETION, PREFERENCE
 from ..model import Finding, Record, Severity
 from ..redact import mask_secrets
-from ..stats import DiversityStats, SystemPrompts
+from ..stats import DiversityStats, Distinct, LengthSummary, SystemPrompts
 from ..wording import plural
 from .base import Code, Validator
 from .turns import messages_of, turns
@@ -195,7 +195,7 @@ class _Lengths:
                 return min(_bucket_top(b), self.high)
         return self.high
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> LengthSummary:
         self._fold()
         if not self.n:
             return {"min": 0, "mean": 0, "p50": 0, "p90": 0, "max": 0}
@@ -205,7 +205,7 @@ class _Lengths:
         }
 
 
-def _distinct(texts: list[str]) -> dict[str, Any]:
+def _distinct(texts: list[str]) -> Distinct:
     unigrams: set[str] = set()
     # hashes, not tuples: a third of the memory; a collision among a few thousand 64-bit hashes
     # is too unlikely to matter

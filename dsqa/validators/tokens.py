@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from ..formats import CHAT, PREFERENCE
 from ..model import Finding, Record, Severity
-from ..stats import TokensStats
+from ..stats import Distribution, HistogramBin, TokensStats
 from ..targets import DEFAULT_MODEL, auto_epochs, parse_day, resolve, table, training_cost
 from ..tokens import ChatCounter, ExampleCount
 from .base import Code, DatasetContext, Validator
@@ -33,13 +33,13 @@ def nearest_rank(values: array, fractions: Iterable[float]) -> list[int | None]:
     return out
 
 
-def histogram(values: array) -> list[dict[str, int]]:
+def histogram(values: array) -> list[HistogramBin]:
     """Counts of per-example values in power-of-two bins ``[lo, hi)``; 65,536 and 32,768 limits fall on edges."""
     if not values:
         return []
     ordered = sorted(values)
     lo = 1 << max(ordered[0], 1).bit_length() - 1
-    out = []
+    out: list[HistogramBin] = []
     while lo <= ordered[-1]:
         hi = lo * 2
         count = bisect_left(ordered, hi) - bisect_left(ordered, lo)
@@ -50,7 +50,7 @@ def histogram(values: array) -> list[dict[str, int]]:
     return out
 
 
-def distribution(values: array) -> dict[str, int | None]:
+def distribution(values: array) -> Distribution:
     """min, p10, median (p50), p90 and max of per-example values, by nearest rank."""
     low, p10, med, p90, high = nearest_rank(values, (0.0, 0.1, 0.5, 0.9, 1.0))
     return {"min": low, "p10": p10, "median": med, "p90": p90, "max": high}
