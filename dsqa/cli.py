@@ -125,10 +125,11 @@ def check(
         from .baseline import apply_baseline
 
         report = apply_baseline(report, old, str(baseline))
+    listing = {"show_all": show_all, "max_findings": max_findings}
     for fmt, target in extra:
-        _write_report(fmt, report, target)
+        _write_report(fmt, report, target, **listing)
     if output is not None:
-        _write_report(output_format, report, output)
+        _write_report(output_format, report, output, **listing)
         s = report.summary()
         if not quiet:
             click.echo(
@@ -136,11 +137,11 @@ def check(
                 f"{plural(s['warning'], 'warning')}, {plural(s['info'], 'info')}; report written to {output}",
                 err=True,
             )
-    elif statistics:
+    if statistics:
         from .reporters.text import render_statistics
 
         render_statistics(report, sys.stdout)
-    else:
+    elif output is None:
         use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
         render(output_format, report, sys.stdout, color=use_color and output_format == "text",
                show_all=show_all, max_findings=max_findings)
@@ -155,13 +156,13 @@ def _report_target(spec: str) -> tuple[str, Path]:
     return fmt, Path(path)
 
 
-def _write_report(fmt: str, report: Any, path: Path) -> None:
+def _write_report(fmt: str, report: Any, path: Path, **listing: Any) -> None:
     """Render ``report`` as ``fmt`` into ``path`` atomically, or stop with a one-line error."""
     from .reporters import render
     from .sources import write_atomic
 
     buf = io.StringIO()
-    render(fmt, report, buf, color=False)
+    render(fmt, report, buf, color=False, **listing)
     try:
         write_atomic(path, buf.getvalue())
     except OSError as exc:

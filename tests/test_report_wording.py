@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -178,6 +179,9 @@ def test_cli_big_run_options(many: Path) -> None:
     assert capped.stdout.count(": SCH003 error unknown role 'bot'") == 7 and "more findings not shown" in capped.stdout
     both = run_cli("check", str(many), "--show-all", "--max-findings", "7")
     assert both.returncode == 2 and "--show-all and --max-findings" in both.stderr
+    written = run_cli("check", str(many), "--jobs", "1", "--show-all", "-o", str(many.with_suffix(".txt")))
+    assert written.returncode == 1 and written.stdout == ""
+    assert many.with_suffix(".txt").read_text(encoding="utf-8").count(": SCH003 error unknown role 'bot'") == 250
 
 
 def test_cli_statistics(many: Path) -> None:
@@ -188,3 +192,7 @@ def test_cli_statistics(many: Path) -> None:
     assert all(re.fullmatch(r"\s*[\d,]+  [A-Z]{3}\d{3}\s+(error|warning|info)\s+.+", line) for line in lines), lines
     codes = [line.split()[1] for line in lines]
     assert len(codes) == len(set(codes))
+    target = many.with_suffix(".json")
+    written = run_cli("check", str(many), "--jobs", "1", "--statistics", "-f", "json", "-o", str(target), "-q")
+    assert written.returncode == 1 and written.stdout.splitlines() == lines
+    assert len(json.loads(target.read_text(encoding="utf-8"))["findings"]) == sum(int(x.split()[0].replace(",", "")) for x in lines)
