@@ -89,7 +89,8 @@ class _Writer:
             self.out.write(head + (f": {what}\n" if what else "\n"))
             for f in items[:FIRST_LINES]:
                 where = f"line {f.line:,}" if f.line is not None else "file"
-                self.out.write(f"    {where}: {f.message}" + (f" (at {f.pointer})" if f.pointer else "") + "\n")
+                at = f" (at {f.pointer})" if f.pointer else ""
+                self.out.write(f"    {where}: {f.message}{at}" + (" [new]" if f.baseline == "new" else "") + "\n")
             if len(items) > FIRST_LINES:
                 self.out.write(f"    … and {len(items) - FIRST_LINES:,} more\n")
             self.hint(items[0], "    ")
