@@ -16,8 +16,8 @@ from .fingerprint import stamp, stamp_late
 from .formats import detect_format
 from .model import DatasetResult, Finding, Record, Report, Severity
 from .progress import Progress
-from .stats import DatasetStats
 from .sources import Span, crlf_finding, read_records, split_lines
+from .stats import DatasetStats
 from .validators import DatasetContext, Validator
 from .validators.internal import ENGINE
 from .validators.rawsig import signature
