@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -196,3 +197,11 @@ def test_cli_statistics(many: Path) -> None:
     written = run_cli("check", str(many), "--jobs", "1", "--statistics", "-f", "json", "-o", str(target), "-q")
     assert written.returncode == 1 and written.stdout.splitlines() == lines
     assert len(json.loads(target.read_text(encoding="utf-8"))["findings"]) == sum(int(x.split()[0].replace(",", "")) for x in lines)
+
+
+def test_grouped_lines_keep_the_baseline_mark() -> None:
+    report = _big(GROUP_ABOVE + 1)
+    report.findings[1] = dataclasses.replace(report.findings[1], baseline="new")
+    lines = _text(report).splitlines()
+    assert lines[2:4] == ["    line 1: unknown role 'bot' #0 (at /messages/0/role)",
+                          "    line 2: unknown role 'bot' #1 (at /messages/0/role) [new]"]
