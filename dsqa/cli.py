@@ -90,7 +90,6 @@ def check(
     from .config import load_config
     from .engine import check as run_check
     from .engine import default_jobs
-    from .reporters import render
 
     if show_all and max_findings is not None:
         raise UsageError("--show-all and --max-findings disagree: use one of them")
@@ -137,15 +136,21 @@ def check(
                 f"{plural(s['warning'], 'warning')}, {plural(s['info'], 'info')}; report written to {output}",
                 err=True,
             )
-    if statistics:
-        from .reporters.text import render_statistics
-
-        render_statistics(report, sys.stdout)
-    elif output is None:
-        use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-        render(output_format, report, sys.stdout, color=use_color and output_format == "text",
-               show_all=show_all, max_findings=max_findings)
+    if statistics or output is None:
+        _to_stdout(report, "statistics" if statistics else output_format, color, **listing)
     return EXIT_OK if report.passed else EXIT_FINDINGS
+
+
+def _to_stdout(report: Any, fmt: str, color: bool | None, **listing: Any) -> None:
+    """Print the report, or with ``fmt`` "statistics" one line per code (``--statistics``)."""
+    from .reporters import render
+    from .reporters.text import render_statistics
+
+    if fmt == "statistics":
+        render_statistics(report, sys.stdout)
+        return
+    use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    render(fmt, report, sys.stdout, color=use_color and fmt == "text", **listing)
 
 
 def _report_target(spec: str) -> tuple[str, Path]:
