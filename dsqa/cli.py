@@ -15,6 +15,7 @@ from ._version import __version__
 from .errors import DsqaError, UsageError
 from .formats import FORMATS
 from .model import FAIL_ON_CHOICES, Report
+from .wording import plural
 
 if TYPE_CHECKING:
     from .config import Config
@@ -110,6 +111,9 @@ def cli() -> None:
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), metavar="REPORT.json", help="A JSON report of an earlier run: fail only on findings that are new relative to it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no status line on stderr.")
 @click.option("--report", "reports", multiple=True, metavar="FORMAT:PATH", help="Also write a report in FORMAT to PATH (repeatable), e.g. --report sarif:dsqa.sarif --report html:report.html.")
+@click.option("--show-all", is_flag=True, help="Text report: list every finding (above 200 they are grouped by code).")
+@click.option("--max-findings", type=click.IntRange(min=0), metavar="N", help="Text report: list at most N findings, one per line.")
+@click.option("--statistics", is_flag=True, help="Print one line per code (count, severity, what it means) instead of the report.")
 def check(
     paths: tuple[str, ...],
     rules: str | None,
@@ -127,12 +131,17 @@ def check(
     baseline: Path | None,
     quiet: bool,
     reports: tuple[str, ...],
+    show_all: bool = False,
+    max_findings: int | None = None,
+    statistics: bool = False,
 ) -> int:
     """Check FILE... (JSONL, or .json holding an array) and report every finding.
 
     Exit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 for a usage,
     config or unreadable-input error.
     """
+    if show_all and max_findings is not None:
+        raise UsageError("--show-all and --max-findings disagree: use one of them")
     if output_format in FORMATS:
         if data_format is not None and data_format != output_format:
             raise UsageError(f"--format {output_format} and --data-format {data_format} disagree")
@@ -163,9 +172,10 @@ def check(
         from .baseline import apply_baseline
 
         report = apply_baseline(report, old, str(baseline))
+    listing = {"show_all": show_all, "max_findings": max_findings}
     for fmt, target in extra:
-        _write_report(fmt, report, target)
-    _show(report, output_format, output, color, quiet)
+        _write_report(fmt, report, target, **listing)
+    _show(report, output_format, output, color, quiet, statistics, listing)
     return EXIT_OK if report.passed else EXIT_FINDINGS
 
 
@@ -186,22 +196,34 @@ def _run_check(paths: list[str], config: Config, validation: list[str], jobs: in
             progress.close()
 
 
-def _show(report: Report, output_format: str, output: Path | None, color: bool | None, quiet: bool) -> None:
-    """Write the main report to ``output`` (with a status line) or to stdout."""
+def _show(
+    report: Report, output_format: str, output: Path | None, color: bool | None, quiet: bool, statistics: bool,
+    listing: dict[str, Any],
+) -> None:
+    """Write the main report to ``output`` (with a status line), and to stdout unless it went to a file."""
     if output is not None:
-        _write_report(output_format, report, output)
+        _write_report(output_format, report, output, **listing)
         s = report.summary()
         if not quiet:
             click.echo(
-                f"dsqa: {'passed' if report.passed else 'FAILED'}: {s['error']} error(s), {s['warning']} warning(s), "
-                f"{s['info']} info; report written to {output}",
+                f"dsqa: {'passed' if report.passed else 'FAILED'}: {plural(s['error'], 'error')}, "
+                f"{plural(s['warning'], 'warning')}, {plural(s['info'], 'info')}; report written to {output}",
                 err=True,
             )
-        return
-    from .reporters import render
+    if statistics or output is None:
+        _to_stdout(report, "statistics" if statistics else output_format, color, **listing)
 
+
+def _to_stdout(report: Any, fmt: str, color: bool | None, **listing: Any) -> None:
+    """Print the report, or with ``fmt`` "statistics" one line per code (``--statistics``)."""
+    from .reporters import render
+    from .reporters.text import render_statistics
+
+    if fmt == "statistics":
+        render_statistics(report, sys.stdout)
+        return
     use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-    render(output_format, report, sys.stdout, color=use_color and output_format == "text")
+    render(fmt, report, sys.stdout, color=use_color and fmt == "text", **listing)
 
 
 def _report_target(spec: str) -> tuple[str, Path]:
@@ -212,13 +234,13 @@ def _report_target(spec: str) -> tuple[str, Path]:
     return fmt, Path(path)
 
 
-def _write_report(fmt: str, report: Report, path: Path) -> None:
+def _write_report(fmt: str, report: Report, path: Path, **listing: Any) -> None:
     """Render ``report`` as ``fmt`` into ``path`` atomically, or stop with a one-line error."""
     from .reporters import render
     from .sources import write_atomic
 
     buf = io.StringIO()
-    render(fmt, report, buf, color=False)
+    render(fmt, report, buf, color=False, **listing)
     try:
         write_atomic(path, buf.getvalue())
     except OSError as exc:

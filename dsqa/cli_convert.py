@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .model import Finding, Report, Severity
+from .wording import plural
 
 _FROM = ("auto", "openai-chat", "openai-preference", "alpaca", "sharegpt", "sharegpt-preference",
          "trl-preference", "hh", "prompt-completion")
@@ -30,7 +31,7 @@ def _summary(report: Report, path: Path, what: str) -> None:
     """The verdict of a check and one line per code, most frequent first."""
     s = report.summary()
     verdict = "passed" if report.passed else "FAILED"
-    click.echo(f"check of {path} ({what}): {verdict}: {s['error']} error(s), {s['warning']} warning(s), {s['info']} info")
+    click.echo(f"check of {path} ({what}): {verdict}: {plural(s['error'], 'error')}, {plural(s['warning'], 'warning')}, {plural(s['info'], 'info')}")
     counts = Counter(f.code for f in report.findings)
     first: dict[str, Finding] = {}
     for f in report.sorted_findings():
@@ -38,9 +39,9 @@ def _summary(report: Report, path: Path, what: str) -> None:
     for code, n in sorted(counts.items(), key=lambda kv: (-first[kv[0]].severity, -kv[1], kv[0]))[:_SHOWN_CODES]:
         f = first[code]
         where = f"first at line {f.line}" if f.line is not None else "dataset"
-        click.echo(f"  {code} {f.severity} x{n} ({where}): {f.message}")
+        click.echo(f"  {code} {f.severity} ×{n:,} ({where}): {f.message}")
     if len(counts) > _SHOWN_CODES:
-        click.echo(f"  ... and {len(counts) - _SHOWN_CODES} more code(s); run `dsqa check {path}` for every finding")
+        click.echo(f"  … and {plural(len(counts) - _SHOWN_CODES, 'more code')}; run `dsqa check {path}` for every finding")
 
 
 def _has_duplicate_validator(config: object) -> bool:
@@ -87,8 +88,12 @@ def convert(
         source, out, rejects=rejects, source=from_format, target=to_format, mapping=parse_map(list(mapping)),
         container=container, split=split_name,
     )
-    formats = f" ({result.source or 'unknown'} -> {result.target or to_format})"
-    click.echo(f"read {result.read}, wrote {result.written}, rejected {result.rejected}{formats}")
+    target = result.target or (to_format if to_format != "auto" else None)
+    if result.source is None and target is None:
+        formats = " (no record to tell the formats from)"
+    else:
+        formats = f" ({result.source or 'format unknown'} -> {target or 'format unknown'})"
+    click.echo(f"read {result.read:,}, wrote {result.written:,}, rejected {result.rejected:,}{formats}")
     if result.rejects_path is not None:
         click.echo(f"rejected records: {result.rejects_path}")
     passed = True
@@ -99,6 +104,8 @@ def convert(
         report = run_check([out], load_config("default"))
         _summary(report, out, "default pack")
         passed = report.passed
+    elif check and result.target is None:
+        click.echo("not checked: no record was converted")
     elif check:
         click.echo(f"not checked: dsqa checks OpenAI formats, not {result.target}")
     return 0 if passed and result.rejected == 0 else 1
@@ -173,17 +180,17 @@ def split(source: Path, out_dir: Path, validation: float, seed: int, rules: str 
 
         report = run_check([source], config.with_overrides(select=("DUP",)))
         links = duplicate_links(report.findings, report.datasets[0].stats if report.datasets else None)
-        near = f"exact and near-duplicates ({len(links)} link(s) from the duplicates validator)"
+        near = f"exact and near-duplicates ({plural(len(links), 'link')} from the duplicates validator)"
     else:
         near = "exact duplicates (no duplicates validator is enabled for near-duplicates)"
     result = split_file(source, out_dir, validation, seed, links=links, max_line_bytes=config.options("reader")["max_line_bytes"])
-    click.echo(f"read {result.read}: train {result.train}, validation {result.validation} (seed {seed})")
+    click.echo(f"read {result.read:,}: train {result.train:,}, validation {result.validation:,} (seed {seed})")
     if result.validation < result.target:
         click.echo(
-            f"dsqa: warning: validation has {result.validation} record(s), not {result.target}: "
+            f"dsqa: warning: validation has {plural(result.validation, 'record')}, not {result.target:,}: "
             "the remaining groups of duplicates are too large to fit",
             err=True,
         )
-    click.echo(f"kept together: {result.grouped} record(s) in {result.groups} group(s) of {near}")
+    click.echo(f"kept together: {plural(result.grouped, 'record')} in {plural(result.groups, 'group')} of {near}")
     click.echo(f"wrote {out_dir / 'train.jsonl'} and {out_dir / 'validation.jsonl'}")
     return 0

@@ -72,12 +72,22 @@ class Config:
         cls = self.registry.get(name)
         return {**(cls.defaults if cls else {}), **opts}
 
+    def reports(self, code: str) -> bool:
+        """Whether findings of ``code`` reach the report (selected and not ignored)."""
+        if self.select and not code.startswith(self.select):
+            return False
+        return not (self.ignore and code.startswith(self.ignore))
+
+    def reported_codes(self) -> frozenset[str]:
+        """Every code of the enabled validators that this run reports."""
+        return frozenset(
+            code for name, cls in self.registry.items() if self.enabled(name) for code in cls.codes if self.reports(code)
+        )
+
     def apply(self, finding: Finding) -> Finding | None:
         """Apply select, ignore and severity overrides; None means the finding is dropped."""
         code = finding.code
-        if self.select and not code.startswith(self.select):
-            return None
-        if self.ignore and code.startswith(self.ignore):
+        if not self.reports(code):
             return None
         sev = self.severity.get(code)
         if sev is not None and sev != finding.severity:
@@ -231,39 +241,38 @@ def _check_prefixes(prefixes: list[str], where: str, registry: Mapping[str, type
             raise ConfigError(f"{where}: {prefix!r} matches no known finding code")
 
 
-def _check_options(name: str, table: Mapping[str, Any], registry: Mapping[str, type[Validator]], origin: str) -> None:
-    """Stop with a one-line error when ``validators.<name>`` names no validator or has a bad option."""
+def _check_options(origin: str, validators: dict[str, Any], registry: dict[str, type[Validator]]) -> None:
+    """Each ``validators.NAME`` table names a known validator and fits its options schema."""
     from jsonschema import Draft202012Validator
 
-    cls = registry.get(name)
-    if cls is None:
-        raise ConfigError(f"{origin}: unknown validator 'validators.{name}' (known: {', '.join(sorted(registry))})")
-    opts = {k: v for k, v in table.items() if k != "enabled"}
-    schema = {**cls.options_schema, "additionalProperties": False}
-    errors = sorted(Draft202012Validator(schema).iter_errors(opts), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        err = errors[0]
-        if err.validator == "additionalProperties":
-            extra = sorted(k for k in err.instance if k not in err.schema.get("properties", {}))
-            raise ConfigError(f"{origin}: unknown option 'validators.{name}.{extra[0]}'")
-        where = ".".join(["validators", name, *map(str, err.absolute_path)])
-        raise ConfigError(f"{origin}: {where}: {err.message}")
-
-
-def _build(data: dict[str, Any], sources: tuple[str, ...], registry: dict[str, type[Validator]]) -> Config:
-    origin = sources[-1] if sources else "config"
-    validators = data.get("validators", {})
     for name, table in validators.items():
-        _check_options(name, table, registry, origin)
+        cls = registry.get(name)
+        if cls is None:
+            raise ConfigError(f"{origin}: unknown validator 'validators.{name}' (known: {', '.join(sorted(registry))})")
+        opts = {k: v for k, v in table.items() if k != "enabled"}
+        schema = {**cls.options_schema, "additionalProperties": False}
+        errors = sorted(Draft202012Validator(schema).iter_errors(opts), key=lambda e: list(map(str, e.absolute_path)))
+        if errors:
+            err = errors[0]
+            if err.validator == "additionalProperties":
+                extra = sorted(k for k in err.instance if k not in err.schema.get("properties", {}))
+                raise ConfigError(f"{origin}: unknown option 'validators.{name}.{extra[0]}'")
+            where = ".".join(["validators", name, *map(str, err.absolute_path)])
+            raise ConfigError(f"{origin}: {where}: {err.message}")
+
+
+def _severities(origin: str, data: dict[str, Any], registry: dict[str, type[Validator]]) -> dict[str, Severity]:
     known = {code for cls in registry.values() for code in cls.codes}
     severity = {}
     for code, level in data.get("severity", {}).items():
         if code not in known:
             raise ConfigError(f"{origin}: severity: unknown code '{code}'")
         severity[code] = Severity.parse(level)
-    for key in ("select", "ignore"):
-        _check_prefixes(list(data.get(key, [])), f"{origin}: {key}", registry)
-    fmt = data.get("format", "auto")
+    return severity
+
+
+def _target(origin: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The model, epochs and reference day the config sets, checked."""
     target: dict[str, Any] = {}
     try:
         if "model" in data:
@@ -275,8 +284,19 @@ def _build(data: dict[str, Any], sources: tuple[str, ...], registry: dict[str, t
             target["reference_date"] = parse_day(data["reference_date"]).isoformat()
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
+    return target
+
+
+def _build(data: dict[str, Any], sources: tuple[str, ...], registry: dict[str, type[Validator]]) -> Config:
+    origin = sources[-1] if sources else "config"
+    validators = data.get("validators", {})
+    _check_options(origin, validators, registry)
+    severity = _severities(origin, data, registry)
+    for key in ("select", "ignore"):
+        _check_prefixes(list(data.get(key, [])), f"{origin}: {key}", registry)
+    fmt = data.get("format", "auto")
     return Config(
-        **target,
+        **_target(origin, data),
         fail_on=data.get("fail_on", "error"),
         data_format=None if fmt == "auto" else fmt,
         select=tuple(data.get("select", [])),

@@ -18,6 +18,7 @@ from .model import DatasetResult, Finding, Record, Report, Severity
 from .pairing import expand
 from .progress import Progress
 from .sources import Span, crlf_finding, read_records, split_lines
+from .stats import DatasetStats
 from .validators import DatasetContext, Validator
 from .validators.internal import ENGINE
 from .validators.rawsig import signature
@@ -128,12 +129,26 @@ class _Pass:
                     self.emit((_crash(v, record, exc, display),))
 
 
+def _runs(config: Config, name: str, cls: type[Validator]) -> bool:
+    """Whether the validator ``name`` takes part in a run: enabled, and some use for it.
+
+    A validator runs when one of its codes is reported (selected and not ignored), or when it
+    publishes stats (``Validator.publishes``): the reports show them (token totals and cost,
+    duplicate counts, diversity) whatever is ignored. ``validators.NAME.enabled: false`` turns
+    off both its findings and its stats.
+    """
+    if name in ("reader", ENGINE) or not config.enabled(name):
+        return False
+    return bool(cls.publishes) or any(config.reports(code) for code in cls.codes)
+
+
+def _running(config: Config) -> list[str]:
+    """The names of the validators that run, in registry order."""
+    return [name for name, cls in config.registry.items() if _runs(config, name, cls)]
+
+
 def _make_validators(config: Config, context: DatasetContext) -> list[Validator]:
-    return [
-        cls(config.options(name), context)
-        for name, cls in config.registry.items()
-        if name not in ("reader", ENGINE) and config.enabled(name)
-    ]
+    return [config.registry[name](config.options(name), context) for name in _running(config)]
 
 
 def _run_span(path: Path, display: str, context: DatasetContext, config: Config, span: Span) -> _Pass:
@@ -200,6 +215,7 @@ def _check_dataset(
     context = DatasetContext(
         path=display, role=role, data_format=config.data_format,
         model=config.model, epochs=config.epochs, reference_date=config.reference_date, reference=reference,
+        enabled=config.reported_codes(),
     )
     run: _Pass | None = None
     if progress is not None:
@@ -211,7 +227,7 @@ def _check_dataset(
         run.run(path, display, None)
     if progress is not None:
         progress.read_all()
-    stats: dict[str, Any] = {}
+    stats: DatasetStats = {}
     for v in run.validators:
         try:
             # cross-file checks (leakage): ``peers`` holds the training files' validators that
@@ -252,5 +268,6 @@ def check(
             datasets.append(result)
             findings.extend(found)
     findings.sort(key=Finding.sort_key)
-    ran = [name for name in cfg.registry if name not in ("reader", ENGINE) and cfg.enabled(name)]
-    return Report(findings=findings, datasets=datasets, fail_on=cfg.fail_on, version=__version__, validators=["reader", *ran])
+    return Report(
+        findings=findings, datasets=datasets, fail_on=cfg.fail_on, version=__version__, validators=["reader", *_running(cfg)]
+    )

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+from .stats import DatasetStats
+
 
 class Severity(IntEnum):
     """How bad a finding is; ordered so that comparisons mean "at least as bad as"."""
@@ -123,8 +125,9 @@ class DatasetResult:
 
     path: str
     format: str | None
+    #: every record read (non-blank lines or array elements); the stats blocks say how many of them they use
     records: int
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: DatasetStats = field(default_factory=lambda: DatasetStats())
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "format": self.format, "records": self.records, "stats": self.stats}

@@ -145,7 +145,26 @@ def test_split_joins_linked_records_and_counts(tmp_path: Path) -> None:
         inside = {f"What is {n - 1} plus {n - 1}?" for n in g}
         assert inside <= valid_q or not inside & valid_q
     finding = Finding("DUP002", Severity.WARNING, "near", "duplicates", "x.jsonl", 9, None, None, {"of": 3})
-    assert duplicate_links([finding], {"duplicates": {"clusters": [[1, 4]]}}) == [(9, 3), (1, 4)]
+    cluster = {"representative": 1, "size": 3, "members": [{"line": 4, "similarity": 0.95}, {"line": 6, "similarity": 0.91}]}
+    stats: Any = {"duplicates": {"clusters": 1, "top_clusters": [cluster]}}
+    assert duplicate_links([finding], stats) == [(3, 9), (1, 4), (1, 6)]
+    assert duplicate_links([finding, finding], {"duplicates": {**stats["duplicates"], "top_clusters": [{**cluster, "representative": 3, "members": [{"line": 9, "similarity": 0.9}]}]}}) == [(3, 9)]
+
+
+def test_split_keeps_near_duplicates_together_when_dup002_is_ignored(tmp_path: Path) -> None:
+    # the clusters come from stats.duplicates.top_clusters, which the validator publishes
+    # (``clusters`` there is a count, not a list of lines: reading it as a list linked nothing)
+    if "duplicates" not in all_validators():
+        pytest.skip("no duplicates validator")
+    src = write_jsonl(tmp_path / "n.jsonl", [_story(i) for i in range(40)] + [_story(5, " Thanks!")])
+    pack = tmp_path / "pack.yaml"
+    pack.write_text("extends: default\nignore: [DUP002]\n", encoding="utf-8")
+    for seed in range(6):
+        proc = run_cli("split", str(src), "-o", str(tmp_path / "out"), "--validation", "0.5", "--seed", str(seed), "-r", str(pack))
+        assert proc.returncode == 0, proc.stderr
+        assert "1 link from the duplicates validator" in proc.stdout
+        train = (tmp_path / "out" / "train.jsonl").read_text(encoding="utf-8")
+        assert ("Story 5:" in train) == ("Thanks!" in train)
 
 
 def test_split_cli_uses_near_duplicates(tmp_path: Path) -> None:
@@ -156,7 +175,7 @@ def test_split_cli_uses_near_duplicates(tmp_path: Path) -> None:
     train = (tmp_path / "out" / "train.jsonl").read_text(encoding="utf-8")
     assert ("Story 5:" in train) == ("Thanks!" in train)
     if "duplicates" in all_validators():
-        assert "1 link(s) from the duplicates validator" in proc.stdout
+        assert "1 link from the duplicates validator" in proc.stdout
     proc = run_cli("split", str(src), "-o", str(tmp_path / "out"), "--validation", "41")
     assert proc.returncode == 2 and "leaves no training records" in proc.stderr
 

@@ -53,7 +53,7 @@ def test_cli_prints_counts_and_the_check(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == "read 300, wrote 300, rejected 0 (sharegpt -> openai-chat)"
-    assert lines[1].startswith(f"check of {out} (default pack): passed: 0 error(s)")
+    assert lines[1].startswith(f"check of {out} (default pack): passed: 0 errors")
 
 
 def test_alpaca_round_trip_gives_back_the_same_records(tmp_path: Path) -> None:

@@ -118,7 +118,8 @@ def test_text_and_json_reports_carry_the_block(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "d.jsonl", [_rec(i, system="You are a guide.") for i in range(12)])
     text = run_cli("check", str(path), "-f", "text")
     assert text.returncode == 0, text.stderr
-    assert "diversity (12 examples; distinct-n, first messages and openings over all examples):" in text.stdout
+    assert "diversity (distinct-n, first messages and openings over every record looked at):" in text.stdout
+    assert "  all 12 records looked at\n" in text.stdout
     assert "most common assistant openings:" in text.stdout
     report = json.loads(run_cli("check", str(path), "-f", "json").stdout)
     assert report["datasets"][0]["stats"]["diversity"]["system_prompts"]["distinct"] == 1

@@ -314,7 +314,7 @@ def test_cli_model_flag_text_and_json(tmp_path: Path) -> None:
     assert f"{path}:4: TOK001 warning example has" in out
     assert "over the 65,536-token limit of gpt-4o-mini-2024-07-18; it will be truncated from the end, losing" in out
     assert "tokens (gpt-4o-mini-2024-07-18, o200k_base, limit 65,536 per example):" in out
-    assert "12 examples" in out and "8 epochs (auto):" in out and "at $3.00 per 1M training tokens" in out
+    assert "all 12 records counted: " in out and "8 epochs (auto):" in out and "at $3.00 per 1M training tokens" in out
     js = run_cli("check", str(path), "--model", "gpt-4o-mini-2024-07-18", "--epochs", "2", "--format", "json")
     data = json.loads(js.stdout)
     stats = data["datasets"][0]["stats"]["tokens"]

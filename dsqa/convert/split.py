@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, UsageError
+from ..model import Finding
 from ..outputs import AtomicOutput, commit_together
 from ..sources import read_records
+from ..stats import DatasetStats, cluster_links
 from .base import dumps
 
 TRAIN_NAME = "train.jsonl"
@@ -93,6 +95,64 @@ def check_targets(src: Path, out_dir: Path) -> None:
             raise UsageError(f"{src}: the split would write {name} over its own input; give another -o directory")
 
 
+def _group(src: Path, kwargs: dict[str, Any], links: Iterable[tuple[int, int]]) -> _Groups:
+    """One group per record, joined for equal normalised content and for each link."""
+    groups = _Groups()
+    first_of: dict[bytes, int] = {}
+    index_of_line: dict[int, int] = {}
+    for rec in read_records(Path(src), str(src), **kwargs):
+        if rec.index < 0:
+            continue
+        if rec.value is None and not rec.raw:
+            # an over-long line is not kept in memory, so it could not be written back
+            problem = rec.problems[0].message if rec.problems else "not read"
+            raise InputError(f"{src}: line {rec.line}: {problem}; remove it first (dsqa clean)")
+        i = groups.add()
+        index_of_line[rec.line] = i
+        first = first_of.setdefault(content_hash(rec.value, rec.raw), i)
+        if first != i:
+            groups.union(first, i)
+    for a, b in links:
+        if a in index_of_line and b in index_of_line:
+            groups.union(index_of_line[a], index_of_line[b])
+    return groups
+
+
+def _choose(members: dict[int, list[int]], total: int, target: int, seed: int) -> bytearray:
+    """1 for each record that goes to validation: shuffled groups, taken while they fit ``target``."""
+    order = sorted(members)
+    random.Random(seed).shuffle(order)
+    in_validation = bytearray(total)
+    taken = 0
+    for root in order:
+        size = len(members[root])
+        if taken + size <= target:
+            for i in members[root]:
+                in_validation[i] = 1
+            taken += size
+        if taken == target:
+            break
+    return in_validation
+
+
+def _write(src: Path, out_dir: Path, kwargs: dict[str, Any], in_validation: bytearray) -> list[int]:
+    """Write both files atomically; the records written to train and to validation."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    counts = [0, 0]
+    with AtomicOutput(out_dir / TRAIN_NAME) as train, AtomicOutput(out_dir / VALIDATION_NAME) as valid:
+        i = 0
+        for rec in read_records(Path(src), str(src), **kwargs):
+            if rec.index < 0:
+                continue
+            side = in_validation[i]
+            data = rec.raw if rec.raw else dumps(rec.value).encode("utf-8")
+            (valid if side else train).write_line(data)
+            counts[side] += 1
+            i += 1
+        commit_together([train, valid])
+    return counts
+
+
 def split_file(
     src: Path,
     out_dir: Path,
@@ -112,83 +172,28 @@ def split_file(
     """
     check_targets(src, out_dir)
     kwargs: dict[str, Any] = {} if max_line_bytes is None else {"max_line_bytes": max_line_bytes}
-    groups = _Groups()
-    first_of: dict[bytes, int] = {}
-    index_of_line: dict[int, int] = {}
-    for rec in read_records(Path(src), str(src), **kwargs):
-        if rec.index < 0:
-            continue
-        if rec.value is None and not rec.raw:
-            # an over-long line is not kept in memory, so it could not be written back
-            problem = rec.problems[0].message if rec.problems else "not read"
-            raise InputError(f"{src}: line {rec.line}: {problem}; remove it first (dsqa clean)")
-        i = groups.add()
-        index_of_line[rec.line] = i
-        first = first_of.setdefault(content_hash(rec.value, rec.raw), i)
-        if first != i:
-            groups.union(first, i)
-    for a, b in links:
-        if a in index_of_line and b in index_of_line:
-            groups.union(index_of_line[a], index_of_line[b])
+    groups = _group(src, kwargs, links)
     total = len(groups.parent)
     target = validation_target(total, validation)
     members: dict[int, list[int]] = {}
     for i in range(total):
         members.setdefault(groups.find(i), []).append(i)
-    order = sorted(members)
-    random.Random(seed).shuffle(order)
-    in_validation = bytearray(total)
-    taken = 0
-    for root in order:
-        size = len(members[root])
-        if taken + size <= target:
-            for i in members[root]:
-                in_validation[i] = 1
-            taken += size
-        if taken == target:
-            break
-    out_dir.mkdir(parents=True, exist_ok=True)
-    counts = [0, 0]
-    with AtomicOutput(out_dir / TRAIN_NAME) as train, AtomicOutput(out_dir / VALIDATION_NAME) as valid:
-        i = 0
-        for rec in read_records(Path(src), str(src), **kwargs):
-            if rec.index < 0:
-                continue
-            side = in_validation[i]
-            data = rec.raw if rec.raw else dumps(rec.value).encode("utf-8")
-            (valid if side else train).write_line(data)
-            counts[side] += 1
-            i += 1
-        commit_together([train, valid])
+    counts = _write(src, out_dir, kwargs, _choose(members, total, target, seed))
     big = [m for m in members.values() if len(m) > 1]
     return SplitResult(total, counts[0], counts[1], sum(len(m) for m in big), len(big), target)
 
 
-_LINE_KEYS = ("of", "duplicate_of", "first_line", "of_line", "other_line", "original_line")
-_LINES_KEYS = ("lines", "cluster", "duplicate_lines", "members")
+def duplicate_links(findings: Iterable[Finding], stats: DatasetStats | None = None) -> list[tuple[int, int]]:
+    """Pairs of lines (the smaller first) that the duplicates validator says belong together.
 
-
-def duplicate_links(findings: Iterable[Any], stats: dict[str, Any] | None = None) -> list[tuple[int, int]]:
-    """Pairs of lines that a duplicates validator (codes DUP...) says belong together.
-
-    Read from each DUP finding's line and the line numbers in its ``data``, and from
-    ``stats["duplicates"]["clusters"]`` (lists of lines) when the validator publishes clusters.
+    Read from each DUP finding at a line whose ``data`` names the line it repeats (``of``:
+    exact duplicates, near-duplicates, conflicting answers), and from the near-duplicate
+    clusters in ``stats.duplicates.top_clusters``, which are there even when the DUP002
+    findings are ignored.
     """
     links: list[tuple[int, int]] = []
     for f in findings:
-        if not f.code.startswith("DUP") or f.line is None or not f.data:
-            continue
-        for key in _LINE_KEYS:
-            other = f.data.get(key)
-            if isinstance(other, int):
-                links.append((f.line, other))
-        for key in _LINES_KEYS:
-            others = f.data.get(key)
-            if isinstance(others, list):
-                links += [(f.line, o) for o in others if isinstance(o, int)]
-    clusters = ((stats or {}).get("duplicates") or {}).get("clusters") if isinstance(stats, dict) else None
-    if isinstance(clusters, list):
-        for cluster in clusters:
-            lines = [x for x in cluster if isinstance(x, int)] if isinstance(cluster, list) else []
-            links += [(lines[0], x) for x in lines[1:]]
-    return links
+        if f.code.startswith("DUP") and f.line is not None and f.data and isinstance(f.data.get("of"), int):
+            links.append((f.line, f.data["of"]))
+    # a link is a pair either way round, and a finding and a cluster often name the same one
+    return list(dict.fromkeys((min(a, b), max(a, b)) for a, b in links + cluster_links(stats)))

@@ -30,9 +30,17 @@ REPORTERS: dict[str, Renderer] = {
 }
 
 
-def render(name: str, report: Report, out: TextIO, *, color: bool = False) -> None:
-    """Render ``report`` in the format ``name`` to ``out``."""
-    REPORTERS[name](report, out, color=color)
+def render(name: str, report: Report, out: TextIO, *, color: bool = False, show_all: bool = False,
+           max_findings: int | None = None) -> None:
+    """Render ``report`` in the format ``name`` to ``out``.
+
+    ``show_all`` and ``max_findings`` say how the text report lists the findings of a big run
+    (every one, or at most that many, instead of grouped by code); the other formats list all.
+    """
+    if name == "text":
+        render_text(report, out, color=color, show_all=show_all, max_findings=max_findings)
+    else:
+        REPORTERS[name](report, out, color=color)
 
 
 __all__ = ["REPORTERS", "render"]

@@ -6,7 +6,9 @@ from collections import Counter
 from typing import Any, TextIO
 
 from ..model import Report
-from .common import findings_at_or_above, fmt_number, rule_docs, scalar_stats, where
+from ..wording import plural
+from . import tokenstats
+from .common import findings_at_or_above, rule_docs, where
 
 #: findings listed one by one; the rest are counted by code
 TOP = 15
@@ -21,19 +23,14 @@ def cell(text: Any) -> str:
     )
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 or word == "info" else "s")
-
-
-def render(report: Report, out: TextIO, *, color: bool = False) -> None:
-    data = report.to_dict()
+def _header(data: dict[str, Any], out: TextIO) -> None:
     s = data["summary"]
     verdict = "✅ passed" if data["passed"] else "❌ failed"
     records = sum(d["records"] for d in data["datasets"])
     out.write(f"## dsqa: {verdict}\n\n")
     out.write(
-        f"**{_plural(s['error'], 'error')}, {_plural(s['warning'], 'warning')}, {_plural(s['info'], 'info')}** "
-        f"in {_plural(len(data['datasets']), 'file')}, {_plural(records, 'record')} (fail-on: `{data['fail_on']}`)\n\n"
+        f"**{plural(s['error'], 'error')}, {plural(s['warning'], 'warning')}, {plural(s['info'], 'info')}** "
+        f"in {plural(len(data['datasets']), 'file')}, {plural(records, 'record')} (fail-on: `{data['fail_on']}`)\n\n"
     )
     if "baseline" in data:
         b = data["baseline"]
@@ -41,22 +38,32 @@ def render(report: Report, out: TextIO, *, color: bool = False) -> None:
             f"Baseline `{cell(b['path'])}`: **{b['new']:,} new**, {b['fixed']:,} fixed, {b['unchanged']:,} unchanged "
             "(only new findings fail)\n\n"
         )
+
+
+def _files(data: dict[str, Any], out: TextIO) -> None:
     out.write("| file | format | records | errors | warnings | info |\n|---|---|---:|---:|---:|---:|\n")
     for ds in data["datasets"]:
         counts = Counter(f["severity"] for f in data["findings"] if f["path"] == ds["path"])
         out.write(
             f"| `{cell(ds['path'])}` | {cell(ds['format'] or 'unknown')} | {ds['records']:,} | "
-            + " | ".join(str(counts[sev]) for sev in _SEVERITIES) + " |\n"
+            + " | ".join(f"{counts[sev]:,}" for sev in _SEVERITIES) + " |\n"
         )
     out.write("\n")
-    tokens = [(ds["path"], scalar_stats(ds["stats"].get("tokens"))) for ds in data["datasets"]]
-    tokens = [(p, t) for p, t in tokens if t]
-    if tokens:
-        out.write("### Tokens and cost\n\n")
-        for path, items in tokens:
-            out.write(f"`{cell(path)}`: " + ", ".join(f"{cell(k.replace('_', ' '))} **{cell(fmt_number(v))}**" for k, v in items) + "\n\n")
-    if not data["findings"]:
+
+
+def _tokens(report: Report, out: TextIO) -> None:
+    """Every figure of the text report's tokens block, cost included, per file."""
+    counted = [ds for ds in report.datasets if "tokens" in ds.stats]
+    if not counted:
         return
+    out.write("### Tokens and cost\n\n")
+    for ds in counted:
+        tokens = ds.stats["tokens"]
+        out.write(f"`{cell(ds.path)}` ({cell(tokenstats.heading(tokens))}):\n\n")
+        out.write("".join(f"- {cell(line)}\n" for line in tokenstats.facts(tokens, ds.records)) + "\n")
+
+
+def _by_code(data: dict[str, Any], out: TextIO) -> None:
     docs = rule_docs()
     by_code = Counter((f["code"], f["severity"]) for f in data["findings"])
     out.write("### Findings by code\n\n| code | severity | count | what |\n|---|---|---:|---|\n")
@@ -65,6 +72,9 @@ def render(report: Report, out: TextIO, *, color: bool = False) -> None:
         what = docs[code].summary if code in docs else ""
         out.write(f"| `{code}` | {sev} | {n:,} | {cell(what)} |\n")
     out.write("\n")
+
+
+def _top(data: dict[str, Any], out: TextIO) -> None:
     gating = findings_at_or_above(data)
     gating_ids = {id(f) for f in gating}
     rest = [f for f in data["findings"] if id(f) not in gating_ids]
@@ -77,3 +87,13 @@ def render(report: Report, out: TextIO, *, color: bool = False) -> None:
         out.write(f"| `{cell(where(f))}` | `{f['code']}`{new} | {f['severity']} | {cell(f['message'])}{at} |\n")
     if len(data["findings"]) > TOP:
         out.write(f"\n…and {len(data['findings']) - TOP:,} more; run `dsqa check` locally or see the full report.\n")
+
+
+def render(report: Report, out: TextIO, *, color: bool = False) -> None:
+    data = report.to_dict()
+    _header(data, out)
+    _files(data, out)
+    _tokens(report, out)
+    if data["findings"]:
+        _by_code(data, out)
+        _top(data, out)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
 from ..model import Finding, Record, Severity
+from ..stats import DatasetStats
 
 
 class Code(NamedTuple):
@@ -75,11 +76,14 @@ class Validator:
     #: reads ``record.signature`` (see ``rawsig``): the engine makes it as each line is read,
     #: while the line is still in the CPU caches
     wants_signature: ClassVar[bool] = False
+    #: the ``stats`` keys this validator publishes (see ``dsqa.stats``): the engine builds it for
+    #: them even when none of its codes is reported
+    publishes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, options: Mapping[str, Any], context: DatasetContext) -> None:
         self.options: dict[str, Any] = {**self.defaults, **options}
         self.context = context
-        self.metrics: dict[str, Any] = {}
+        self.metrics: DatasetStats = {}
 
     def wants(self, code: str) -> bool:
         """Whether this run reports ``code``: a rule whose codes are all unwanted need not run."""

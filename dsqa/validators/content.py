@@ -10,6 +10,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from ..model import Finding, Record, Severity
 from ..redact import mask_secrets
+from ..wording import article
 from .base import Code, Validator
 from .rawsig import signature
 from ..formats import CHAT
@@ -431,7 +432,7 @@ class ContentValidator(Validator):
             if found:
                 more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
                 out.append(self.finding(
-                    "CNT002", record, f"unfilled template placeholder {_quote(found[0])} in a {role} message{more}", _pointer(where),
+                    "CNT002", record, f"unfilled template placeholder {_quote(found[0])} in {article(role)} message{more}", _pointer(where),
                     hint="fill in the template (or list intended ones in validators.content.allow_placeholders)",
                     data={"placeholders": [mask_secrets(p) for p in found[:10]]},
                 ))
@@ -440,7 +441,7 @@ class ContentValidator(Validator):
             if m is not None:
                 what = "a replacement character U+FFFD" if m.group() == "\ufffd" else f"{m.group()!r}"
                 out.append(self.finding(
-                    "CNT006", record, f"mojibake: {what} at column {m.start() + 1} of a {role} message", _pointer(where),
+                    "CNT006", record, f"mojibake: {what} at column {m.start() + 1} of {article(role)} message", _pointer(where),
                     hint="the text was decoded with the wrong encoding; re-read the source as UTF-8 (e.g. ftfy.fix_text)",
                 ))
         if role == "assistant" and not (type(where) is str and where.startswith("/non_preferred_output")):

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from ..model import Finding, Record, Severity
+from ..wording import plural
 from .base import Code, Validator
 
 
@@ -70,7 +71,7 @@ class DatasetValidator(Validator):
         if self.context.role == "train" and self.count < minimum:
             yield self.finding(
                 "DST001", None,
-                f"{self.count} example(s); OpenAI needs at least {minimum} in a training file",
+                f"{plural(self.count, 'record')}; OpenAI needs at least {minimum:,} examples in a training file",
                 hint="add examples; 50 to 100 good ones is where fine-tuning starts to pay off",
                 data={"examples": self.count, "minimum": minimum},
             )

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..formats import CHAT, COMPLETION, PREFERENCE
 from ..model import Finding, Record, Severity
 from ..redact import mask_secrets
+from ..stats import DiversityStats, Distinct, LengthSummary, SystemPrompts
+from ..wording import plural
 from .base import Code, Validator
 from .turns import messages_of, turns
 
@@ -204,7 +206,7 @@ class _Lengths:
                 return min(_bucket_top(b), self.high)
         return self.high
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> LengthSummary:
         self._fold()
         if not self.n:
             return {"min": 0, "mean": 0, "p50": 0, "p90": 0, "max": 0}
@@ -214,7 +216,7 @@ class _Lengths:
         }
 
 
-def _distinct(texts: list[str]) -> dict[str, Any]:
+def _distinct(texts: list[str]) -> Distinct:
     unigrams: set[str] = set()
     # hashes, not tuples: a third of the memory; a collision among a few thousand 64-bit hashes
     # is too unlikely to matter
@@ -258,6 +260,7 @@ class DiversityValidator(Validator):
     """
 
     name = "diversity"
+    publishes = ("diversity",)
     codes: ClassVar[dict[str, Code]] = {
         "DIV001": Code(
             Severity.WARNING, "one opening starts too many assistant replies",
@@ -562,7 +565,7 @@ class DiversityValidator(Validator):
         if minimum and systems["distinct"] is not None and systems["distinct"] < minimum:
             yield self.finding(
                 "DIV002", None,
-                f"{systems['distinct']} distinct system prompt(s) in {self.examples} examples (fewer than {minimum})",
+                f"{plural(systems['distinct'], 'distinct system prompt')} in {plural(self.examples, 'record')} (fewer than {minimum:,})",
                 hint="if the model will see other system prompts in use, include some variety",
                 data={"distinct": systems["distinct"], "minimum": minimum},
             )
@@ -576,7 +579,7 @@ class DiversityValidator(Validator):
                 data={"distinct_2": d2, "minimum": floor},
             )
 
-    def _stats(self) -> dict[str, Any]:
+    def _stats(self) -> DiversityStats:
         n = self.examples
         sample = sorted(self.sample, key=lambda e: -e[0])
         top = self.options["top"]
@@ -586,7 +589,7 @@ class DiversityValidator(Validator):
         replies = sum(opening_counts.values())
         ranked = sorted(opening_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
         if self.system is None:
-            systems: dict[str, Any] = {"examples_with": self.with_system, "distinct": None,
+            systems: SystemPrompts = {"examples_with": self.with_system, "distinct": None,
                                        "more_than": self.options["max_system_prompts"], "top": []}
         else:
             best = sorted(self.system.items(), key=lambda kv: (-kv[1], kv[0]))[:top]

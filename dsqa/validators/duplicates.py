@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..formats import CHAT, COMPLETION, PREFERENCE
 from ..model import Finding, Record, Severity
+from ..stats import DuplicatesStats
+from ..wording import similarity as shown
 from .base import Code, DatasetContext, Validator
 
 if TYPE_CHECKING:
@@ -294,6 +296,7 @@ class DuplicatesValidator(Validator):
     """
 
     name = "duplicates"
+    publishes = ("duplicates",)
     codes: ClassVar[dict[str, Code]] = {
         "DUP001": Code(Severity.WARNING, "exact duplicate of an earlier example"),
         "DUP002": Code(Severity.WARNING, "near-duplicate of an earlier example"),
@@ -492,7 +495,7 @@ class DuplicatesValidator(Validator):
         lines, first, unique = a["lines"], a["first"], a["unique"]
         threshold = float(self.options["threshold"])
         conflict_below = float(self.options["conflict_below"])
-        stats: dict[str, Any] = {
+        stats: DuplicatesStats = {
             "records": n, "scope": self.options["scope"], "threshold": threshold,
             "exact_duplicates": int(n - unique.sum()), "exact_groups": 0,
             "near_duplicates": 0, "clusters": 0, "largest_cluster": 0, "candidate_pairs": 0,
@@ -543,7 +546,7 @@ class DuplicatesValidator(Validator):
             stats["conflicts"] += 1
             yield self._at(
                 "DUP003", int(lines[j]),
-                f"same prompt as line {int(lines[i])} with a different answer (answer similarity {s:.2f})",
+                f"same prompt as line {int(lines[i])} with a different answer (answer similarity {shown(s)})",
                 "keep one answer per prompt, or make the prompts say what differs",
                 {"of": int(lines[i]), "answer_similarity": round(s, 3)},
             )
@@ -595,7 +598,7 @@ class DuplicatesValidator(Validator):
                 listed.append({"line": int(lines[m]), "similarity": round(s, 3)})
                 yield self._at(
                     "DUP002", int(lines[m]),
-                    f"near-duplicate of line {int(lines[rep])} (similarity {s:.2f}, cluster of {size})",
+                    f"near-duplicate of line {int(lines[rep])} (similarity {shown(s)}, cluster of {size:,})",
                     "keep one example of each cluster, or make the examples differ in substance",
                     {"of": int(lines[rep]), "similarity": round(s, 3), "cluster_size": size},
                 )
@@ -669,7 +672,7 @@ class DuplicatesValidator(Validator):
                     leaked[i] = True
                     yield self._at(
                         "DUP005", int(lines[i]),
-                        f"near-duplicate of training file {train.context.path} line {line} (similarity {s:.2f})",
+                        f"near-duplicate of training file {train.context.path} line {line} (similarity {shown(s)})",
                         "remove it from one of the two files; near-copies make the validation loss meaningless",
                         {"training_file": train.context.path, "training_line": line, "similarity": round(s, 3)},
                     )

@@ -29,6 +29,7 @@ class FormatValidator(Validator):
     """
 
     name = "format"
+    publishes = ("formats",)
     codes: ClassVar[dict[str, Code]] = {
         "FMT001": Code(
             Severity.ERROR, "record matches no known format",

@@ -16,6 +16,7 @@ from referencing import Registry, Resource
 from ..formats import CHAT, PREFERENCE
 from ..model import Finding, Record, Severity
 from ..sources import loads
+from ..wording import article
 from .base import Code, DatasetContext, Validator, pointer_of
 from .fastpath import chat_is_valid, preference_is_valid
 
@@ -268,7 +269,7 @@ class SchemaValidator(Validator):
         rel = path[depth:] if message is not None else []
         role = message.get("role") if message is not None else None
         where = f"{role} message" if isinstance(role, str) and role in ROLES else "message"
-        a_where = ("an " if where[0] in "aeiou" else "a ") + where
+        a_where = article(where)
 
         if kw == "required":
             for key in err.validator_value:

@@ -20,6 +20,7 @@ class ShapeValidator(Validator):
     """
 
     name = "shape"
+    publishes = ("shape",)
     codes: ClassVar[dict[str, Code]] = {}
 
     def __init__(self, options: Mapping[str, Any], context: DatasetContext) -> None:

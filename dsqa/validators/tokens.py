@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from ..formats import CHAT, PREFERENCE
 from ..model import Finding, Record, Severity
+from ..stats import Distribution, HistogramBin, TokensStats
 from ..targets import DEFAULT_MODEL, auto_epochs, parse_day, resolve, table, training_cost
 from ..tokencount import ChatCounter, ExampleCount
 from . import lengthcap
@@ -34,13 +35,13 @@ def nearest_rank(values: array, fractions: Iterable[float]) -> list[int | None]:
     return out
 
 
-def histogram(values: array) -> list[dict[str, int]]:
+def histogram(values: array) -> list[HistogramBin]:
     """Counts of per-example values in power-of-two bins ``[lo, hi)``; 65,536 and 32,768 limits fall on edges."""
     if not values:
         return []
     ordered = sorted(values)
     lo = 1 << max(ordered[0], 1).bit_length() - 1
-    out = []
+    out: list[HistogramBin] = []
     while lo <= ordered[-1]:
         hi = lo * 2
         count = bisect_left(ordered, hi) - bisect_left(ordered, lo)
@@ -51,7 +52,7 @@ def histogram(values: array) -> list[dict[str, int]]:
     return out
 
 
-def distribution(values: array) -> dict[str, int | None]:
+def distribution(values: array) -> Distribution:
     """min, p10, median (p50), p90 and max of per-example values, by nearest rank."""
     low, p10, med, p90, high = nearest_rank(values, (0.0, 0.1, 0.5, 0.9, 1.0))
     return {"min": low, "p10": p10, "median": med, "p90": p90, "max": high}
@@ -76,6 +77,7 @@ class TokensValidator(Validator):
     """
 
     name = "tokens"
+    publishes = ("tokens",)
     codes: ClassVar[dict[str, Code]] = {
         "TOK001": Code(
             Severity.WARNING, "example over the model's token limit; truncated from the end",
@@ -308,10 +310,10 @@ class TokensValidator(Validator):
                 data={"new_jobs_until": closes.isoformat()},
             )
 
-    def _stats(self) -> dict[str, Any]:
+    def _stats(self) -> TokensStats:
         target = self.target
         n = len(self.totals)
-        stats: dict[str, Any] = {
+        stats: TokensStats = {
             "model": target.id,
             "model_default": self.context.model is None,
             "encoding": self.encoding,
