@@ -203,6 +203,15 @@ class ShapeStats(TypedDict):
     roles: dict[str, int]
 
 
+class PreferenceStats(TypedDict):
+    """``stats.preference``: how the two sides of the pairs compare in length (PRF010)."""
+
+    pairs: int
+    #: None without a pair whose outputs both hold text
+    preferred_longer_share: float | None
+    median_length_ratio: float | None
+
+
 class DatasetStats(TypedDict, total=False):
     """A dataset's ``stats``: each key is there when its validator ran and had something to say."""
 
@@ -211,6 +220,7 @@ class DatasetStats(TypedDict, total=False):
     tokens: TokensStats
     duplicates: DuplicatesStats
     diversity: DiversityStats
+    preference: PreferenceStats
 
 
 def cluster_links(stats: DatasetStats | None) -> list[tuple[int, int]]:

@@ -398,7 +398,7 @@ def summary(series: Series) -> dict[str, Any]:
     return out
 
 
-def _block(stats: dict[str, Any]) -> list[str]:
+def _block(stats: dict[str, Any], records: int | None = None) -> list[str]:
     parts = [f"training: {_steps(int(stats.get('steps', 0)))}"]
     if "train_loss_first" in stats:
         parts.append(f"training loss {_num(stats['train_loss_first'])} -> {_num(stats['train_loss_last'])}")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...model import Finding, Severity
+from ...stats import PreferenceStats
 from ..base import Code
 
 CODES: dict[str, Code] = {
@@ -126,7 +127,7 @@ class SideStats:
             mine.extend(where[: EXAMPLES - len(mine)])
         self.ratios.extend(other.ratios)
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> PreferenceStats:
         """``stats.preference`` of the report."""
         longer = sum(1 for r in self.ratios if r > 1)
         return {
