@@ -104,5 +104,12 @@ def may_hold_placeholder_words(raw: bytes, sig: bytes) -> bool:
     """Prefilter on a raw line and its signature: may its strings hold a bare TODO, TBD or FIXME
     (capitals, kept whole in the signature) or an [INSERT ...] slot (looked for in the line:
     the words and quotes inside the brackets leave nothing a signature test could rely on)?"""
-    return (sig.find(b"TODO") >= 0 or sig.find(b"TBD") >= 0 or sig.find(b"FIXME") >= 0
-            or _BRACKET_LINE.search(raw) is not None)
+    if sig.find(b"TODO") >= 0 or sig.find(b"TBD") >= 0 or sig.find(b"FIXME") >= 0:
+        return True
+    # a line holds few '[': finding each (a memchr) and matching there beats a regex search
+    i = raw.find(b"[")
+    while i >= 0:
+        if _BRACKET_LINE.match(raw, i) is not None:
+            return True
+        i = raw.find(b"[", i + 1)
+    return False

@@ -55,8 +55,8 @@ def find_boilerplate_gated(text: str, refusal_chars: int, apostrophe: bool) -> r
 
     ``apostrophe``: may the reply hold a straight apostrophe (``may_hold_apostrophe`` on its line)?
     """
-    low = lowered(text)
-    if low is None:
+    low = text.lower()
+    if not text.isascii() and not may_lower(text, low):
         return find_boilerplate(text, refusal_chars)
     if not may_hold_boilerplate(low):
         return None
@@ -74,27 +74,25 @@ def find_boilerplate_gated(text: str, refusal_chars: int, apostrophe: bool) -> r
 # the first three is not lowered (its prefilters would not see those letters) but searched in full.
 
 
-def lowered(text: str) -> str | None:
-    """The reply in lower case for the prefilters, or None when lower case would hide a letter
-    the patterns match (ı, İ, ſ): then the reply must be searched without prefilters."""
-    low = text.lower()
-    if text.isascii() or (len(low) == len(text) and "ı" not in low and "ſ" not in low):
-        return low
-    return None
+def may_lower(text: str, low: str) -> bool:
+    """May the prefilters look at a non-ASCII reply in lower case (``low``)? Not when lower case
+    hides a letter the patterns match (ı, İ, ſ): then the reply is searched without prefilters."""
+    return len(low) == len(text) and "ı" not in low and "ſ" not in low
 
 
 #: one pass for the literals of both patterns that hold an "n": the forms of "not" (cannot, can
 #: not, will not, not able, not allowed, not have), unable, decline, n't / n’t (can't, won't,
-#: don't); sre scans for the "n" in C and looks around it only there
-_N_LITERALS = re.compile(r"n(?:ot(?:(?<=annot)|(?<=an not)|(?<=will not)|(?= able| allowed| have))|able|'t|’t|e(?<=decline))")
+#: don't), and "an ai"; sre scans for the "n" in C and looks around it only there
+_N_LITERALS = re.compile(r"n(?:ot(?:(?<=annot)|(?<=an not)|(?<=will not)|(?= able| allowed| have))|able|'t|’t|e(?<=decline)| ai)")
 
 
 def may_hold_boilerplate(low: str) -> bool:
     """Coarse prefilter of both patterns on the lower-cased reply: does it hold any of their
-    literals (the "n" forms above, "model", "rtificial", "computer program", " ai")? Most
-    replies hold none, and this is 5 scans where the finer prefilters below are about 10."""
+    literals (the "n" forms above, "model", "rtificial", "computer program", "a ai")? Every "ai"
+    of the patterns follows "an " or "a ". Most replies hold none of these, and this is 5 scans
+    where the finer prefilters below are about 10."""
     return (_N_LITERALS.search(low) is not None or "model" in low or "rtificial" in low
-            or "computer program" in low or " ai" in low)
+            or "computer program" in low or "a ai" in low)
 
 
 def may_disclaim(low: str, apostrophe: bool, has_not: bool) -> bool:

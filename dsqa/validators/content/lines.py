@@ -32,6 +32,7 @@ _ESCAPED_ASCII = re.compile(rb"\\u00(?:2[0-57-9a-fA-F]|[3-6][0-9a-fA-F]|7[0-9a-e
 _NOT_MARKS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'@_+-/kxz"
 #: marks -> (may a placeholder in braces be there, may a mojibake lead byte be there); records of
 #: one shape have the same marks, so this stays small (and is cleared when it is not)
+_BACKSLASH = ord("\\")  # ``int in bytes`` is a memchr; most lines hold no escape at all
 _MARKS_SEEN: dict[bytes, tuple[bool, bool]] = {}
 
 
@@ -52,7 +53,7 @@ def line_gates(record: Record) -> Gates:
     raw = record.raw
     if not raw:
         return OPEN
-    escaped = raw.find(b"\\u") >= 0
+    escaped = _BACKSLASH in raw and raw.find(b"\\u") >= 0
     if escaped and _ESCAPED_ASCII.search(raw):
         return OPEN
     sig = record.signature

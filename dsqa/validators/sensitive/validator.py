@@ -13,6 +13,7 @@ from ..rawsig import signature
 from .codes import CODES, HINTS
 from .lines import LineTest, candidates, escape_pattern, line_test, relied_on
 
+_BACKSLASH = ord("\\")  # ``int in bytes`` is a memchr; most lines hold no escape at all
 DEFAULT_ALLOWED_DOMAINS = (
     "example.com", "example.org", "example.net", "example.edu", "example", "test", "invalid", "localhost",
     "domain.com", "yourdomain.com", "yourcompany.com", "company.com", "email.com",
@@ -65,7 +66,8 @@ class SensitiveValidator(Validator):
         # no line of its own (an element of a .json array), reference mode, or a character that
         # a line test relies on written as a \u escape (no ordinary JSON writer does that): all
         if (not raw or self._reference
-                or (self._escape is not None and raw.find(b"\\u00") >= 0 and self._escape.search(raw))):
+                or (self._escape is not None and _BACKSLASH in raw and raw.find(b"\\u00") >= 0
+                    and self._escape.search(raw))):
             return self._kinds
         sig = record.signature
         if sig is None:
