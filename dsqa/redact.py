@@ -145,11 +145,12 @@ KINDS: dict[str, Kind] = {
         r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"),
         run=Run("ABCDEFGHIJKLMNOPQRSTUVWXYZ" + _DIGITS, " ", min(_IBAN_LENGTHS.values())), confirm=_iban_ok),
     # +CC international numbers, or (NNN) NNN-NNNN / NNN-NNN-NNNN / NNN.NNN.NNNN; a bare run of
-    # digits (a year, an amount, an id) is never a phone number; confirmed with 8 to 15 digits
+    # digits (a year, an amount, an id) is never a phone number; confirmed with 8 to 15 digits (a
+    # '+' only opens a match, so it never splits the run)
     "phone": Kind("phone number", "SEC004", re.compile(
         r"(?<![\w+.-])(?:\+[0-9]{1,3}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-][0-9]{2,4}){1,4}"
         r"|(?:\([0-9]{3}\) ?|[0-9]{3}[.-])[0-9]{3}[.-][0-9]{4})(?![\w.-]*\d)"
-    ), run=Run(_DIGITS, " .-()+", 8), confirm=_phone_ok),
+    ), run=Run(_DIGITS, " .-()", 8), confirm=_phone_ok),
 }
 
 #: what each kind is called in a message

@@ -70,14 +70,15 @@ def find_boilerplate_gated(text: str, refusal_chars: int, apostrophe: bool) -> r
 # -- prefilters: each may say yes when the rule finds nothing, and never says no when it finds something
 #
 # The patterns match in any letter case, so the prefilters look at the reply in lower case. With
-# re.I, "ı" and "İ" also match i, "ſ" matches s and the Kelvin sign k: a reply that holds one of
-# the first three is not lowered (its prefilters would not see those letters) but searched in full.
+# re.I, "ı" and "İ" also match i: a reply that holds one is searched in full (see may_lower).
 
 
 def may_lower(text: str, low: str) -> bool:
     """May the prefilters look at a non-ASCII reply in lower case (``low``)? Not when lower case
-    hides a letter the patterns match (ı, İ, ſ): then the reply is searched without prefilters."""
-    return len(low) == len(text) and "ı" not in low and "ſ" not in low
+    hides an i the patterns match (ı stays ı, İ becomes two characters): then the reply is
+    searched without prefilters. (ſ and the Kelvin sign also match s and k, but no literal of
+    the prefilters holds an s or a k.)"""
+    return len(low) == len(text) and "ı" not in low
 
 
 #: one pass for the literals of both patterns that hold an "n": the forms of "not" (cannot, can
@@ -116,7 +117,7 @@ def may_refuse(head: str, apostrophe: bool, has_not: bool) -> bool:
         (has_not and not_refusal(head))
         or "nable" in head or "decline" in head
         or (apostrophe and ("an't" in head or "on't" in head))
-        or "an’t" in head or "on’t" in head
+        or "an’t" in head  # the pattern spells won't with a straight apostrophe only
     )
 
 

@@ -15,8 +15,10 @@ CODE = Code(
     why="""
         An assistant reply in which the same phrase of 1 to 12 words is said repeat_min_times or
         more times in a row, covering at least repeat_min_words words: the mark of a generation
-        loop. A looping reply teaches the model to loop. Cut the reply at the first repetition,
-        or drop the example.
+        loop. A loop is looked for where a generation loop is: one that runs to the end of the
+        reply, or one that fills its middle (a cheap probe finds evenly spaced repeats there; a
+        phrase repeated only at the start of a long reply is not looked for). A looping reply
+        teaches the model to loop. Cut the reply at the first repetition, or drop the example.
     """,
     failing='{"messages": [{"role": "user", "content": "Go on"}, {"role": "assistant", "content": "and then we went on and then we went on and then we went on and then we went on"}]}',
     passing='{"messages": [{"role": "user", "content": "Go on"}, {"role": "assistant", "content": "And then we went on, and on, until the road ran out at the sea."}]}',
@@ -51,16 +53,27 @@ def find_repetition(words: list[str], min_repeats: int, min_words: int, max_phra
     return None
 
 
+def find_loop(text: str, times: int, min_words: int) -> tuple[str, int] | None:
+    """The rule: the phrase and its repeats of a loop in a reply that the probe places where a
+    generation loop is (see ``may_repeat``), or None.
+
+    The probe is part of what the rule means, not a prefilter: it decides which loops count
+    (those at the end of the reply or across its middle). It needs runs longer than its 8
+    characters, so below 8 words the words are compared wherever the loop is.
+    """
+    if min_words >= 8 and not may_repeat(text, times):
+        return None
+    words = text.split()
+    return find_repetition(words, times, min_words) if len(words) >= min_words else None
+
+
 # -- prefilters: each may say yes when the rule finds nothing, and never says no when it finds something
 
 
-def may_loop(text: str, times: int, min_words: int) -> bool:
-    """Prefilter of ``find_repetition`` over a reply's words: is the reply long enough to hold
-    ``min_words`` words (2 * min_words - 1 characters), and does the loop probe pass?
-
-    The probe needs runs longer than its 8 characters, so below 8 words the words are compared.
-    """
-    return len(text) >= 2 * min_words - 1 and (min_words < 8 or may_repeat(text, times))
+def may_loop(text: str, min_words: int) -> bool:
+    """Prefilter of ``find_loop``: can the reply hold ``min_words`` words (they take at least
+    2 * min_words - 1 characters)?"""
+    return len(text) >= 2 * min_words - 1
 
 
 def may_repeat(text: str, times: int) -> bool:

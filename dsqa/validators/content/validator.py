@@ -14,7 +14,7 @@ from ..turns import turns
 from . import cnt001_empty, cnt002_placeholders, cnt003_boilerplate, cnt004_loops, cnt005_cutoff, cnt006_mojibake
 from .cnt002_placeholders import find_placeholders, may_hold_placeholder
 from .cnt003_boilerplate import find_boilerplate, find_boilerplate_gated
-from .cnt004_loops import find_repetition, may_loop
+from .cnt004_loops import find_loop, may_loop
 from .cnt005_cutoff import looks_cut_off, may_look_cut_off
 from .cnt006_mojibake import find_mojibake, may_hold_mojibake
 from .common import has_calls, pointer, quote
@@ -192,9 +192,8 @@ class ContentValidator(Validator):
                     "CNT003", record, f"refusal or AI-disclaimer boilerplate in a reply: {quote(m.group())}", pointer(where),
                     hint="rewrite the reply to answer, or drop the example (ignore CNT003 for refusal training data)",
                 ))
-        if self._loops and (reference or may_loop(text, self._times, self._words)):
-            words = text.split()
-            rep = find_repetition(words, self._times, self._words) if len(words) >= self._words else None
+        if self._loops and (reference or may_loop(text, self._words)):
+            rep = find_loop(text, self._times, self._words)
             if rep is not None:
                 phrase, times = rep
                 out.append(self.finding(
