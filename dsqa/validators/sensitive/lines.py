@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from os.path import commonprefix
 from typing import NamedTuple
 
-from ...redact import KINDS, Kind
+from ...redact import Kind
 from ..rawsig import KEEP
 
 #: characters a JSON writer spells one way only in a string (unless as a \u escape): printable
@@ -71,11 +71,10 @@ def line_test(name: str, kind: Kind) -> LineTest | None:
     return LineTest(name, b"", (), (table, sig_delete, separators, _HIDDEN * run.length))
 
 
-def relied_on(names: Iterable[str]) -> set[str]:
+def relied_on(kinds: Iterable[Kind]) -> set[str]:
     """The characters the line tests of these kinds look for: a \\u escape of one hides it."""
     out: set[str] = set()
-    for name in names:
-        kind = KINDS[name]
+    for kind in kinds:
         out.update(*kind.needles)
         if kind.run is not None:
             out.update(kind.run.chars, kind.run.separators)

@@ -58,7 +58,7 @@ class SensitiveValidator(Validator):
         #: kinds whose prefilter says nothing about a raw line: every line may hold them
         self._always = [k for k, t in tests if t is None]
         self._tests: list[LineTest] = [t for _, t in tests if t is not None]
-        self._escape = escape_pattern(relied_on(k for k, t in tests if t is not None))
+        self._escape = escape_pattern(relied_on(redact.KINDS[k] for k, t in tests if t is not None))
 
     def _candidates(self, record: Record) -> list[str]:
         """The kinds the record's strings may hold, by the raw-line tests each kind's prefilter gives."""
