@@ -3,7 +3,7 @@
 Not part of the suite. Each mutant is written into a copy of the source tree (the worktree is not
 touched) and the prefilter tests run against it; a mutant is killed when a test fails. Usage:
 
-    python benchmarks/mutate_prefilters.py [--list] [--only SUBSTRING] [--tests 'tests/test_prefilters.py ...']
+    python benchmarks/mutate_prefilters.py [--list] [--only SUBSTRING] [--tests 'tests/test_prefilters.py ...'] [-k EXPR]
 """
 
 from __future__ import annotations
@@ -92,8 +92,8 @@ def _alternatives(body: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _mutants_of(path: str, names: list[str]) -> list[Mutant]:
-    source = (ROOT / path).read_text("utf-8")
+def _mutants_of(root: Path, path: str, names: list[str]) -> list[Mutant]:
+    source = (root / path).read_text("utf-8")
     data = source.encode("utf-8")
     tree = ast.parse(source)
     offsets = _offsets(source)
@@ -128,10 +128,16 @@ def _literal_mutants(path: str, name: str, start: int, end: int, literal: str, v
     quote = literal[len(prefix)]
     body = literal[len(prefix) + 1:-1]
     if regex:
-        return [Mutant(path, name, start, end, prefix + quote + body[:a - (a > 0 and body[a - 1] == "|")]
-                       + body[b + (a == 0 and b < len(body) and body[b:b + 1] == "|"):] + quote,
-                       f"{name}: delete alternative {body[a:b]!r}")
-                for a, b in _alternatives(body)]
+        out = []
+        for a, b in _alternatives(body):
+            # the alternative and one '|' beside it: the one before it, or after it if it is the first
+            if a > 0 and body[a - 1] == "|":
+                a -= 1
+            else:
+                b += 1
+            out.append(Mutant(path, name, start, end, prefix + quote + body[:a] + body[b:] + quote,
+                              f"{name}: delete alternative {body[a:b].strip('|')!r}"))
+        return out
     if len(value) == 4 and name == "_A_TILDE":  # one string of four characters, each the literal of a test
         return [Mutant(path, name, start, end, literal.replace(c, "\\x01", 1), f"{name}: delete {c!r}") for c in value]
     never = "\\x00" if len(value) == 1 else "\\x00\\x00"  # no JSON line or test text holds a NUL
@@ -156,37 +162,41 @@ def _run_mutants(path: str, node: ast.AST, offsets: list[int], data: bytes) -> l
     return out
 
 
-def _run(mutant: Mutant, tests: str, work: Path) -> tuple[bool, str]:
+def _run(mutant: Mutant, tests: str, select: str, work: Path) -> tuple[bool, str]:
     target = work / mutant.path
-    original = (ROOT / mutant.path).read_bytes()
+    original = target.read_bytes()
     target.write_bytes(original[:mutant.start] + mutant.replacement.encode("utf-8") + original[mutant.end:])
     try:
-        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests.split()],
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests.split(), *(["-k", select] if select else [])],
                                 cwd=work, capture_output=True, text=True, timeout=900)
     finally:
         target.write_bytes(original)
+    if result.returncode not in (0, 1):  # no tests collected, an internal error: not a kill
+        raise SystemExit(f"pytest exited {result.returncode} on {mutant.what}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     failed = [line for line in result.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
-    return result.returncode != 0, failed[0] if failed else result.stdout.strip().splitlines()[-1:][0] if result.stdout.strip() else ""
+    return result.returncode == 1, failed[0] if failed else result.stdout.strip().splitlines()[-1:][0] if result.stdout.strip() else ""
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--list", action="store_true", help="only list the mutants")
     parser.add_argument("--only", default="", help="only the mutants whose description holds this")
-    parser.add_argument("--tests", default=DEFAULT_TESTS)
+    parser.add_argument("--tests", default=DEFAULT_TESTS, help="the test files to run")
+    parser.add_argument("-k", dest="select", default="", help="a pytest -k expression to run only some tests")
     args = parser.parse_args()
-    mutants = [m for path, names in TARGETS for m in _mutants_of(path, names) if args.only in m.what]
-    if args.list:
-        for m in mutants:
-            print(f"{m.path}: {m.what}")
-        print(f"{len(mutants)} mutants")
-        return 0
     with tempfile.TemporaryDirectory() as tmp:
+        # a snapshot: the mutants are made from it and written into it, so edits meanwhile do not matter
         work = Path(tmp) / "tree"
         shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(".git", "__pycache__", "*.egg-info"))
+        mutants = [m for path, names in TARGETS for m in _mutants_of(work, path, names) if args.only in m.what]
+        if args.list:
+            for m in mutants:
+                print(f"{m.path}: {m.what}")
+            print(f"{len(mutants)} mutants")
+            return 0
         killed = 0
         for i, m in enumerate(mutants, 1):
-            dead, why = _run(m, args.tests, work)
+            dead, why = _run(m, args.tests, args.select, work)
             killed += dead
             print(f"[{i}/{len(mutants)}] {'killed' if dead else 'SURVIVED'}  {m.path}: {m.what}  {why}", flush=True)
     print(f"{killed} of {len(mutants)} mutants killed")

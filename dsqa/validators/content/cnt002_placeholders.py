@@ -50,26 +50,45 @@ def find_placeholders(text: str, extra: Sequence[re.Pattern[str]] = ()) -> list[
     prose = strip_code(text)
     found: list[tuple[int, str]] = []
     if "{" in prose:
-        found += [(m.start(), m.group()) for m in _DOUBLE.finditer(prose)]
-        if not any(h in prose for h in _CODE_HINTS) and not prose.lstrip().startswith(("{", "[")):
-            found += [(m.start(), m.group()) for m in _SINGLE.finditer(prose)]
+        found += _braces(prose)
     if "<" in prose:
-        for m in _ANGLE.finditer(prose):
-            # <<SYS>> and <|...|> style markers are special tokens, not template slots
-            doubled = prose[m.start() - 1:m.start()] == "<" or prose[m.end():m.end() + 1] == ">"
-            if not doubled and (m.group(1) is None or m.group(1) not in _HTML_TAGS):
-                found.append((m.start(), m.group()))
+        found += _angles(prose)
     if "[" in prose:
         found += [(m.start(), m.group()) for m in _BRACKET.finditer(prose)]
     if "TODO" in prose or "TBD" in prose or "FIXME" in prose:
-        for m in _TODO.finditer(prose):
-            line_start = prose.rfind("\n", 0, m.start()) + 1
-            if not prose[line_start:m.start()].rstrip().endswith(_COMMENT_MARKS):
-                found.append((m.start(), m.group()))
+        found += _words(prose)
     for pattern in extra:
         found += [(m.start(), m.group()) for m in pattern.finditer(prose)]
     found.sort()
     return list(dict.fromkeys(value for _, value in found))
+
+
+def _braces(prose: str) -> list[tuple[int, str]]:
+    """{{name}} and {% tag %} slots, and a lone {name} unless the text looks like code or JSON."""
+    found = [(m.start(), m.group()) for m in _DOUBLE.finditer(prose)]
+    if not any(h in prose for h in _CODE_HINTS) and not prose.lstrip().startswith(("{", "[")):
+        found += [(m.start(), m.group()) for m in _SINGLE.finditer(prose)]
+    return found
+
+
+def _angles(prose: str) -> list[tuple[int, str]]:
+    """<PLACEHOLDER> and <your name> slots, but not HTML tags or <<SYS>>-style special tokens."""
+    found = []
+    for m in _ANGLE.finditer(prose):
+        doubled = prose[m.start() - 1:m.start()] == "<" or prose[m.end():m.end() + 1] == ">"
+        if not doubled and (m.group(1) is None or m.group(1) not in _HTML_TAGS):
+            found.append((m.start(), m.group()))
+    return found
+
+
+def _words(prose: str) -> list[tuple[int, str]]:
+    """Bare TODO, TBD and FIXME words that are not in a code comment."""
+    found = []
+    for m in _TODO.finditer(prose):
+        line_start = prose.rfind("\n", 0, m.start()) + 1
+        if not prose[line_start:m.start()].rstrip().endswith(_COMMENT_MARKS):
+            found.append((m.start(), m.group()))
+    return found
 
 
 # -- prefilters: each may say yes when the rule finds nothing, and never says no when it finds something
