@@ -188,7 +188,7 @@ def main() -> int:
         # a snapshot: the mutants are made from it and written into it, so edits meanwhile do not matter
         work = Path(tmp) / "tree"
         shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(".git", "__pycache__", "*.egg-info"))
-        mutants = [m for path, names in TARGETS for m in _mutants_of(work, path, names) if args.only in m.what]
+        mutants = [m for path, names in TARGETS for m in _mutants_of(work, path, names) if args.only in f"{m.path}: {m.what}"]
         if args.list:
             for m in mutants:
                 print(f"{m.path}: {m.what}")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from ...model import Severity
 from ..base import Code
 
+# placed at the start of a line of a ``why`` (indented by 12), so that its lines line up
 _LEAK = (
-    "A fine-tuned model can repeat what it was trained on, so anyone who prompts it may get this back."
-    " Findings show the value masked (sk-pr…[masked]…9xQ): it never appears in a report."
+    "A fine-tuned model can repeat what it was trained on, so anyone who prompts it may get this\n"
+    "            back. Findings show the value masked (sk-pr…[masked]…9xQ): it never appears in a report."
 )
 
 
@@ -22,7 +23,9 @@ CODES: dict[str, Code] = {
             A live credential in any string of a record: an OpenAI key (sk-..., with a digit in it),
             an AWS access key id (AKIA...), a GitHub token (ghp_..., github_pat_...), a Slack token
             (xoxb-...) or webhook URL, a Google API key (AIza...) or a Stripe secret key
-            (sk_live_...). {_LEAK} Revoke the credential now, then remove it from the data.
+            (sk_live_...).
+            {_LEAK}
+            Revoke the credential now, then remove it from the data.
             Prose such as "sk-learn" is not a key.
         """,
         failing=_chat("Use key sk-proj-Ab3dEfGhIjKlMnOpQrStUvWx for the call"),
@@ -42,7 +45,9 @@ CODES: dict[str, Code] = {
     "SEC003": Code(
         Severity.WARNING, "e-mail address in the data",
         why=f"""
-            An e-mail address, personal data. {_LEAK} Addresses at the domains in
+            An e-mail address, personal data.
+            {_LEAK}
+            Addresses at the domains in
             allow_email_domains (and their subdomains) and at domains with a label that starts with
             "example" (example-domain.com) are placeholders and fine. Replace real addresses with
             placeholders such as name@example.com.
@@ -57,7 +62,8 @@ CODES: dict[str, Code] = {
             A phone number: +CC international numbers, (415) 867-5309, 415-867-5309 or
             415.867.5309, with 8 to 15 digits. A year, an amount, a date or an id is not one, nor a
             North American number with 555 as area code or exchange (fictional by convention).
-            {_LEAK} Replace real numbers with fictional ones (555-0100 to 555-0199).
+            {_LEAK}
+            Replace real numbers with fictional ones (555-0100 to 555-0199).
         """,
         failing=_chat("Call me on +44 20 7946 0958 tomorrow"),
         passing=_chat("Call me on (555) 123-4567 tomorrow"),
@@ -67,7 +73,9 @@ CODES: dict[str, Code] = {
         Severity.ERROR, "credit-card number in the data",
         why=f"""
             A credit-card number: 13 to 19 digits, optionally grouped by spaces or hyphens, with a
-            card issuer's prefix and length, that passes the Luhn check. {_LEAK} Remove card
+            card issuer's prefix and length, that passes the Luhn check.
+            {_LEAK}
+            Remove card
             numbers; test numbers belong in test fixtures, not in training data.
         """,
         failing=_chat("My card is 4111 1111 1111 1111, expiry 12/29"),
@@ -78,7 +86,9 @@ CODES: dict[str, Code] = {
         Severity.WARNING, "IBAN in the data",
         why=f"""
             An international bank account number with the right length for its country and a valid
-            mod-97 checksum. {_LEAK} Remove or replace account numbers.
+            mod-97 checksum.
+            {_LEAK}
+            Remove or replace account numbers.
         """,
         failing=_chat("Pay to DE89 3704 0044 0532 0130 00 please"),
         passing=_chat("Pay to DE89 3704 0044 0532 0130 01 please"),
