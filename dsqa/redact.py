@@ -129,7 +129,7 @@ KINDS: dict[str, Kind] = {
         needles=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
     "slack_token": Kind("Slack token", "SEC001", re.compile(_B + r"xox[abposr]-[A-Za-z0-9-]{10,}" + _E), needles=("xox",)),
     "slack_webhook": Kind("Slack webhook URL", "SEC001", re.compile(
-        r"https://hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}"), needles=("hooks.slack.com",)),
+        r"https://hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}"), needles=("https://hooks.slack.com/services/",)),
     "google_api_key": Kind("Google API key", "SEC001", re.compile(_B + r"AIza[0-9A-Za-z_-]{35}" + _E), needles=("AIza",)),
     "stripe_key": Kind("Stripe secret key", "SEC001", re.compile(_B + r"(?:sk|rk)_live_[0-9A-Za-z]{20,}" + _E), needles=("_live_",)),
     "email": Kind("e-mail address", "SEC003", re.compile(

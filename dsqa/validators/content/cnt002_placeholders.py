@@ -119,16 +119,20 @@ def may_hold_placeholder_marks(marks: bytes) -> bool:
 _BRACKET_LINE = re.compile(rb"\[(?i:insert|enter|add|placeholder|todo|tbd|fill in)")
 
 
+_LETTERS = frozenset(bytes([c]) for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
 def may_hold_placeholder_words(raw: bytes, sig: bytes) -> bool:
     """Prefilter on a raw line and its signature: may its strings hold a bare TODO, TBD or FIXME
     (capitals, kept whole in the signature) or an [INSERT ...] slot (looked for in the line:
     the words and quotes inside the brackets leave nothing a signature test could rely on)?"""
     if sig.find(b"TODO") >= 0 or sig.find(b"TBD") >= 0 or sig.find(b"FIXME") >= 0:
         return True
-    # a line holds few '[': finding each (a memchr) and matching there beats a regex search
+    # a line holds few '[': finding each (a memchr) and matching there beats a regex search; a
+    # structural one (before '{', '"', ']', a number, ...) is not followed by a letter
     i = raw.find(b"[")
     while i >= 0:
-        if _BRACKET_LINE.match(raw, i) is not None:
+        if raw[i + 1:i + 2] in _LETTERS and _BRACKET_LINE.match(raw, i) is not None:
             return True
         i = raw.find(b"[", i + 1)
     return False

@@ -83,17 +83,20 @@ def may_lower(text: str, low: str) -> bool:
 
 #: one pass for the literals of both patterns that hold an "n": the forms of "not" (cannot, can
 #: not, will not, not able, not allowed, not have), unable, decline, n't / n’t (can't, won't,
-#: don't), and "an ai"; sre scans for the "n" in C and looks around it only there
-_N_LITERALS = re.compile(r"n(?:ot(?:(?<=annot)|(?<=an not)|(?<=will not)|(?= able| allowed| have))|able|'t|’t|e(?<=decline)| ai)")
+#: don't), "an ai", "artificial intelligence" and "language model"; sre scans for the "n" in C
+#: and looks around it only there
+_N_LITERALS = re.compile(
+    r"n(?:ot(?:(?<=annot)|(?<=an not)|(?<=will not)|(?= able| allowed| have))|able|'t|’t|e(?<=decline)| ai"
+    r"|telligence(?<=rtificial intelligence)|guage model)"
+)
 
 
 def may_hold_boilerplate(low: str) -> bool:
     """Coarse prefilter of both patterns on the lower-cased reply: does it hold any of their
-    literals (the "n" forms above, "model", "rtificial", "computer program", "a ai")? Every "ai"
-    of the patterns follows "an " or "a ". Most replies hold none of these, and this is 5 scans
-    where the finer prefilters below are about 10."""
-    return (_N_LITERALS.search(low) is not None or "model" in low or "rtificial" in low
-            or "computer program" in low or "a ai" in low)
+    literals (the "n" forms above, "computer program", "a ai")? Every "ai" of the patterns
+    follows "an " or "a ", and every "model" follows "language " or "ai ". Most replies hold
+    none of these, and this is 3 scans where the finer prefilters below are about 10."""
+    return _N_LITERALS.search(low) is not None or "computer program" in low or "a ai" in low
 
 
 def may_disclaim(low: str, apostrophe: bool, has_not: bool) -> bool:

@@ -102,11 +102,11 @@ class ContentValidator(Validator):
         #: the raw-line gates a rule that does not run keeps shut
         self._mask = Gates(self.wants("CNT002"), self.wants("CNT006"), True)
         self._masked = self._mask != OPEN
+        self._adjusted = self._masked or bool(self._extra)
 
-    def _gates(self, record: Record) -> Gates:
-        """The raw-line prefilters of the record, with those of rules that do not run shut."""
-        gates = OPEN if self._reference else line_gates(record)
-        if self._extra and not gates.placeholder:
+    def _adjust(self, gates: Gates) -> Gates:
+        """The raw-line gates with extra placeholder patterns open and those of rules that do not run shut."""
+        if self._extra:
             gates = gates._replace(placeholder=True)
         if self._masked:
             mask = self._mask
@@ -114,7 +114,9 @@ class ContentValidator(Validator):
         return gates
 
     def check(self, record: Record) -> list[Finding]:
-        gates = self._gates(record)
+        gates = OPEN if self._reference else line_gates(record)
+        if self._adjusted:
+            gates = self._adjust(gates)
         out: list[Finding] = []
         fmt = record.format
         value = record.value

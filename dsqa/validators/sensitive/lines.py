@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from os.path import commonprefix
 from typing import NamedTuple
 
 from ...redact import Kind
 from ..rawsig import KEEP
 
-#: characters a JSON writer spells one way only in a string (unless as a \u escape): printable
-#: ASCII but the quote, the backslash and '/' (which may be written \/)
-_PLAIN = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\", "/"}
+#: characters a JSON writer spells one way only in a string (unless as a \u escape, or '/' as \/,
+#: which ``hides`` looks for): printable ASCII but the quote and the backslash
+_PLAIN = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
 _HIDDEN = b"\x00"  # what a run's characters become; no JSON line holds a raw NUL
 
 
 #: the bytes a signature keeps, rarest in text first: a literal's rarest byte is tested first
-_RARITY = b"QJZXzxVKWYBGPFMUH@%<_+/kCDLNRSOTIEA-'{}[]\xc3\xe2\xef0123456789\""
+_RARITY = b"QJZXzxVKWYBGPFMUH@%<_+/-kCDLNRSOTIEA'{}[]\xc3\xe2\xef0123456789\""
 
 
 class LineTest(NamedTuple):
@@ -25,14 +24,15 @@ class LineTest(NamedTuple):
 
     ``needles`` are (guard, signature part, line literal): a line passes when for one of them
     the signature holds the guard byte and the part (as Latin-1 text), and the line holds the
-    literal (which all start with ``prefix``); a part or literal that is empty is not tested.
+    literal; a part or literal that is empty is not tested. Every part holds ``core``, which is
+    tested first when it is not empty.
     A ``run`` is (table, deleted from the signature, deleted from the line, what to find): the
     line passes when what is left holds the run's characters in a row, as many as it needs (the
     signature is not tested when its deletions are None).
     """
 
     kind: str
-    prefix: bytes
+    core: str
     needles: tuple[tuple[int, str, bytes], ...]
     run: tuple[bytes, bytes | None, bytes, bytes] | None
 
@@ -57,8 +57,9 @@ def line_test(name: str, kind: Kind) -> LineTest | None:
         if any(not set(n) <= _PLAIN for n in kind.needles):
             return None
         literals = [n.encode("ascii") for n in kind.needles]
-        prefix = commonprefix(literals) if len(literals) > 1 else b""
-        return LineTest(name, prefix if len(prefix) > 1 else b"", tuple(_needle(b) for b in literals), None)
+        needles = tuple(_needle(b) for b in literals)
+        core = _common([part for _, part, _ in needles]) if len(needles) > 1 else ""
+        return LineTest(name, core, needles, None)
     run = kind.run
     if run is None or not set(run.chars + run.separators) <= _PLAIN:
         return None
@@ -68,7 +69,17 @@ def line_test(name: str, kind: Kind) -> LineTest | None:
     # the signature deletes what is not in KEEP, so a run there is made of the characters and
     # the kept separators; with a character the signature drops, only the line can tell
     sig_delete = bytes(b for b in separators if b in KEEP) if set(chars) <= set(KEEP) else None
-    return LineTest(name, b"", (), (table, sig_delete, separators, _HIDDEN * run.length))
+    return LineTest(name, "", (), (table, sig_delete, separators, _HIDDEN * run.length))
+
+
+def _common(parts: list[str]) -> str:
+    """The longest string of two or more characters that every part holds, or ""."""
+    first = min(parts, key=len)
+    for size in range(len(first), 1, -1):
+        for i in range(len(first) - size + 1):
+            if all(first[i:i + size] in p for p in parts):
+                return first[i:i + size]
+    return ""
 
 
 def relied_on(kinds: Iterable[Kind]) -> set[str]:
@@ -81,12 +92,43 @@ def relied_on(kinds: Iterable[Kind]) -> set[str]:
     return out & _PLAIN
 
 
-def escape_pattern(chars: set[str]) -> re.Pattern[bytes] | None:
-    """A \\u escape of one of ``chars`` in a raw line (the hex digits in either case)."""
-    if not chars:
-        return None
+class Hides(NamedTuple):
+    """How a raw line may hide what the line tests look for: a \\u escape of one of the characters
+    (``escapes``), or '/' written as \\/ (``slash``)."""
+
+    escapes: re.Pattern[bytes] | None
+    slash: bool
+
+    def __call__(self, raw: bytes) -> bool:
+        escapes = self.escapes
+        return ((escapes is not None and raw.find(b"\\u00") >= 0 and escapes.search(raw) is not None)
+                or (self.slash and raw.find(b"\\/") >= 0))
+
+
+def hides(chars: set[str]) -> Hides:
+    """The ``Hides`` test for the characters ``chars``."""
     codes = "|".join(sorted(f"{ord(c):02x}" for c in chars))
-    return re.compile(rb"\\u00(?i:" + codes.encode("ascii") + rb")")
+    escapes = re.compile(rb"\\u00(?i:" + codes.encode("ascii") + rb")") if chars else None
+    return Hides(escapes, "/" in chars)
+
+
+def _any_needle(needles: tuple[tuple[int, str, bytes], ...], raw: bytes, sig: bytes, text: str) -> bool:
+    """Does the line pass one of several needle tests (see ``LineTest``)? ``text``: the signature
+    as Latin-1 text, or "" when it is not made yet."""
+    heads: dict[bytes, bool] = {}  # literals that start alike are ruled out by one scan for their start
+    for guard, part, literal in needles:
+        if guard >= 0 and guard not in sig:
+            continue
+        if part:
+            text = text or sig.decode("latin-1")
+            if part not in text:
+                continue
+        if not literal:
+            return True
+        head = literal[:2]
+        if heads.setdefault(head, raw.find(head) >= 0) and raw.find(literal) >= 0:
+            return True
+    return False
 
 
 def candidates(tests: Iterable[LineTest], raw: bytes, sig: bytes) -> list[str]:
@@ -95,27 +137,28 @@ def candidates(tests: Iterable[LineTest], raw: bytes, sig: bytes) -> list[str]:
     # text, both faster than ``bytes.find``), and the line, ten times longer, only on a hit
     found = []
     text = ""
-    for kind, prefix, needles, run in tests:
+    for kind, core, needles, run in tests:
         if run is not None:
             table, sig_delete, line_delete, need = run
             if ((sig_delete is None or sig.translate(table, sig_delete).find(need) >= 0)
                     and raw.translate(table, line_delete).find(need) >= 0):
                 found.append(kind)
             continue
-        checked = False
-        for guard, part, literal in needles:
-            if guard >= 0 and guard not in sig:
+        if core:
+            text = text or sig.decode("latin-1")
+            if core not in text:
                 continue
-            if part:
-                if not text:
-                    text = sig.decode("latin-1")
-                if part not in text:
-                    continue
-            if not checked:
-                if prefix and raw.find(prefix) < 0:
-                    break
-                checked = True
-            if not literal or raw.find(literal) >= 0:
+        if len(needles) > 1:
+            if _any_needle(needles, raw, sig, text):
                 found.append(kind)
-                break
+            continue
+        guard, part, literal = needles[0]
+        if guard >= 0 and guard not in sig:
+            continue
+        if part:
+            text = text or sig.decode("latin-1")
+            if part not in text:
+                continue
+        if not literal or raw.find(literal) >= 0:
+            found.append(kind)
     return found

@@ -11,7 +11,7 @@ from ...redact import find_secrets
 from ..base import Code, Validator, pointer_of
 from ..rawsig import signature
 from .codes import CODES, HINTS
-from .lines import LineTest, candidates, escape_pattern, line_test, relied_on
+from .lines import LineTest, candidates, hides, line_test, relied_on
 
 _BACKSLASH = ord("\\")  # ``int in bytes`` is a memchr; most lines hold no escape at all
 DEFAULT_ALLOWED_DOMAINS = (
@@ -58,16 +58,14 @@ class SensitiveValidator(Validator):
         #: kinds whose prefilter says nothing about a raw line: every line may hold them
         self._always = [k for k, t in tests if t is None]
         self._tests: list[LineTest] = [t for _, t in tests if t is not None]
-        self._escape = escape_pattern(relied_on(redact.KINDS[k] for k, t in tests if t is not None))
+        self._hides = hides(relied_on(redact.KINDS[k] for k, t in tests if t is not None))
 
     def _candidates(self, record: Record) -> list[str]:
         """The kinds the record's strings may hold, by the raw-line tests each kind's prefilter gives."""
         raw = record.raw
         # no line of its own (an element of a .json array), reference mode, or a character that
-        # a line test relies on written as a \u escape (no ordinary JSON writer does that): all
-        if (not raw or self._reference
-                or (self._escape is not None and _BACKSLASH in raw and raw.find(b"\\u00") >= 0
-                    and self._escape.search(raw))):
+        # a line test relies on written as an escape (no ordinary JSON writer does that): all
+        if not raw or self._reference or (_BACKSLASH in raw and self._hides(raw)):
             return self._kinds
         sig = record.signature
         if sig is None:
