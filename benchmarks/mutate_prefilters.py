@@ -22,14 +22,14 @@ CONTENT = "dsqa/validators/content/"
 #: (file, the names of the prefilter functions and constants whose literals are mutated)
 TARGETS = [
     (CONTENT + "cnt002_placeholders.py", ["may_hold_placeholder", "may_hold_placeholder_marks", "_LT",
-                                          "may_hold_placeholder_words", "_BRACKET_LINE"]),
+                                          "may_hold_placeholder_words", "_BRACKET_LINE", "_LETTERS"]),
     (CONTENT + "cnt003_boilerplate.py", ["may_lower", "_N_LITERALS", "may_hold_boilerplate", "may_disclaim",
                                          "may_refuse", "not_refusal", "_APOSTROPHE"]),
     (CONTENT + "cnt005_cutoff.py", ["may_look_cut_off"]),
     (CONTENT + "cnt006_mojibake.py", ["may_hold_mojibake", "_A_TILDE"]),
     (CONTENT + "lines.py", ["_ESCAPED_ASCII", "line_gates"]),
     ("dsqa/redact.py", ["KINDS"]),
-    ("dsqa/validators/sensitive/validator.py", ["_candidates"]),
+    ("dsqa/validators/sensitive/lines.py", ["__call__"]),
 ]
 #: constants that hold a regular expression: its alternatives are deleted one at a time
 REGEXES = {"_N_LITERALS", "_BRACKET_LINE", "_ESCAPED_ASCII"}

@@ -87,9 +87,16 @@ def findings(reference: bool, value: dict[str, Any], raw: bytes) -> list[tuple[A
             for v in VALIDATORS[reference] for f in v.check(record)]
 
 
-def assert_same(value: dict[str, Any], ensure_ascii: bool = False, escape: str = "") -> list[tuple[Any, ...]]:
-    """Both modes find the same in ``value`` read from a line (and with no line, as an array element)."""
+def assert_same(value: dict[str, Any], ensure_ascii: bool = False, escape: str = "",
+                slash: bool = False) -> list[tuple[Any, ...]]:
+    """Both modes find the same in ``value`` read from a line (and with no line, as an array element).
+
+    ``slash``: the line writes every '/' as \\/ (valid JSON, and no JSON structure holds a '/').
+    """
     raw = _line(value, ensure_ascii, escape)
+    if slash:
+        raw = raw.replace(b"/", b"\\/")
+        assert json.loads(raw) == value
     expected = findings(True, value, raw)
     assert findings(False, value, raw) == expected, (raw, expected)
     assert findings(False, value, b"") == expected
@@ -120,6 +127,8 @@ def test_every_piece_is_found_the_same_with_and_without_prefilters(piece: str) -
                 found += bool(assert_same(value, ensure_ascii))
             for escape in _escapes(piece):
                 found += bool(assert_same(value, False, escape))
+            if "/" in piece:
+                found += bool(assert_same(value, False, "", slash=True))
     if piece not in ("café", "naïve", "it’s", "\\frac{a}{b}", '{"a": 1}', "`{code}`", "2024", "sk-learn", "AKIA",
                      "v1.2.3", "ISO 9001", "+1 555 0100", "١٢٣٤٥٦٧٨٩٠١٢٣", "Straße", "😀 ok", "Ahoj, jak se máš?",
                      "Привет, как дела?", "你好，我不能帮你", "مرحبا كيف حالك", "İstanbul'da ıssız bir gün", "[ınsert name]", "I won’t answer"):
