@@ -139,7 +139,7 @@ def _literal_mutants(path: str, name: str, start: int, end: int, literal: str, v
                               f"{name}: delete alternative {body[a:b].strip('|')!r}"))
         return out
     if len(value) == 4 and name == "_A_TILDE":  # one string of four characters, each the literal of a test
-        return [Mutant(path, name, start, end, literal.replace(c, "\\x01", 1), f"{name}: delete {c!r}") for c in value]
+        return [Mutant(path, name, start, end, repr(value.replace(c, "\x01")), f"{name}: delete {c!r}") for c in value]
     never = "\\x00" if len(value) == 1 else "\\x00\\x00"  # no JSON line or test text holds a NUL
     return [Mutant(path, name, start, end, prefix + quote + never + quote, f"{name}: delete literal {value!r}")]
 

@@ -39,7 +39,7 @@ CONTENT_PIECES = [
     "I won't do that", "I can’t help", "I won’t answer", "I don’t have feelings", "I don't have beliefs",
     "I must decline to answer", "As an AI, no.", "As a AI, no.", "As an artificial intelligence, no.",
     "As a language model, no.", "I'm just a computer program", "I CANNOT HELP", "AS AN AI LANGUAGE MODEL",
-    "as an ai", "I Won'T Answer", "As an Aı, I think so", "I wİll not help you", "I MUST DECLINE TO ANSWER",
+    "as an ai", "I Won'T Answer", "I do not know, and I cannot help with that", "As an Aı, I think so", "I wİll not help you", "I MUST DECLINE TO ANSWER",
     # CNT004 and CNT005
     "ha ha ha ha ha ha ha ha ha ha ha ha ha", "and it went on and on and then it went on and on and then",
     "Here is the code you asked for:\n```python\nprint(1).", "This is a long reply that stops at the end of the",
