@@ -57,6 +57,7 @@ SECRET_PIECES = [
     "ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6", "gho_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6",
     "ghu_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6", "ghs_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6",
     "ghr_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6", "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuv",
+    "github_pat_11AAAAAAAAAAAAAAAAAAAAAA0",  # no "gh" in it: the old line gate missed it
     "xoxb-123456789012-abcdefghijkl", "https://hooks.slack.com/services/T0123ABCD/B0123ABCD/aBcDeFgHiJkLmNoPqRsTuVwX",
     "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW", "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "rk_live_4eC39HqLyjWDarjtT1zdp7dc",
     "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1b2c3\n-----END RSA PRIVATE KEY-----",
