@@ -3,75 +3,38 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
-
-#: kinds of secret, in the order they are tried; a later kind never overlaps an earlier match
-KINDS = (
-    "private_key",
-    "openai_key",
-    "aws_access_key",
-    "github_token",
-    "slack_token",
-    "slack_webhook",
-    "google_api_key",
-    "stripe_key",
-    "email",
-    "credit_card",
-    "iban",
-    "phone",
-)
-
-#: what each kind is called in a message
-LABELS = {
-    "private_key": "private key block",
-    "openai_key": "OpenAI API key",
-    "aws_access_key": "AWS access key id",
-    "github_token": "GitHub token",
-    "slack_token": "Slack token",
-    "slack_webhook": "Slack webhook URL",
-    "google_api_key": "Google API key",
-    "stripe_key": "Stripe secret key",
-    "email": "e-mail address",
-    "credit_card": "credit-card number",
-    "iban": "IBAN",
-    "phone": "phone number",
-}
 
 MASK = "[masked]"
 
 _B = r"(?<![A-Za-z0-9_])"  # start of a token: not glued to a preceding word
 _E = r"(?![A-Za-z0-9_])"
 
-# each entry: kind, compiled pattern, literals one of which must be in the text for a match
-_PATTERNS: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = (
-    ("private_key", re.compile(
-        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
-        re.S,
-    ), ("PRIVATE KEY",)),
-    # sk-..., sk-proj-..., sk-svcacct-...; the body must hold a digit so prose like "sk-learn" is not a key
-    ("openai_key", re.compile(_B + r"sk-(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9][A-Za-z0-9_-]{19,}" + _E), ("sk-",)),
-    ("aws_access_key", re.compile(_B + r"(?:AKIA|ASIA|ABIA)[0-9A-Z]{16}" + _E), ("AKIA", "ASIA", "ABIA")),
-    ("github_token", re.compile(_B + r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})" + _E), ("gh", "github_pat_")),
-    ("slack_token", re.compile(_B + r"xox[abposr]-[A-Za-z0-9-]{10,}" + _E), ("xox",)),
-    ("slack_webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}"), ("hooks.slack.com",)),
-    ("google_api_key", re.compile(_B + r"AIza[0-9A-Za-z_-]{35}" + _E), ("AIza",)),
-    ("stripe_key", re.compile(_B + r"(?:sk|rk)_live_[0-9A-Za-z]{20,}" + _E), ("_live_",)),
-    ("email", re.compile(
-        r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
-        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])"
-    ), ("@",)),
-    # 13 to 19 digits, optionally in groups split by single spaces or hyphens; confirmed by Luhn
-    ("credit_card", re.compile(r"(?<![\d.,-])\d{4}(?:[ -]?\d){9,15}(?![\d-]|[.,]\d)"), ()),
-    ("iban", re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"), ()),
-    # +CC international numbers, or (NNN) NNN-NNNN / NNN-NNN-NNNN / NNN.NNN.NNNN; a bare run of
-    # digits (a year, an amount, an id) is never a phone number
-    ("phone", re.compile(
-        r"(?<![\w+.-])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,4}"
-        r"|(?:\(\d{3}\) ?|\d{3}[.-])\d{3}[.-]\d{4})(?![\w.-]*\d)"
-    ), ()),
-)
 
+class Run(NamedTuple):
+    """A prefilter: every match, with ``separators`` taken out, holds ``length`` of ``chars`` in a row."""
+
+    chars: str
+    separators: str
+    length: int
+
+
+class Kind(NamedTuple):
+    """One kind of secret: its pattern, its name in messages, its finding code, and its prefilter.
+
+    The prefilter is ``needles`` (literals one of which every match holds) or ``run`` (see
+    ``Run``); it may say yes when the pattern finds nothing, and never says no when it finds
+    something. The sensitive validator derives its tests on a record's raw line from it, and
+    ``find_secrets`` its test on a text. ``confirm`` rejects a match that only looks right.
+    """
+
+    label: str
+    code: str
+    pattern: re.Pattern[str]
+    needles: tuple[str, ...] = ()
+    run: Run | None = None
+    confirm: Callable[[str], bool] | None = None
 _IBAN_LENGTHS = {
     "AD": 24, "AE": 23, "AT": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "CH": 21, "CY": 28, "CZ": 24,
     "DE": 22, "DK": 18, "EE": 20, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GI": 23, "GL": 18,
@@ -147,7 +110,51 @@ def _phone_ok(value: str) -> bool:
     return True
 
 
-_CONFIRM = {"credit_card": _card_ok, "iban": _iban_ok, "phone": _phone_ok}
+_DIGITS = "0123456789"
+
+#: the kinds of secret, in the order they are tried (a later kind never overlaps an earlier
+#: match); each with its pattern and, next to it, its prefilter
+KINDS: dict[str, Kind] = {
+    "private_key": Kind("private key block", "SEC002", re.compile(
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+        re.S,
+    ), needles=("PRIVATE KEY",)),
+    # sk-..., sk-proj-..., sk-svcacct-...; the body must hold a digit so prose like "sk-learn" is not a key
+    "openai_key": Kind("OpenAI API key", "SEC001", re.compile(
+        _B + r"sk-(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9][A-Za-z0-9_-]{19,}" + _E), needles=("sk-",)),
+    "aws_access_key": Kind("AWS access key id", "SEC001", re.compile(
+        _B + r"(?:AKIA|ASIA|ABIA)[0-9A-Z]{16}" + _E), needles=("AKIA", "ASIA", "ABIA")),
+    "github_token": Kind("GitHub token", "SEC001", re.compile(
+        _B + r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})" + _E),
+        needles=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
+    "slack_token": Kind("Slack token", "SEC001", re.compile(_B + r"xox[abposr]-[A-Za-z0-9-]{10,}" + _E), needles=("xox",)),
+    "slack_webhook": Kind("Slack webhook URL", "SEC001", re.compile(
+        r"https://hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}"), needles=("https://hooks.slack.com/services/",)),
+    "google_api_key": Kind("Google API key", "SEC001", re.compile(_B + r"AIza[0-9A-Za-z_-]{35}" + _E), needles=("AIza",)),
+    "stripe_key": Kind("Stripe secret key", "SEC001", re.compile(_B + r"(?:sk|rk)_live_[0-9A-Za-z]{20,}" + _E), needles=("_live_",)),
+    "email": Kind("e-mail address", "SEC003", re.compile(
+        r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])"
+    ), needles=("@",)),
+    # 13 to 19 ASCII digits, optionally in groups split by single spaces or hyphens; confirmed by Luhn
+    "credit_card": Kind("credit-card number", "SEC005", re.compile(
+        r"(?<![\d.,-])[0-9]{4}(?:[ -]?[0-9]){9,15}(?![\d-]|[.,]\d)"), run=Run(_DIGITS, " -", 13), confirm=_card_ok),
+    # two capitals, two digits, then groups of capitals and digits split by single spaces; confirmed
+    # by the country's length (15 at least) and the mod-97 checksum
+    "iban": Kind("IBAN", "SEC006", re.compile(
+        r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"),
+        run=Run("ABCDEFGHIJKLMNOPQRSTUVWXYZ" + _DIGITS, " ", min(_IBAN_LENGTHS.values())), confirm=_iban_ok),
+    # +CC international numbers, or (NNN) NNN-NNNN / NNN-NNN-NNNN / NNN.NNN.NNNN; a bare run of
+    # digits (a year, an amount, an id) is never a phone number; confirmed with 8 to 15 digits (a
+    # '+' only opens a match, so it never splits the run)
+    "phone": Kind("phone number", "SEC004", re.compile(
+        r"(?<![\w+.-])(?:\+[0-9]{1,3}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-][0-9]{2,4}){1,4}"
+        r"|(?:\([0-9]{3}\) ?|[0-9]{3}[.-])[0-9]{3}[.-][0-9]{4})(?![\w.-]*\d)"
+    ), run=Run(_DIGITS, " .-()", 8), confirm=_phone_ok),
+}
+
+#: what each kind is called in a message
+LABELS = {name: kind.label for name, kind in KINDS.items()}
 
 
 def mask_value(value: str) -> str:
@@ -166,55 +173,52 @@ def _mask_private_key(value: str) -> str:
     return "-----BEGIN " + (header.group(1) if header else "PRIVATE KEY") + "…" + MASK + "…"
 
 
-def find_secrets(text: str, kinds: Iterable[str] | None = None) -> list[SecretMatch]:
+def find_secrets(text: str, kinds: Iterable[str] | None = None, *, reference: bool = False) -> list[SecretMatch]:
     """Every secret or piece of personal data in ``text`` that the rules know, in text order.
 
     ``kinds`` limits the search to those kinds (names from ``KINDS``). Matches never overlap; the
     earlier kind in ``KINDS`` wins (a key inside a URL is a key, not part of a phone number).
+    ``reference``: search every kind's pattern, with no prefilter (for tests; the same result).
     """
     wanted = None if kinds is None else frozenset(kinds)
     found: list[SecretMatch] = []
     taken: list[tuple[int, int]] = []
-    digits = -1  # counted when a kind without literals is reached
-    for kind, pattern, needles in _PATTERNS:
-        if wanted is not None and kind not in wanted:
+    counted: dict[str, int] = {}  # characters of a run's kind, counted when first needed
+    for name, kind in KINDS.items():
+        if wanted is not None and name not in wanted:
             continue
-        if needles:
-            if not any(n in text for n in needles):
-                continue
-        else:
-            if digits < 0:
-                digits = _digits(text)
-            # a card number has 13 or more digits, a phone number (as confirmed) 8, an IBAN 2
-            if digits < _MIN_DIGITS[kind]:
-                continue
-        confirm = _CONFIRM.get(kind)
-        for m in pattern.finditer(text):
+        if not reference and not may_match(kind, text, counted):
+            continue
+        confirm = kind.confirm
+        for m in kind.pattern.finditer(text):
             start, end = m.span()
             if any(start < e and s < end for s, e in taken):
                 continue
             value = m.group()
             if confirm is not None and not confirm(value):
                 continue
-            masked = _mask_private_key(value) if kind == "private_key" else mask_value(value)
-            found.append(SecretMatch(kind, start, end, masked))
+            masked = _mask_private_key(value) if name == "private_key" else mask_value(value)
+            found.append(SecretMatch(name, start, end, masked))
             taken.append((start, end))
     found.sort(key=lambda s: s.start)
     return found
 
 
-_MIN_DIGITS = {"credit_card": 13, "phone": 8, "iban": 2}
-_DIGIT_RUN = re.compile(r"\d\d")
-_ASCII_DIGITS = b"0123456789"
-
-
-def _digits(text: str) -> int:
-    """The digits in ``text``: counted in ASCII text; in other text (where the patterns' \\d also
-    matches other scripts' digits) 99 when two digits are adjacent, else 0."""
-    if text.isascii():
-        raw = text.encode("ascii")
-        return len(raw) - len(raw.translate(None, _ASCII_DIGITS))
-    return 99 if _DIGIT_RUN.search(text) is not None else 0
+def may_match(kind: Kind, text: str, counted: dict[str, int] | None = None) -> bool:
+    """The kind's prefilter on a text: does it hold one of the needles, or as many of the run's
+    characters as a run needs? (``counted`` caches the counts of one text.)"""
+    if kind.needles:
+        return any(n in text for n in kind.needles)
+    if kind.run is None:
+        return True
+    chars = kind.run.chars
+    n = None if counted is None else counted.get(chars)
+    if n is None:
+        raw = text.encode("utf-8", "surrogatepass")
+        n = len(raw) - len(raw.translate(None, chars.encode("ascii")))
+        if counted is not None:
+            counted[chars] = n
+    return n >= kind.run.length
 
 
 def mask_secrets(text: str) -> str:
@@ -232,4 +236,4 @@ def mask_secrets(text: str) -> str:
     return "".join(out)
 
 
-__all__ = ["KINDS", "LABELS", "MASK", "SecretMatch", "find_secrets", "luhn_ok", "mask_secrets", "mask_value"]
+__all__ = ["KINDS", "LABELS", "MASK", "Kind", "Run", "SecretMatch", "find_secrets", "luhn_ok", "mask_secrets", "mask_value"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from dsqa.validators.content import ContentValidator, _not_refusal, find_repetition
+from dsqa.validators.content import ContentValidator, find_repetition
+from dsqa.validators.content.cnt003_boilerplate import not_refusal as _not_refusal
 from helpers import default_validator, gated_and_full
 
 PIECES = [
@@ -113,9 +114,9 @@ def test_a_loop_of_a_phrase_longer_than_one_that_does_not_fit_is_still_found() -
     assert find_repetition(words[:-1], 2, 12) is None
 
 
-def test_the_boilerplate_key_words_are_looked_for_as_usually_written() -> None:
-    # documented in CNT003: the forms match in any case, but a reply is matched against them
-    # only when it holds a key word as usually written
+def test_boilerplate_is_found_in_any_letter_case() -> None:
+    # CNT003's patterns match in any case, and so do its prefilters: an all-capitals refusal or a
+    # lower-case "as an ai" is flagged like the usual spelling (before, the key-word gate missed them)
     def cnt003(reply: str) -> bool:
         value = {"messages": [{"role": "user", "content": "Help me"}, {"role": "assistant", "content": reply}]}
         gated, full = gated_and_full(VALIDATOR, value)
@@ -123,4 +124,7 @@ def test_the_boilerplate_key_words_are_looked_for_as_usually_written() -> None:
         return "CNT003" in [code for code, *_ in gated]
 
     assert cnt003("I cannot help with that.") and cnt003("As an AI, I think so.") and cnt003("I Can't Help with that.")
-    assert not cnt003("I CANNOT HELP WITH THAT.") and not cnt003("As an ai, I think so.")
+    assert cnt003("I CANNOT HELP WITH THAT.") and cnt003("As an ai, I think so.")
+    assert cnt003("AS AN AI LANGUAGE MODEL, I CAN'T SAY.") and cnt003("i must DECLINE to answer")
+    assert cnt003("I AM NOT ABLE TO HELP") and cnt003("As An ArTiFiCiAl InTeLlIgEnCe, no.")
+    assert not cnt003("I can help with that.") and not cnt003("AI is a field of computer science.")

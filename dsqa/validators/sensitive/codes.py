@@ -1,0 +1,107 @@
+"""SEC001 to SEC006: what each code of the sensitive validator finds, why it matters, and examples."""
+
+from __future__ import annotations
+
+from ...model import Severity
+from ..base import Code
+
+# placed at the start of a line of a ``why`` (indented by 12), so that its lines line up
+_LEAK = (
+    "A fine-tuned model can repeat what it was trained on, so anyone who prompts it may get this\n"
+    "            back. Findings show the value masked (sk-pr…[masked]…9xQ): it never appears in a report."
+)
+
+
+def _chat(user: str, reply: str = "Noted.") -> str:
+    return '{"messages": [{"role": "user", "content": "' + user + '"}, {"role": "assistant", "content": "' + reply + '"}]}'
+
+
+CODES: dict[str, Code] = {
+    "SEC001": Code(
+        Severity.ERROR, "API key or access token in the data",
+        why=f"""
+            A live credential in any string of a record: an OpenAI key (sk-..., with a digit in it),
+            an AWS access key id (AKIA...), a GitHub token (ghp_..., github_pat_...), a Slack token
+            (xoxb-...) or webhook URL, a Google API key (AIza...) or a Stripe secret key
+            (sk_live_...).
+            {_LEAK}
+            Revoke the credential now, then remove it from the data.
+            Prose such as "sk-learn" is not a key.
+        """,
+        failing=_chat("Use key sk-proj-Ab3dEfGhIjKlMnOpQrStUvWx for the call"),
+        passing=_chat("Use the scikit-learn (sk-learn) package for the call"),
+        options=("kinds",),
+    ),
+    "SEC002": Code(
+        Severity.ERROR, "private key block in the data",
+        why=f"""
+            A private key block (-----BEGIN ... PRIVATE KEY-----), with or without its end line.
+            {_LEAK} Revoke the key pair, then remove the block from the data.
+        """,
+        failing=_chat("Here is my key: -----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEA1b2c3\\n-----END RSA PRIVATE KEY-----"),
+        passing=_chat("Here is my public key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 me@host"),
+        options=("kinds",),
+    ),
+    "SEC003": Code(
+        Severity.WARNING, "e-mail address in the data",
+        why=f"""
+            An e-mail address, personal data.
+            {_LEAK}
+            Addresses at the domains in
+            allow_email_domains (and their subdomains) and at domains with a label that starts with
+            "example" (example-domain.com) are placeholders and fine. Replace real addresses with
+            placeholders such as name@example.com.
+        """,
+        failing=_chat("Write to jane.doe@acme-corp.com about the order"),
+        passing=_chat("Write to jane@example.com about the order"),
+        options=("kinds", "allow_email_domains"),
+    ),
+    "SEC004": Code(
+        Severity.WARNING, "phone number in the data",
+        why=f"""
+            A phone number: +CC international numbers, (415) 867-5309, 415-867-5309 or
+            415.867.5309, with 8 to 15 digits. A year, an amount, a date or an id is not one, nor a
+            North American number with 555 as area code or exchange (fictional by convention).
+            {_LEAK}
+            Replace real numbers with fictional ones (555-0100 to 555-0199).
+        """,
+        failing=_chat("Call me on +44 20 7946 0958 tomorrow"),
+        passing=_chat("Call me on (555) 123-4567 tomorrow"),
+        options=("kinds",),
+    ),
+    "SEC005": Code(
+        Severity.ERROR, "credit-card number in the data",
+        why=f"""
+            A credit-card number: 13 to 19 digits, optionally grouped by spaces or hyphens, with a
+            card issuer's prefix and length, that passes the Luhn check.
+            {_LEAK}
+            Remove card
+            numbers; test numbers belong in test fixtures, not in training data.
+        """,
+        failing=_chat("My card is 4111 1111 1111 1111, expiry 12/29"),
+        passing=_chat("Order 4111 1111 1111 1112 is noted for 2024"),
+        options=("kinds",),
+    ),
+    "SEC006": Code(
+        Severity.WARNING, "IBAN in the data",
+        why=f"""
+            An international bank account number with the right length for its country and a valid
+            mod-97 checksum.
+            {_LEAK}
+            Remove or replace account numbers.
+        """,
+        failing=_chat("Pay to DE89 3704 0044 0532 0130 00 please"),
+        passing=_chat("Pay to DE89 3704 0044 0532 0130 01 please"),
+        options=("kinds",),
+    ),
+}
+
+#: what to do about a finding of each code
+HINTS = {
+    "SEC001": "revoke the credential now, then remove it from the data: a fine-tuned model can repeat it",
+    "SEC002": "revoke the key pair, then remove the block from the data",
+    "SEC003": "replace real addresses with placeholders such as name@example.com",
+    "SEC004": "replace real numbers with fictional ones (e.g. 555-0100 to 555-0199)",
+    "SEC005": "remove card numbers; test numbers belong in test fixtures, not training data",
+    "SEC006": "remove or replace account numbers",
+}
