@@ -158,12 +158,36 @@ def test_training_not_available_is_one_clear_line(fake: FakeOpenAI, data: tuple[
     assert "rejected: " in _dsqa("jobs", "--offline").stdout
 
 
-def test_model_not_available_is_one_clear_line(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
-    proc = _dsqa("submit", str(data[0]), "--model", "gpt-5-2026-08-07")
+def test_model_not_available_is_one_clear_line(fake: FakeOpenAI, data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    # a model in dsqa's catalogue that this account's API refuses
+    monkeypatch.setattr("tests.fake_openai.TRAINABLE", {"gpt-4.1-2025-04-14"})
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL)
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
-    assert "gpt-5-2026-08-07 is not available for fine-tuning" in line and "model_not_available" in line
+    assert f"{MODEL} is not available for fine-tuning" in line and "model_not_available" in line
     assert fake.state.jobs == {}
+
+
+@pytest.mark.parametrize("model", ["gpt-5-mini", "gpt-5-2026-08-07"])
+def test_an_unknown_model_stops_before_the_check_and_any_request(fake: FakeOpenAI, data: tuple[Path, Path], tmp_path: Path, model: str) -> None:
+    proc = _dsqa("submit", str(data[0]), "--model", model)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert f"unknown model '{model}' for backend openai; did you mean 'gpt-4" in line
+    assert fake.state.requests == [] and not (tmp_path / "ledger.sqlite").exists()
+    check = _dsqa("check", str(data[0]), "--model", model)
+    assert check.returncode == 2 and "did you mean" in check.stderr and check.stdout == ""
+
+
+def test_a_model_name_in_any_case_is_recorded_and_sent_as_the_canonical_id(fake: FakeOpenAI, data: tuple[Path, Path], tmp_path: Path) -> None:
+    proc = _dsqa("submit", str(data[0]), "--model", "GPT-4o-mini")
+    assert proc.returncode == 0, proc.stderr
+    assert "default target" not in proc.stdout and "gpt-4o-mini-2024-07-18, o200k_base, limit 65,536" in proc.stdout
+    (job,) = fake.state.jobs.values()
+    assert job["model"] == "gpt-4o-mini-2024-07-18"
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
+        assert db.execute("SELECT model FROM jobs").fetchall() == [("gpt-4o-mini-2024-07-18",)]
+        assert '"model":"gpt-4o-mini-2024-07-18"' in db.execute("SELECT request FROM submissions").fetchone()[0]
 
 
 def test_bad_and_missing_keys_never_print_the_key(fake: FakeOpenAI, data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -332,14 +356,20 @@ def test_the_cli_does_not_import_openai_until_a_finetune_command_runs() -> None:
     assert proc.stdout.strip() == "[]"
 
 
-def test_watch_survives_a_poll_that_fails_after_the_sdk_retries(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+def test_watch_survives_a_poll_that_fails_after_the_retries(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
     assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
     (job_id,) = fake.state.jobs
-    # the SDK tries a retrieve three times; the fourth 500 hits the next poll's first try
+    # within --max-wait every 500 is retried where it happened, each with a visible wait message
     fake.inject("jobs.retrieve", *[Fault(status=500, headers={"retry-after-ms": "1"})] * 4)
     proc = _dsqa("watch", job_id, "--interval", "0")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count("poll failed (retrieving job") == 1 and "fine-tuned model: ft:" in proc.stdout
+    assert proc.stderr.count(f"dsqa: HTTP 500 while retrieving job {job_id}; waiting 0.0 s as the server asked (retry-after)") == 4
+    assert "poll failed" not in proc.stdout and "fine-tuned model: ft:" in proc.stdout
+    # with no budget left a failed poll is reported and the next poll carries on
+    fake.inject("jobs.retrieve", Fault(status=500, headers={"retry-after-ms": "1"}))
+    proc = _dsqa("watch", job_id, "--interval", "0", "--max-wait", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("poll failed (retrieving job") == 1
 
 
 def test_results_file_in_either_spelling_or_base64() -> None:
@@ -407,24 +437,33 @@ def test_an_unreadable_or_newer_ledger_is_one_line_and_exit_2(fake: FakeOpenAI, 
     assert proc.returncode == 2 and "ledger schema 99 is newer" in proc.stderr
 
 
-def test_rate_limit_after_the_sdk_retries_and_an_unreachable_endpoint_are_one_line(
+def test_rate_limits_are_waited_out_within_max_wait_and_an_unreachable_endpoint_is_one_line(
     fake: FakeOpenAI, data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # three 429s in a row used to end the upload after about 3 seconds; now they are waited out
     fake.inject("files.create", *[Fault(status=429, code="rate_limit_exceeded", headers={"retry-after-ms": "1"})] * 3)
     proc = _dsqa("submit", str(data[0]), "--model", MODEL)
-    assert proc.returncode == 2 and fake.count("files.create") == 3
+    assert proc.returncode == 0, proc.stderr
+    assert fake.count("files.create") == 4 and len(fake.state.jobs) == 1
+    assert proc.stderr.count("dsqa: HTTP 429 (rate limited) while uploading") == 3
+    # a server that asks for more than the budget allows: one line, the budget and the server's wish named
+    fake.inject("files.create", Fault(status=429, code="rate_limit_exceeded", headers={"retry-after": "30"}))
+    other = data[0].with_name("other.jsonl")
+    other.write_text(data[0].read_text("utf-8") + data[1].read_text("utf-8"), "utf-8")
+    proc = _dsqa("submit", str(other), "--model", MODEL, "--max-wait", "5")
+    assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
-    assert "HTTP 429" in line and "after retries" in line
+    assert "HTTP 429" in line and "gave up after 1 attempt in" in line and "--max-wait 5 s; the server asked to wait 30 s" in line
     import socket
 
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
-    proc = _dsqa("submit", str(data[0]), "--model", MODEL)
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL, "--max-wait", "0")
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
-    assert f"cannot reach http://127.0.0.1:{port}/v1" in line
+    assert f"cannot reach http://127.0.0.1:{port}/v1" in line and "gave up after 1 attempt" in line
 
 
 def test_dpo_submission_sends_the_dpo_method_with_beta(fake: FakeOpenAI) -> None:
