@@ -204,7 +204,8 @@ def submit(
     if dry_run:
         api = make_backend(name, timeout, _retry(max_wait))
         return _dry_run(api, spec, train, validation, estimate, max_cost, yes)
-    _cost_gate(estimate, max_cost, yes, "dsqa's token estimate")
+    if estimate is not None:
+        _cost_gate(estimate, max_cost, yes, "dsqa's token estimate")  # refused before anything is uploaded
     train_d = digest(train)
     val_d = digest(validation) if validation else None
     with _open_ledger(ledger_path) as ledger:
@@ -216,19 +217,19 @@ def submit(
         api.preflight(spec.job_request("file-to-be-uploaded", "file-to-be-uploaded" if validation else None, {}))
 
         def price_check(request: Any) -> None:
+            who = PROVIDERS.get(api.name, api.name)
             est = api.estimate(request)
-            if est is None:
-                return
-            if est.price_usd is None:
-                click.echo(f"{api.name}'s price estimate is not available ({(est.note or 'no reason given').replace('_', ' ')})")
-                if max_cost is not None:
-                    _cost_gate(estimate, max_cost, yes, "dsqa's token estimate")
+            if est is None or est.price_usd is None:
+                if est is not None:
+                    click.echo(f"{who}'s price estimate is not available ({(est.note or 'no reason given').replace('_', ' ')})")
+                if estimate is None:
+                    _cost_gate(None, max_cost, yes, f"neither dsqa nor {who}")
                 return
             tokens = f" for {est.train_tokens:,.0f} training tokens" if est.train_tokens else ""
-            click.echo(f"{api.name}'s price estimate: ${est.price_usd:,.2f}{tokens}")
+            click.echo(f"{who}'s price estimate: {_usd(est.price_usd)}{tokens}")
             if est.allowed is False:
-                raise DsqaError(f"{api.name} says this job would exceed the account's credit limit (estimate ${est.price_usd:,.2f}); not created")
-            _cost_gate(est.price_usd, max_cost, yes, f"{api.name}'s estimate")
+                raise DsqaError(f"{who} says this job would exceed the account's credit limit (estimate {_usd(est.price_usd)}); not created")
+            _cost_gate(est.price_usd, max_cost, yes, f"{who}'s estimate")
 
         submitter = Submitter(ledger, api, _echo, single_limit=upload_limit or SINGLE_UPLOAD_LIMIT, part_size=part_size or PART_SIZE,
                               before_create=price_check)
@@ -240,6 +241,16 @@ def submit(
             return _watch(ledger, api, job.id, interval)
         click.echo(f"follow it with: dsqa watch {job.id}")
     return EXIT_OK
+
+
+PROVIDERS = {"openai": "OpenAI", "azure": "Azure OpenAI", "together": "Together"}
+
+
+def _usd(value: float) -> str:
+    """Dollars with cents, or with enough decimals to show a sum under a cent."""
+    if value == 0 or abs(value) >= 0.01:
+        return f"${value:,.2f}"
+    return f"${value:.6f}".rstrip("0")
 
 
 def _count(n: int, word: str) -> str:
@@ -262,14 +273,14 @@ def _cost_gate(estimate: float | None, max_cost: float | None, yes: bool, source
         return
     if estimate is None:
         if yes:
-            click.echo(f"no cost estimate to compare with --max-cost ${max_cost:,.2f}; submitting because of --yes", err=True)
+            click.echo(f"no cost estimate to compare with --max-cost {_usd(max_cost)}; submitting because of --yes", err=True)
             return
-        raise UsageError(f"no cost estimate for this model to compare with --max-cost ${max_cost:,.2f} ({source} has no price); add --yes to submit anyway")
+        raise UsageError(f"no cost estimate for this model to compare with --max-cost {_usd(max_cost)} ({source} has a price for it); add --yes to submit anyway")
     if estimate > max_cost:
         if yes:
-            click.echo(f"{source} ${estimate:,.2f} is over --max-cost ${max_cost:,.2f}; submitting because of --yes", err=True)
+            click.echo(f"{source} {_usd(estimate)} is over --max-cost {_usd(max_cost)}; submitting because of --yes", err=True)
             return
-        raise UsageError(f"{source} ${estimate:,.2f} is over --max-cost ${max_cost:,.2f}; not submitted (add --yes to submit anyway)")
+        raise UsageError(f"{source} {_usd(estimate)} is over --max-cost {_usd(max_cost)}; not submitted (add --yes to submit anyway)")
 
 
 def _dry_run(api: Backend, spec: Any, train: Path, validation: Path | None, estimate: float | None, max_cost: float | None, yes: bool) -> int:
@@ -295,7 +306,7 @@ def _dry_run(api: Backend, spec: Any, train: Path, validation: Path | None, esti
         path = "/fine_tuning/jobs"
         body = api.preflight(request)
         note = None
-    cost = f"${estimate:,.2f} (dsqa's token estimate)" if estimate is not None else "unknown (no per-token price for this model in dsqa's catalogue)"
+    cost = f"{_usd(estimate)} (dsqa's token estimate)" if estimate is not None else "unknown (no per-token price for this model in dsqa's catalogue)"
     click.echo(f"dry run: nothing uploaded or created; estimated cost {cost}")
     click.echo(f"POST {api.endpoint}{path}")
     click.echo("Authorization: Bearer ***")
@@ -303,7 +314,7 @@ def _dry_run(api: Backend, spec: Any, train: Path, validation: Path | None, esti
     if note:
         click.echo(f"note: {note}")
     try:
-        _cost_gate(estimate, max_cost, yes, "dsqa's token estimate")
+        _cost_gate(estimate, max_cost, yes, "dsqa's token estimate" if estimate is not None else "dsqa's catalogue (before upload)")
     except UsageError as exc:
         click.echo(f"dsqa: --max-cost: {exc}", err=True)
         return 2

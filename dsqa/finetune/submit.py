@@ -87,6 +87,8 @@ class JobSpec:
         for key, value in self.extra:
             if value is not None:
                 out[key] = value
+        if "lora" not in out and out.keys() & {"lora_r", "lora_alpha", "lora_dropout", "lora_trainable_modules"}:
+            out["lora"] = True  # the SDK ignores LoRA settings unless LoRA is asked for explicitly
         return out
 
     def method_body(self) -> dict[str, Any]:

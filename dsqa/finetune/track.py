@@ -110,9 +110,12 @@ class Watcher:
             self.sleep(self.interval)
 
     def _show(self, event: EventInfo, progress: Progress) -> None:
-        if event.type != "metrics" and isinstance((event.data or {}).get("step"), int) and isinstance((event.data or {}).get("total_steps"), int):
+        data = event.data or {}
+        if event.type != "metrics" and isinstance(data.get("step"), int) and isinstance(data.get("total_steps"), int):
             # Together's progress events carry step and total_steps beside their message
-            progress.update(event.data or {})
+            if progress.update(data):
+                self.echo(f"  {progress.line()}")
+            return
         if event.type == "metrics" and event.data:
             if progress.update(event.data):
                 self.echo(f"  {progress.line()}")
