@@ -234,8 +234,6 @@ def submit(
         submitter = Submitter(ledger, api, _echo, single_limit=upload_limit or SINGLE_UPLOAD_LIMIT, part_size=part_size or PART_SIZE,
                               before_create=price_check)
         job, _created = submitter.submit(check_id, report_hash, train_d, val_d, spec)
-        for line in getattr(api, "file_checks", []):
-            click.echo(line)
         click.echo(f"job: {job.id} ({job.status}) on {api.name}")
         if follow:
             return _watch(ledger, api, job.id, interval)

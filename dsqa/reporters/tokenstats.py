@@ -30,7 +30,10 @@ def render_tokens(stats: dict[str, Any]) -> list[str]:
     if stats.get("unsized_images"):
         lines.append(f"  {stats['unsized_images']:,} image(s) of unknown size counted at 85 tokens (the least they cost)")
     if not stats.get("billed"):
-        lines.append("  validation file: its tokens are not billed")
+        if stats.get("billed_per_eval"):
+            lines.append("  validation file: its tokens are billed once per evaluation (--n-evals)")
+        else:
+            lines.append("  validation file: its tokens are not billed")
         return lines
     how = "auto" if stats.get("epochs_auto") else "set"
     cost = stats.get("estimated_cost_usd")

@@ -289,6 +289,8 @@ class TokensValidator(Validator):
         }
         if self.context.role != "train":
             stats["billed"] = False
+            if target.provider == "together":
+                stats["billed_per_eval"] = True  # Together bills validation tokens once per evaluation (n_evals)
             return stats
         requested = self.context.epochs
         epochs = requested if isinstance(requested, int) else auto_epochs(n)
