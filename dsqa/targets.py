@@ -144,6 +144,11 @@ def resolve_for(backend: str, model: str) -> Target:
     if mid is None:
         near = list(dict.fromkeys(closest(base, backend)))
         hint = f"; did you mean {_or(near)}?" if near else ""
+        for other in ("together", "openai"):
+            if other != backend and CATALOGUES[other] != CATALOGUES[backend]:
+                found = catalogue(other).names.get(name) or catalogue(other).names.get(name.lower())
+                if found is not None:
+                    hint = f"; {found} is a {other} model: add --backend {other}"
         raise ConfigError(f"unknown target model {model!r} for backend {backend}{hint} (`dsqa models --backend {backend} --all` lists them)")
     return tab.models[mid]
 

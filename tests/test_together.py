@@ -402,6 +402,8 @@ def test_check_with_the_together_catalogue_and_a_local_tokenizer(tmp_path: Path)
     assert "(estimate: not meta-llama/Meta-Llama-3.1-8B-Instruct-Reference's tokenizer; give --tokenizer)" in text
     bad = _dsqa("check", str(CLEAN), "--backend", "together", "--model", MODEL, "--tokenizer", str(tmp_path / "nope"))
     assert bad.returncode == 2 and "no tokenizer.json there" in bad.stderr
+    elsewhere = _dsqa("check", str(CLEAN), "--model", "qwen/qwen3-8b")
+    assert elsewhere.returncode == 2 and "Qwen/Qwen3-8B is a together model: add --backend together" in elsewhere.stderr
     unknown = _dsqa("check", str(CLEAN), "--backend", "together", "--model", "qwen")
     assert unknown.returncode == 2 and "did you mean 'Qwen/Qwen2.5-7B-Instruct' or 'Qwen/Qwen3-8B'?" in unknown.stderr and unknown.stdout == ""
 
