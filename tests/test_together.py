@@ -434,7 +434,7 @@ def test_models_lists_each_catalogue() -> None:
 
 
 def test_the_faults_each_made_exactly_one_job() -> None:
-    """Runs last in this file: the measured jobs per injected fault (the issue's closing figure)."""
+    """Runs after the fault tests above: the measured jobs per injected fault (the issue's closing figure)."""
     if not JOBS_PER_FAULT:
         pytest.skip("the fault tests were not selected in this run")
     width = max(len(k) for k in JOBS_PER_FAULT)
@@ -442,3 +442,15 @@ def test_the_faults_each_made_exactly_one_job() -> None:
     for label, jobs in JOBS_PER_FAULT.items():
         sys.stderr.write(f"  {label:<{width}}  {jobs}\n")
     assert set(JOBS_PER_FAULT.values()) == {1}
+
+
+def test_an_upload_of_bytes_together_already_has_reuses_its_file(fake: FakeTogether, data: tuple[Path, Path], tmp_path: Path) -> None:
+    assert _submit(data[0]).returncode == 0
+    (file_id,) = fake.state.files
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
+        db.execute("DELETE FROM files")  # the ledger forgot the upload (say, a new checkout)
+    proc = _submit(data[0], "--seed", "5")
+    assert proc.returncode == 0, proc.stderr
+    # the second POST /v1/files answers 409 with the existing id; the SDK returns that file
+    assert fake.count("files.create") == 2 and list(fake.state.files) == [file_id]
+    assert f"uploaded as {file_id}" in proc.stdout and len(fake.state.jobs) == 2
