@@ -454,3 +454,18 @@ def test_an_upload_of_bytes_together_already_has_reuses_its_file(fake: FakeToget
     # the second POST /v1/files answers 409 with the existing id; the SDK returns that file
     assert fake.count("files.create") == 2 and list(fake.state.files) == [file_id]
     assert f"uploaded as {file_id}" in proc.stdout and len(fake.state.jobs) == 2
+
+
+def test_a_job_that_ends_in_error_exits_1_with_its_error_event(monkeypatch: pytest.MonkeyPatch, data: tuple[Path, Path], tmp_path: Path) -> None:
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TOGETHER_API_KEY", KEY)
+    monkeypatch.setenv("DSQA_LEDGER", str(tmp_path / "ledger.sqlite"))
+    with FakeTogether(KEY, outcome="error") as server:
+        monkeypatch.setenv("TOGETHER_BASE_URL", server.base_url)
+        proc = _submit(data[0], "--watch", "--interval", "0")
+        (jid,) = server.state.jobs
+    assert proc.returncode == 1
+    assert "  [error] Training failed: the training file has a line the tokenizer rejects" in proc.stdout
+    assert proc.stderr.strip().endswith(f"{jid} error")
+    assert _ledger(tmp_path, "SELECT status FROM jobs") == [("error",)]
