@@ -469,3 +469,19 @@ def test_a_job_that_ends_in_error_exits_1_with_its_error_event(monkeypatch: pyte
     assert "  [error] Training failed: the training file has a line the tokenizer rejects" in proc.stdout
     assert proc.stderr.strip().endswith(f"{jid} error")
     assert _ledger(tmp_path, "SELECT status FROM jobs") == [("error",)]
+
+
+def test_a_recent_job_with_other_settings_is_not_adopted(fake: FakeTogether, data: tuple[Path, Path], tmp_path: Path) -> None:
+    # made a moment ago from the same file and model but with other epochs and full training, then unknown to the ledger
+    assert _submit(data[0], "--epochs", "5", "--full").returncode == 0
+    (theirs,) = fake.state.jobs
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
+        db.execute("DELETE FROM job_status")
+        db.execute("DELETE FROM jobs")
+        db.execute("DELETE FROM submissions")
+    fake.inject("jobs.create", Fault(drop=True, before=True))
+    proc = _submit(data[0], "--epochs", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert len(fake.state.jobs) == 2 and fake.count("jobs.list") == 1
+    (ours,) = set(fake.state.jobs) - {theirs}
+    assert fake.state.jobs[ours]["n_epochs"] == 2 and f"job: {ours} " in proc.stdout

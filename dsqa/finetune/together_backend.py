@@ -233,8 +233,7 @@ class TogetherBackend:
                 continue
             if request.suffix and getattr(raw, "suffix", None) not in (None, request.suffix):
                 continue
-            epochs = request.params.get("n_epochs")
-            if epochs is not None and getattr(raw, "n_epochs", None) not in (None, epochs):
+            if not _same_settings(raw, request.params):
                 continue
             if since is not None and job.created_at is not None and job.created_at < since - CLOCK_SKEW:
                 continue
@@ -280,6 +279,21 @@ class TogetherBackend:
             step = int(row["step"])
             rows.setdefault(step, {"step": step}).update({k: v for k, v in row.items() if k != "step"})
         return [rows[k] for k in sorted(rows)]
+
+
+def _same_settings(raw: Any, params: dict[str, Any]) -> bool:
+    """Whether a listed job's reported settings agree with the ones this request sets (unreported ones agree)."""
+    for key in ("n_epochs", "n_evals", "n_checkpoints", "learning_rate", "warmup_ratio"):
+        wanted, got = params.get(key), getattr(raw, key, None)
+        if wanted is not None and got is not None and got != wanted:
+            return False
+    method = getattr(getattr(raw, "training_method", None), "method", None)
+    if method is not None and method != params.get("training_method", "sft"):
+        return False
+    kind = getattr(getattr(raw, "training_type", None), "type", None)
+    if kind is not None and params.get("lora") is not None and kind != ("Lora" if params["lora"] else "Full"):
+        return False
+    return True
 
 
 def _file(obj: Any) -> RemoteFile:
