@@ -485,3 +485,23 @@ def test_a_recent_job_with_other_settings_is_not_adopted(fake: FakeTogether, dat
     assert len(fake.state.jobs) == 2 and fake.count("jobs.list") == 1
     (ours,) = set(fake.state.jobs) - {theirs}
     assert fake.state.jobs[ours]["n_epochs"] == 2 and f"job: {ours} " in proc.stdout
+
+
+def test_preference_data_is_judged_against_the_dpo_limit_and_together_defaults_to_one_epoch(tmp_path: Path) -> None:
+    from tests.helpers import write_jsonl
+
+    def pair(i: int, words: int) -> dict[str, object]:
+        return {"input": {"messages": [{"role": "user", "content": f"Question {i}?"}]},
+                "preferred_output": [{"role": "assistant", "content": "good " * words}],
+                "non_preferred_output": [{"role": "assistant", "content": "bad"}]}
+
+    # about 12,000 tokens: under gpt-oss-20b's SFT limit (16,384), over its DPO limit (8,192)
+    path = write_jsonl(tmp_path / "prefs.jsonl", [pair(i, 12000 if i == 2 else 5) for i in range(12)])
+    report = tmp_path / "r.json"
+    proc = _dsqa("check", str(path), "--backend", "together", "--model", "openai/gpt-oss-20b", "-f", "json", "-o", str(report), "-q")
+    data = json.loads(report.read_text())
+    found = [f for f in data["findings"] if f["code"] == "TOK001"]
+    assert len(found) == 1 and found[0]["line"] == 3 and "8,192-token limit of openai/gpt-oss-20b" in found[0]["message"]
+    stats = data["datasets"][0]["stats"]["tokens"]
+    assert stats["max_tokens_per_example"] == 8192 and stats["epochs"] == 1 and stats["epochs_auto"] is True
+    assert proc.returncode == 0, proc.stderr  # TOK001 is a warning: truncation is not a rejection

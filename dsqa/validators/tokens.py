@@ -129,6 +129,8 @@ class TokensValidator(Validator):
         self.target = resolve(context.model or DEFAULT_MODEL)
         self.encoding: str = self.options["encoding"] or self.target.encoding
         self.limit: int | None = self.options["max_tokens"] or self.target.max_tokens
+        # Together allows shorter sequences for DPO than for SFT
+        self.limit_dpo: int | None = self.options["max_tokens"] or self.target.max_tokens_dpo or self.limit
         self.tokenizer: str | None = self.options["tokenizer"]
         self._counter: ChatCounter | None = ChatCounter(self.encoding, self.tokenizer)
         self.totals = array("I")
@@ -167,7 +169,7 @@ class TokensValidator(Validator):
         if count.images:
             self.images += count.images
             self.unsized_images += count.unsized_images
-        limit = self.limit
+        limit = self.limit if fmt == CHAT else self.limit_dpo
         self.billed_per_epoch += min(total, limit) if limit else total
         if (not limit or count.sequence <= limit) and (count.trainable or not count.trainable_messages):
             return ()
@@ -275,7 +277,7 @@ class TokensValidator(Validator):
             # counts for a model whose tokenizer dsqa does not have are labelled in every report format
             "encoding": f"{encoding} (estimate: not {target.id}'s tokenizer; give --tokenizer)" if estimated else encoding,
             "tokens_estimated": estimated,
-            "max_tokens_per_example": self.limit,
+            "max_tokens_per_example": self.limit_dpo if self.methods and CHAT not in self.methods else self.limit,
             "examples": n,
             "total_tokens": self.total_tokens,
             "trainable_tokens": self.trainable_tokens,
@@ -293,7 +295,8 @@ class TokensValidator(Validator):
                 stats["billed_per_eval"] = True  # Together bills validation tokens once per evaluation (n_evals)
             return stats
         requested = self.context.epochs
-        epochs = requested if isinstance(requested, int) else auto_epochs(n)
+        # Together's n_epochs defaults to 1; OpenAI's "auto" follows the cookbook heuristic
+        epochs = requested if isinstance(requested, int) else (1 if target.provider == "together" else auto_epochs(n))
         billed = self.billed_per_epoch * epochs
         cost = training_cost(billed, target)
         stats.update({
