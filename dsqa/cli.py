@@ -106,7 +106,9 @@ def cli() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file (atomically) instead of stdout.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: only on a terminal, never with NO_COLOR).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes for large files (default: the number of cores).")
-@click.option("--model", metavar="MODEL", help="Target model for token limits and cost: a base, alias or ft: id (default: gpt-4o-mini-2024-07-18).")
+@click.option("--model", metavar="MODEL", help="Target model for token limits and cost: a base, alias or ft: id (default: gpt-4o-mini-2024-07-18); `dsqa models` lists them.")
+@click.option("--backend", type=click.Choice(["openai", "azure", "together"]), help="Provider whose catalogue --model is looked up in (default: openai).")
+@click.option("--tokenizer", type=click.Path(path_type=Path), metavar="PATH", help="The model's tokenizer.json or model directory: exact token counts for non-OpenAI models (offline).")
 @click.option("--epochs", metavar="N|auto", help="Epochs for the cost estimate: 1-50, or auto (OpenAI's default heuristic).")
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), metavar="REPORT.json", help="A JSON report of an earlier run: fail only on findings that are new relative to it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no status line on stderr.")
@@ -127,6 +129,8 @@ def check(
     color: bool | None,
     jobs: int | None,
     model: str | None,
+    backend: str | None,
+    tokenizer: Path | None,
     epochs: str | None,
     baseline: Path | None,
     quiet: bool,
@@ -150,8 +154,10 @@ def check(
 
     config = load_config(rules).with_overrides(
         fail_on=fail_on, data_format=data_format, select=_split_codes(select), ignore=_split_codes(ignore),
-        model=model, epochs=epochs,
     )
+    from .cli_finetune import target_config
+
+    config, _ = target_config(config, backend, model, epochs, tokenizer)
     from .pairing import assign_roles
 
     roles = assign_roles(paths, validation, config.validation)

@@ -68,6 +68,10 @@ class _TokensBase(TypedDict):
 class TokensStats(_TokensBase, total=False):
     """``stats.tokens``; the billing keys are present when ``billed`` is True."""
 
+    #: the counts are an o200k estimate for a model whose tokenizer dsqa does not have
+    tokens_estimated: bool
+    #: a Together validation file: billed once per evaluation
+    billed_per_eval: bool
     epochs: int
     epochs_auto: bool
     billed_tokens_per_epoch: int

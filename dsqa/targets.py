@@ -1,14 +1,20 @@
-"""Target base models (read from data/models.yaml): encoding, per-example limit, price, dates, epochs."""
+"""Target base models per provider (data/models.yaml, data/together.yaml): encoding, limits, price, dates, epochs."""
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
 from .errors import ConfigError
+
+#: provider catalogue files under dsqa/data; openai and azure train the same OpenAI bases
+CATALOGUES = {"openai": "models.yaml", "azure": "models.yaml", "together": "together.yaml"}
+#: a model id written ``together:ORG/NAME`` is looked up in the Together catalogue (how `check --backend` says it)
+PROVIDER_PREFIX = "together:"
 
 #: counted against when no model is named: the cheapest base OpenAI still trains (reference §0),
 #: with the 65,536-token limit and o200k_base encoding of every current base
@@ -35,6 +41,18 @@ class Target:
     shutdown: dt.date | None
     shutdown_verified: bool
     aliases: tuple[str, ...] = ()
+    provider: str = "openai"
+    #: lora and/or full (Together); empty for OpenAI, which does not say
+    training: tuple[str, ...] = ()
+    max_tokens_dpo: int | None = None
+    #: True when counts use a stand-in encoding rather than the model's own tokenizer
+    estimate: bool = False
+    tokenizer: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The id as written on the command line: Together ids carry their provider prefix in a config."""
+        return f"{PROVIDER_PREFIX}{self.id}" if self.provider == "together" else self.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,31 +75,103 @@ def _day(value: Any, where: str) -> dt.date | None:
 
 @lru_cache(maxsize=1)
 def table() -> Table:
-    """Load the bundled model table once per process."""
+    """Load the bundled OpenAI model table once per process."""
+    return catalogue("openai")
+
+
+@lru_cache(maxsize=4)
+def catalogue(backend: str) -> Table:
+    """Load one provider's bundled catalogue once per process; ``names`` maps lower-cased ids and aliases."""
+    try:
+        filename = CATALOGUES[backend]
+    except KeyError:
+        raise ConfigError(f"no model catalogue for backend {backend!r} (known: {', '.join(CATALOGUES)})") from None
     import yaml  # loaded on first use, so that `dsqa rules` does without it
 
-    data = yaml.safe_load((files("dsqa") / "data" / "models.yaml").read_text("utf-8"))
+    data = yaml.safe_load((files("dsqa") / "data" / filename).read_text("utf-8"))
+    provider = data.get("provider") or {}
+    pname = provider.get("name", "openai")
     models: dict[str, Target] = {}
     names: dict[str, str] = {}
     for mid, row in data["models"].items():
         price = row.get("training_price_per_1m")
         target = Target(
             id=mid,
-            encoding=row["encoding"],
+            encoding=row.get("encoding") or provider.get("encoding") or "o200k_base",
             max_tokens=row.get("max_tokens"),
             training_price_per_1m=float(price) if price is not None else None,
             methods=tuple(row.get("methods", ())),
             training_ends=_day(row.get("training_ends"), f"{mid}.training_ends"),
             shutdown=_day(row.get("shutdown"), f"{mid}.shutdown"),
-            shutdown_verified=bool(row.get("shutdown_verified", True)),
+            shutdown_verified=bool(row.get("shutdown_verified", row.get("verified", True))),
             aliases=tuple(row.get("aliases") or ()),
+            provider=pname,
+            training=tuple(row.get("training") or ()),
+            max_tokens_dpo=row.get("max_tokens_dpo"),
+            estimate=bool(provider.get("estimate", False)),
+            tokenizer=row.get("tokenizer"),
         )
         models[mid] = target
         names[mid] = mid
+        names[mid.lower()] = mid
         for alias in target.aliases:
             names[alias] = mid
+            names[alias.lower()] = mid
     platform = data.get("platform") or {}
     return Table(models, names, _day(platform.get("new_jobs_until"), "platform.new_jobs_until"))
+
+
+def closest(name: str, backend: str = "openai", n: int = 3) -> list[str]:
+    """The catalogue ids (and aliases) nearest to ``name``, for a "did you mean" hint."""
+    tab = catalogue(backend)
+    wanted = name.strip().lower()
+    pool = {k.lower(): tab.names[k] for k in tab.names}  # lower-cased id or alias -> canonical id
+    hits = difflib.get_close_matches(wanted, sorted(pool), n=n, cutoff=0.5)
+    if not hits:
+        # a bare "llama" or "qwen" names no model closely but is contained in several
+        hits = [k for k in sorted(pool) if wanted and wanted in k][:n]
+    return list(dict.fromkeys(pool[h] for h in hits))
+
+
+def resolve_for(backend: str, model: str) -> Target:
+    """The catalogue entry of ``model`` for ``backend`` (case-insensitive); ConfigError (exit 2) with the closest names."""
+    tab = catalogue(backend)
+    name = model.strip()
+    if backend == "together" and name.lower().startswith(PROVIDER_PREFIX):
+        name = name[len(PROVIDER_PREFIX):]
+    base = base_of(name) if backend != "together" else name
+    mid = tab.names.get(base) or tab.names.get(base.lower())
+    if mid is None:
+        near = list(dict.fromkeys(closest(base, backend)))
+        hint = f"; did you mean {_or(near)}?" if near else ""
+        for other in ("together", "openai"):
+            if other != backend and CATALOGUES[other] != CATALOGUES[backend]:
+                found = catalogue(other).names.get(name) or catalogue(other).names.get(name.lower())
+                if found is not None:
+                    hint = f"; {found} is a {other} model: add --backend {other}"
+        raise ConfigError(f"unknown target model {model!r} for backend {backend}{hint} (`dsqa models --backend {backend} --all` lists them)")
+    return tab.models[mid]
+
+
+def canonical(backend: str, model: str) -> str:
+    """The id to send and record: the catalogue's spelling of a base, or the ``ft:`` id with its base checked."""
+    target = resolve_for(backend, model)
+    name = model.strip()
+    if backend != "together" and name.startswith("ft:"):
+        return name
+    return target.id
+
+
+def trainable(target: Target, today: dt.date) -> bool:
+    """Whether the model can still be fine-tuned on ``today`` (by its own dates and its provider's)."""
+    if target.shutdown is not None and today >= target.shutdown:
+        return False
+    return target.training_ends is None or today < target.training_ends
+
+
+def _or(names: list[str]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" or {quoted[-1]}"
 
 
 def base_of(model: str) -> str:
@@ -93,13 +183,16 @@ def base_of(model: str) -> str:
 
 
 def resolve(model: str) -> Target:
-    """The target of a model id, alias or ``ft:`` id; ConfigError (exit 2) when it is not in the table."""
+    """The target of a model id, alias or ``ft:`` id (``together:ORG/NAME`` for Together's); ConfigError (exit 2) when unknown."""
+    if model.strip().lower().startswith(PROVIDER_PREFIX):
+        return resolve_for("together", model)
     tab = table()
     base = base_of(model)
-    mid = tab.names.get(base)
+    mid = tab.names.get(base) or tab.names.get(base.lower())
     if mid is None:
-        known = ", ".join(tab.models)
-        raise ConfigError(f"unknown target model {model!r} (fine-tunable bases: {known})")
+        near = list(dict.fromkeys(closest(base)))
+        hint = f"; did you mean {_or(near)}?" if near else ""
+        raise ConfigError(f"unknown target model {model!r}{hint} (fine-tunable bases: {', '.join(tab.models)})")
     return tab.models[mid]
 
 
@@ -147,6 +240,6 @@ def parse_day(value: Any, where: str = "reference_date") -> dt.date:
 
 
 __all__ = [
-    "DEFAULT_MODEL", "Table", "Target", "auto_epochs", "base_of", "parse_day", "parse_epochs", "resolve",
-    "table", "training_cost",
+    "DEFAULT_MODEL", "Table", "Target", "auto_epochs", "base_of", "canonical", "catalogue", "closest", "parse_day",
+    "parse_epochs", "resolve", "resolve_for", "table", "trainable", "training_cost",
 ]

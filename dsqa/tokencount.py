@@ -24,6 +24,7 @@ import binascii
 import hashlib
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
@@ -128,6 +129,29 @@ def get_encoding(name: str) -> tiktoken.Encoding:
     ) from None
 
 
+@lru_cache(maxsize=4)
+def local_tokenizer(path: str) -> Callable[[str], list[int]]:
+    """The ``encode`` of a Hugging Face tokenizer.json (or a model directory holding one), loaded offline."""
+    target = Path(path)
+    if target.is_dir():
+        target = target / "tokenizer.json"
+    if not target.is_file():
+        raise EncodingError(f"{path}: no tokenizer.json there (give a tokenizer.json file or a model directory holding one)")
+    try:
+        from tokenizers import Tokenizer
+    except ImportError:
+        raise EncodingError("--tokenizer needs the tokenizers package: pip install 'dsqa[together]'") from None
+    try:
+        tok = Tokenizer.from_file(str(target))
+    except Exception as exc:  # the Rust core raises its own exception type
+        raise EncodingError(f"{target}: not a tokenizer.json the tokenizers library can load: {exc}") from None
+
+    def encode(text: str) -> list[int]:
+        return list(tok.encode(text, add_special_tokens=False).ids)
+
+    return encode
+
+
 # -- images ---------------------------------------------------------------------------------------
 
 
@@ -210,9 +234,10 @@ class ExampleCount:
 class ChatCounter:
     """Counts chat and preference examples with one encoding, remembering repeated strings."""
 
-    def __init__(self, encoding: str) -> None:
+    def __init__(self, encoding: str, tokenizer: str | None = None) -> None:
         self.encoding_name = encoding
-        self._encode = get_encoding(encoding).encode_ordinary
+        # a model's own tokenizer.json (--tokenizer) replaces the tiktoken encoding for the strings
+        self._encode = local_tokenizer(tokenizer) if tokenizer else get_encoding(encoding).encode_ordinary
         self._func_init = FUNC_INIT.get(encoding, FUNC_INIT["cl100k_base"])
         self._cache: dict[str, int] = {}
         self._previous: dict[str, int] = {}

@@ -184,6 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle("POST")
 
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
     def _handle(self, method: str) -> None:
         fake = self.fake
         url = urlsplit(self.path)
@@ -247,6 +250,12 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, fake.store_file(content, filename or "upload.jsonl", form["purpose"][1].decode()), None
         if route == "files.retrieve":
             return 200, _public(st.files[args[0]]), None
+        if route == "files.list":
+            found = [_public(f) for f in st.files.values() if not query.get("purpose") or f["purpose"] == query["purpose"]]
+            return 200, {"object": "list", "data": found, "has_more": False}, None
+        if route == "files.delete":
+            st.files.pop(args[0])
+            return 200, {"id": args[0], "object": "file", "deleted": True}, None
         if route == "files.content":
             return 200, None, st.files[args[0]]["content"]
         if route == "uploads.create":
@@ -327,6 +336,8 @@ def _route(method: str, path: str) -> tuple[str, list[str]]:
     table = {
         ("POST", ("files",)): "files.create",
         ("GET", ("files", "*")): "files.retrieve",
+        ("GET", ("files",)): "files.list",
+        ("DELETE", ("files", "*")): "files.delete",
         ("GET", ("files", "*", "content")): "files.content",
         ("POST", ("uploads",)): "uploads.create",
         ("POST", ("uploads", "*", "parts")): "parts.create",

@@ -158,12 +158,36 @@ def test_training_not_available_is_one_clear_line(fake: FakeOpenAI, data: tuple[
     assert "rejected: " in _dsqa("jobs", "--offline").stdout
 
 
-def test_model_not_available_is_one_clear_line(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
-    proc = _dsqa("submit", str(data[0]), "--model", "gpt-5-2026-08-07")
+def test_model_not_available_is_one_clear_line(fake: FakeOpenAI, data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    # a model in dsqa's catalogue that this account's API refuses
+    monkeypatch.setattr("tests.fake_openai.TRAINABLE", {"gpt-4.1-2025-04-14"})
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL)
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
-    assert "gpt-5-2026-08-07 is not available for fine-tuning" in line and "model_not_available" in line
+    assert f"{MODEL} is not available for fine-tuning" in line and "model_not_available" in line
     assert fake.state.jobs == {}
+
+
+@pytest.mark.parametrize("model", ["gpt-5-mini", "gpt-5-2026-08-07"])
+def test_an_unknown_model_stops_before_the_check_and_any_request(fake: FakeOpenAI, data: tuple[Path, Path], tmp_path: Path, model: str) -> None:
+    proc = _dsqa("submit", str(data[0]), "--model", model)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert f"unknown target model '{model}' for backend openai; did you mean 'gpt-4" in line
+    assert fake.state.requests == [] and not (tmp_path / "ledger.sqlite").exists()
+    check = _dsqa("check", str(data[0]), "--model", model)
+    assert check.returncode == 2 and "did you mean" in check.stderr and check.stdout == ""
+
+
+def test_a_model_name_in_any_case_is_recorded_and_sent_as_the_canonical_id(fake: FakeOpenAI, data: tuple[Path, Path], tmp_path: Path) -> None:
+    proc = _dsqa("submit", str(data[0]), "--model", "GPT-4o-mini")
+    assert proc.returncode == 0, proc.stderr
+    assert "default target" not in proc.stdout and "gpt-4o-mini-2024-07-18, o200k_base, limit 65,536" in proc.stdout
+    (job,) = fake.state.jobs.values()
+    assert job["model"] == "gpt-4o-mini-2024-07-18"
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
+        assert db.execute("SELECT model FROM jobs").fetchall() == [("gpt-4o-mini-2024-07-18",)]
+        assert '"model":"gpt-4o-mini-2024-07-18"' in db.execute("SELECT request FROM submissions").fetchone()[0]
 
 
 def test_bad_and_missing_keys_never_print_the_key(fake: FakeOpenAI, data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -332,14 +356,20 @@ def test_the_cli_does_not_import_openai_until_a_finetune_command_runs() -> None:
     assert proc.stdout.strip() == "[]"
 
 
-def test_watch_survives_a_poll_that_fails_after_the_sdk_retries(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+def test_watch_survives_a_poll_that_fails_after_the_retries(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
     assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
     (job_id,) = fake.state.jobs
-    # the SDK tries a retrieve three times; the fourth 500 hits the next poll's first try
+    # within --max-wait every 500 is retried where it happened, each with a visible wait message
     fake.inject("jobs.retrieve", *[Fault(status=500, headers={"retry-after-ms": "1"})] * 4)
     proc = _dsqa("watch", job_id, "--interval", "0")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count("poll failed (retrieving job") == 1 and "fine-tuned model: ft:" in proc.stdout
+    assert proc.stderr.count(f"dsqa: HTTP 500 while retrieving job {job_id}; waiting 0.0 s as the server asked (retry-after)") == 4
+    assert "poll failed" not in proc.stdout and "fine-tuned model: ft:" in proc.stdout
+    # with no budget left a failed poll is reported and the next poll carries on
+    fake.inject("jobs.retrieve", Fault(status=500, headers={"retry-after-ms": "1"}))
+    proc = _dsqa("watch", job_id, "--interval", "0", "--max-wait", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("poll failed (retrieving job") == 1
 
 
 def test_results_file_in_either_spelling_or_base64() -> None:
@@ -404,24 +434,33 @@ def test_an_unreadable_or_newer_ledger_is_one_line_and_exit_2(fake: FakeOpenAI, 
     assert proc.returncode == 2 and "ledger schema 99 is newer" in proc.stderr
 
 
-def test_rate_limit_after_the_sdk_retries_and_an_unreachable_endpoint_are_one_line(
+def test_rate_limits_are_waited_out_within_max_wait_and_an_unreachable_endpoint_is_one_line(
     fake: FakeOpenAI, data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # three 429s in a row used to end the upload after about 3 seconds; now they are waited out
     fake.inject("files.create", *[Fault(status=429, code="rate_limit_exceeded", headers={"retry-after-ms": "1"})] * 3)
     proc = _dsqa("submit", str(data[0]), "--model", MODEL)
-    assert proc.returncode == 2 and fake.count("files.create") == 3
+    assert proc.returncode == 0, proc.stderr
+    assert fake.count("files.create") == 4 and len(fake.state.jobs) == 1
+    assert proc.stderr.count("dsqa: HTTP 429 (rate limited) while uploading") == 3
+    # a server that asks for more than the budget allows: one line, the budget and the server's wish named
+    fake.inject("files.create", Fault(status=429, code="rate_limit_exceeded", headers={"retry-after": "30"}))
+    other = data[0].with_name("other.jsonl")
+    other.write_text(data[0].read_text("utf-8") + data[1].read_text("utf-8"), "utf-8")
+    proc = _dsqa("submit", str(other), "--model", MODEL, "--max-wait", "5")
+    assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
-    assert "HTTP 429" in line and "after retries" in line
+    assert "HTTP 429" in line and "gave up after 1 attempt in" in line and "--max-wait 5 s; the server asked to wait 30 s" in line
     import socket
 
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
-    proc = _dsqa("submit", str(data[0]), "--model", MODEL)
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL, "--max-wait", "0")
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
-    assert f"cannot reach http://127.0.0.1:{port}/v1" in line
+    assert f"cannot reach http://127.0.0.1:{port}/v1" in line and "gave up after 1 attempt" in line
 
 
 def test_dpo_submission_sends_the_dpo_method_with_beta(fake: FakeOpenAI) -> None:
@@ -439,3 +478,60 @@ def test_a_job_the_api_no_longer_knows_does_not_block_a_new_submit(fake: FakeOpe
     proc = _dsqa("submit", str(data[0]), "--model", MODEL)
     assert proc.returncode == 0, proc.stderr
     assert f"the earlier job {old} is unknown" in proc.stdout and len(fake.state.jobs) == 1 and old not in fake.state.jobs
+
+
+def test_events_and_follow_print_each_event_once_with_its_time(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+    assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
+    (job_id,) = fake.state.jobs
+    once = _dsqa("events", job_id)
+    assert once.returncode == 0 and once.stdout.count("\n") == 1 and once.stdout.endswith("  Created fine-tuning job\n")
+    follow = _dsqa("events", job_id, "--follow", "--interval", "0")
+    assert follow.returncode == 0
+    lines = follow.stdout.splitlines()
+    assert lines[0].endswith("Created fine-tuning job") and lines[-2].endswith("The job has successfully completed")
+    assert lines[-1].startswith("fine-tuned model: ft:")
+    assert len(lines) == len(set(lines)) and any("Step 3/3: training loss=0.50" in ln for ln in lines)
+
+
+def test_metrics_while_running_come_from_the_metric_events(fake: FakeOpenAI, data: tuple[Path, Path], tmp_path: Path) -> None:
+    assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
+    (job_id,) = fake.state.jobs
+    for _ in range(3):  # queued, running, step 1; the retrieve of `dsqa metrics` adds step 2
+        fake.advance(fake.state.jobs[job_id])
+    out = tmp_path / "running.csv"
+    proc = _dsqa("metrics", job_id, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "2 steps from the metric events (running)" in proc.stderr
+    assert out.read_text().splitlines()[1:] == ["1,1.0000,0.6000,1.1000,", "2,0.6667,0.7000,0.7333,"]
+
+
+def test_jobs_remote_lists_the_account_and_files_prune_deletes_finished_jobs_files(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
+    train, val = data
+    assert _dsqa("submit", str(train), "--validation", str(val), "--model", MODEL).returncode == 0
+    (job_id,) = fake.state.jobs
+    remote = _dsqa("jobs", "--remote").stdout.splitlines()
+    assert len(remote) == 1 and f"{job_id}  validating_files  {MODEL}" in remote[0] and remote[0].endswith("(ledger)")
+    assert len(_dsqa("files").stdout.splitlines()) == 2
+    assert "nothing to delete" in _dsqa("files", "--prune").stdout
+    assert _dsqa("cancel", job_id).returncode == 0
+    pruned = _dsqa("files", "--prune")
+    assert pruned.stdout.count("deleted file-") == 2
+    assert [f for f in fake.state.files.values() if f["purpose"] == "fine-tune"] == []
+
+
+def test_dry_run_and_max_cost_use_dsqas_token_estimate(fake: FakeOpenAI, data: tuple[Path, Path], tmp_path: Path) -> None:
+    import json
+
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL, "--epochs", "2", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert fake.state.requests == [] and not (tmp_path / "ledger.sqlite").exists()
+    out = proc.stdout
+    assert "dry run: nothing uploaded or created; estimated cost $0.0" in out and "(dsqa's token estimate)" in out
+    assert f"POST {fake.base_url}/fine_tuning/jobs" in out and "Authorization: Bearer ***" in out
+    body = json.loads(out[out.index("{"):out.rindex("}") + 1])
+    assert body["model"] == MODEL and body["method"] == {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2}}}
+    refused = _dsqa("submit", str(data[0]), "--model", MODEL, "--max-cost", "0.000001")
+    assert refused.returncode == 2 and "dsqa's token estimate $0.0" in refused.stderr and "is over --max-cost $0.000001" in refused.stderr
+    assert fake.state.requests == []
+    allowed = _dsqa("submit", str(data[0]), "--model", MODEL, "--max-cost", "0.000001", "--yes")
+    assert allowed.returncode == 0 and "submitting because of --yes" in allowed.stderr and len(fake.state.jobs) == 1

@@ -9,8 +9,11 @@ from typing import Any, Protocol
 
 from ..errors import DsqaError
 
-#: statuses after which a job never changes again; anything else (even unknown) is still running
-TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+#: statuses after which a job never changes again; anything else (even unknown) is still running.
+#: OpenAI says succeeded/failed/cancelled, Together completed/error/cancelled; dsqa records each as sent
+SUCCEEDED_STATUSES = frozenset({"succeeded", "completed"})
+FAILED_STATUSES = frozenset({"failed", "error"})
+TERMINAL_STATUSES = SUCCEEDED_STATUSES | FAILED_STATUSES | {"cancelled"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,14 @@ class JobInfo:
     @property
     def terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in SUCCEEDED_STATUSES
+
+    @property
+    def failed_or_cancelled(self) -> bool:
+        return self.status in FAILED_STATUSES or self.status == "cancelled"
 
     @property
     def error_text(self) -> str | None:
@@ -86,6 +97,19 @@ class JobRequest:
     metadata: dict[str, str]
     suffix: str | None = None
     seed: int | None = None
+    #: provider-specific create parameters (Together: n_epochs, learning_rate, lora, training_method, ...)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The provider's own price estimate for a job, when it offers one."""
+
+    price_usd: float | None
+    train_tokens: float | None
+    eval_tokens: float | None
+    allowed: bool | None
+    note: str | None = None
 
 
 class BackendError(DsqaError):
@@ -96,11 +120,14 @@ class BackendError(DsqaError):
     ``not_found``, or ``config`` (credentials or endpoint).
     """
 
-    def __init__(self, message: str, kind: str, *, retry_after: float | None = None, code: str | None = None) -> None:
+    def __init__(self, message: str, kind: str, *, retry_after: float | None = None, code: str | None = None,
+                 short: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.retry_after = retry_after
         self.code = code
+        #: a few words for the wait message of a retry (e.g. "HTTP 429 from ...")
+        self.short = short
 
 
 class Backend(Protocol):
@@ -117,7 +144,9 @@ class Backend(Protocol):
 
     def create_job(self, request: JobRequest) -> JobInfo: ...
 
-    def find_jobs(self, metadata: Mapping[str, str]) -> list[JobInfo]: ...
+    def find_jobs(self, request: JobRequest, since: float | None = None) -> list[JobInfo]:
+        """Jobs this request may already have created: by metadata (OpenAI), else by file, model and time."""
+        ...
 
     def get_job(self, job_id: str) -> JobInfo: ...
 
@@ -129,30 +158,71 @@ class Backend(Protocol):
 
     def checkpoints(self, job_id: str) -> list[CheckpointInfo]: ...
 
+    def list_files(self) -> list[RemoteFile]: ...
 
-BackendFactory = Callable[[float], Backend]
+    def delete_file(self, file_id: str) -> None: ...
+
+    def metric_rows(self, job_id: str) -> list[dict[str, Any]]: ...
+
+    def preflight(self, request: JobRequest) -> dict[str, Any]:
+        """Check the options against the provider before any upload; returns the create request body."""
+        ...
+
+    def estimate(self, request: JobRequest) -> Estimate | None: ...
 
 
-def _openai(timeout: float) -> Backend:
+BackendFactory = Callable[[float, Any], Backend]
+
+
+def _openai(timeout: float, retry: Any) -> Backend:
     from .openai_backend import make_openai
 
-    return make_openai(timeout)
+    return make_openai(timeout, retry)
 
 
-def _azure(timeout: float) -> Backend:
+def _azure(timeout: float, retry: Any) -> Backend:
     from .openai_backend import make_azure
 
-    return make_azure(timeout)
+    return make_azure(timeout, retry)
 
 
-#: backend name -> factory(request timeout in seconds); another provider is one more entry
-BACKENDS: dict[str, BackendFactory] = {"openai": _openai, "azure": _azure}
+def _together(timeout: float, retry: Any) -> Backend:
+    from .together_backend import make_together
+
+    return make_together(timeout, retry)
 
 
-def make_backend(name: str, timeout: float = 600.0) -> Backend:
+#: backend name -> factory(request timeout in seconds, Retry); another provider is one more entry
+BACKENDS: dict[str, BackendFactory] = {"openai": _openai, "azure": _azure, "together": _together}
+
+#: the environment each backend reads; the key is checked before any data is read
+BACKEND_ENV: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # name: (required variables, optional variables)
+    "openai": (("OPENAI_API_KEY",), ("OPENAI_BASE_URL",)),
+    "azure": (("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION"), ()),
+    "together": (("TOGETHER_API_KEY",), ("TOGETHER_BASE_URL",)),
+}
+
+
+def require_env(name: str) -> None:
+    """Stop (exit 2) when the backend's credentials are missing: before any check or upload."""
+    import os
+
+    required, _ = BACKEND_ENV.get(name, ((), ()))
+    missing = [v for v in required if not os.environ.get(v, "").strip()]
+    if not missing:
+        return
+    if len(missing) == 1 and missing[0].endswith("_API_KEY"):
+        raise BackendError(f"no API key: set {missing[0]} (backend {name})", "config")
+    raise BackendError(f"backend {name} needs {', '.join(missing)} in the environment", "config")
+
+
+def make_backend(name: str, timeout: float = 600.0, retry: Any = None) -> Backend:
     """Build the named backend from the environment; a BackendError names what is missing."""
+    from .transport import Retry
+
     try:
         factory = BACKENDS[name]
     except KeyError:
         raise BackendError(f"unknown backend {name!r} (available: {', '.join(BACKENDS)})", "config") from None
-    return factory(timeout)
+    return factory(timeout, retry if retry is not None else Retry())

@@ -112,6 +112,7 @@ class Submission:
     validation_file: str | None
     request: dict[str, Any]
     error: str | None
+    created_at: float | None = None
 
 
 def default_path(start: Path | None = None) -> Path:
@@ -287,6 +288,28 @@ class Ledger:
             db.execute("INSERT INTO job_status (job_id, status, at) VALUES (?, ?, ?)", (job.id, job.status, now))
         return before
 
+    def linked_job_ids(self) -> set[str]:
+        """Job ids already linked to a submission: a job found by listing must not be adopted twice."""
+        return {r["job_id"] for r in self._db.execute("SELECT job_id FROM submissions WHERE job_id IS NOT NULL")}
+
+    def submission_time(self, submission_id: str) -> float | None:
+        row = self._db.execute("SELECT created_at FROM submissions WHERE id=?", (submission_id,)).fetchone()
+        return float(row["created_at"]) if row else None
+
+    def known_files(self) -> list[dict[str, Any]]:
+        """Every uploaded file the ledger knows, with the jobs that used it and their statuses."""
+        rows = self._db.execute(
+            "SELECT f.backend, f.endpoint, f.sha256, f.file_id, f.bytes, f.filename, f.created_at,"
+            " (SELECT group_concat(COALESCE(j.status, s.state), ',') FROM submissions s LEFT JOIN jobs j ON j.job_id = s.job_id"
+            "  WHERE s.backend = f.backend AND s.endpoint = f.endpoint AND (s.training_file = f.file_id OR s.validation_file = f.file_id)) AS uses"
+            " FROM files f ORDER BY f.created_at"
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def forget_file_id(self, backend: str, endpoint: str, file_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM files WHERE backend=? AND endpoint=? AND file_id=?", (backend, endpoint, file_id))
+
     def job_backend(self, job_id: str) -> tuple[str, str] | None:
         row = self._db.execute("SELECT backend, endpoint FROM jobs WHERE job_id=?", (job_id,)).fetchone()
         return (row["backend"], row["endpoint"]) if row else None
@@ -299,11 +322,11 @@ class Ledger:
         rows = self._db.execute(
             "SELECT s.id AS submission, s.state, s.error AS submit_error, s.training_file, s.validation_file, s.request,"
             " s.backend, s.endpoint, s.created_at, c.train_path, c.train_sha256, c.validation_path, c.report_sha256, c.passed,"
-            " j.job_id, j.status, j.fine_tuned_model, j.error AS job_error"
+            " j.job_id, j.status, j.fine_tuned_model, j.error AS job_error, j.updated_at"
             " FROM submissions s JOIN checks c ON c.id = s.check_id LEFT JOIN jobs j ON j.job_id = s.job_id"
             " UNION ALL"
             " SELECT NULL, 'created', NULL, NULL, NULL, NULL, j.backend, j.endpoint, j.created_at, NULL, NULL, NULL, NULL, NULL,"
-            " j.job_id, j.status, j.fine_tuned_model, j.error FROM jobs j WHERE j.submission_id IS NULL"
+            " j.job_id, j.status, j.fine_tuned_model, j.error, j.updated_at FROM jobs j WHERE j.submission_id IS NULL"
             " ORDER BY created_at"
         ).fetchall()
         return [dict(r) for r in rows]
@@ -346,5 +369,5 @@ def _canonical(request: dict[str, Any]) -> str:
 def _submission(row: sqlite3.Row) -> Submission:
     return Submission(
         row["id"], row["backend"], row["endpoint"], row["train_sha256"], row["report_sha256"], row["state"], row["job_id"], row["training_file"],
-        row["validation_file"], json.loads(row["request"]), row["error"],
+        row["validation_file"], json.loads(row["request"]), row["error"], row["created_at"],
     )

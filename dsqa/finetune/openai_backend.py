@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .backend import BackendError, CheckpointInfo, EventInfo, JobInfo, JobRequest, RemoteFile
+from .backend import BackendError, CheckpointInfo, Estimate, EventInfo, JobInfo, JobRequest, RemoteFile
+from .transport import Retry
 
 T = TypeVar("T")
 
@@ -46,14 +47,16 @@ def _retry_after(exc: Any) -> float | None:
 class OpenAIBackend:
     """Files, uploads and fine-tuning jobs through an `openai.OpenAI` or `openai.AzureOpenAI` client."""
 
-    def __init__(self, name: str, client: Any, endpoint: str, key_env: str, secrets: tuple[str, ...]) -> None:
+    def __init__(self, name: str, client: Any, endpoint: str, key_env: str, secrets: tuple[str, ...], retry: Retry | None = None) -> None:
         self.name = name
         self.endpoint = endpoint
+        # the SDK's own retries are off (max_retries=0): dsqa's Retry repeats the calls that are safe
+        # to repeat, within --max-wait, and never a job creation (no idempotency key)
         self._client = client
-        # creating a job is not idempotent (no idempotency key): it is sent exactly once per call
-        self._once = client.with_options(max_retries=0)
+        self._once = client
         self._key_env = key_env
         self._secrets = tuple(s for s in secrets if s)
+        self.retry = retry or Retry()
 
     # -- error translation -------------------------------------------------------------------
 
@@ -78,15 +81,28 @@ class OpenAIBackend:
             if isinstance(exc, openai.NotFoundError):
                 return BackendError(f"{what}: not found (404): {detail}", "not_found", code=code)
             if status == 429 or status >= 500:
-                return BackendError(f"{what}: HTTP {status} from {self.endpoint} after retries: {detail}", "transient", retry_after=_retry_after(exc), code=code)
+                return BackendError(f"{what}: HTTP {status} from {self.endpoint}: {detail}", "transient", retry_after=_retry_after(exc), code=code,
+                                    short=f"HTTP {status}" + (" (rate limited)" if status == 429 else ""))
             return BackendError(f"{what}: HTTP {status}: {detail}", "rejected", code=code)
         if isinstance(exc, openai.APITimeoutError):
-            return BackendError(f"{what}: {self.endpoint} did not answer in time", "transient")
+            return BackendError(f"{what}: {self.endpoint} did not answer in time", "transient", short="no answer in time")
         if isinstance(exc, openai.APIConnectionError):
-            return BackendError(f"{what}: cannot reach {self.endpoint} (network unreachable or connection dropped)", "transient")
+            return BackendError(f"{what}: cannot reach {self.endpoint} (network unreachable or connection dropped)", "transient",
+                                short="connection failed")
         return BackendError(f"{what}: {self._redact(str(exc))}", "config")
 
-    def _call(self, what: str, fn: Callable[[], T]) -> T:
+    def _translate(self, what: str) -> Callable[[Exception], BackendError | None]:
+        import openai
+
+        def translate(exc: Exception) -> BackendError | None:
+            return self._error(exc, what) if isinstance(exc, openai.OpenAIError) else None
+
+        return translate
+
+    def _call(self, what: str, fn: Callable[[], T], *, safe: bool = True) -> T:
+        """Run one API call; repeat it on transient failures only when ``safe`` (it has no effect twice)."""
+        if safe:
+            return self.retry.run(what, fn, self._translate(what))
         import openai
 
         try:
@@ -146,10 +162,24 @@ class OpenAIBackend:
                 metadata=request.metadata,
                 **extra,
             ),
+            safe=False,
         )
         return _job(job)
 
-    def find_jobs(self, metadata: Mapping[str, str]) -> list[JobInfo]:
+    def preflight(self, request: JobRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": request.model, "training_file": request.training_file, "method": request.method,
+                                "metadata": request.metadata}
+        for key, value in (("validation_file", request.validation_file), ("suffix", request.suffix), ("seed", request.seed)):
+            if value is not None:
+                body[key] = value
+        return body
+
+    def estimate(self, request: JobRequest) -> Estimate | None:
+        return None  # OpenAI has no price endpoint; dsqa's own estimate comes from the token check
+
+    def find_jobs(self, request: JobRequest, since: float | None = None) -> list[JobInfo]:
+        metadata: Mapping[str, str] = request.metadata
+
         def find() -> list[JobInfo]:
             page = self._client.fine_tuning.jobs.list(metadata=dict(metadata), limit=100)
             found = [_job(j) for j in page.data]
@@ -194,6 +224,21 @@ class OpenAIBackend:
 
         return self._call(f"listing checkpoints of job {job_id}", fetch)
 
+    def list_files(self) -> list[RemoteFile]:
+        page = self._call("listing files", lambda: self._client.files.list(purpose="fine-tune"))
+        return [RemoteFile(f.id, f.bytes, f.filename, f.status) for f in page.data]
+
+    def delete_file(self, file_id: str) -> None:
+        self._call(f"deleting file {file_id}", lambda: self._client.files.delete(file_id))
+
+    def metric_rows(self, job_id: str) -> list[dict[str, Any]]:
+        """Per-step metrics from the job's metrics events (what the results file holds, before it exists)."""
+        rows: dict[int, dict[str, Any]] = {}
+        for event in self.new_events(job_id, set()):
+            if event.type == "metrics" and event.data and isinstance(event.data.get("step"), int):
+                rows[event.data["step"]] = dict(event.data)
+        return [rows[k] for k in sorted(rows)]
+
 
 def _job(job: Any) -> JobInfo:
     error = getattr(job, "error", None)
@@ -227,7 +272,7 @@ def _sdk() -> Any:
     return openai
 
 
-def make_openai(timeout: float) -> OpenAIBackend:
+def make_openai(timeout: float, retry: Retry | None = None) -> OpenAIBackend:
     """OPENAI_API_KEY and, for compatible endpoints, OPENAI_BASE_URL."""
     key = os.environ.get("OPENAI_API_KEY", "").strip()
     if not key:
@@ -235,11 +280,11 @@ def make_openai(timeout: float) -> OpenAIBackend:
     openai = _sdk()
 
     base_url = os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-    client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=2)
-    return OpenAIBackend("openai", client, str(client.base_url).rstrip("/"), "OPENAI_API_KEY", (key,))
+    client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=0)
+    return OpenAIBackend("openai", client, str(client.base_url).rstrip("/"), "OPENAI_API_KEY", (key,), retry)
 
 
-def make_azure(timeout: float) -> OpenAIBackend:
+def make_azure(timeout: float, retry: Retry | None = None) -> OpenAIBackend:
     """AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and OPENAI_API_VERSION."""
     missing = [n for n in ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION") if not os.environ.get(n, "").strip()]
     if missing:
@@ -253,6 +298,6 @@ def make_azure(timeout: float) -> OpenAIBackend:
         azure_endpoint=endpoint,
         api_version=os.environ["OPENAI_API_VERSION"].strip(),
         timeout=timeout,
-        max_retries=2,
+        max_retries=0,
     )
-    return OpenAIBackend("azure", client, endpoint.rstrip("/"), "AZURE_OPENAI_API_KEY", (key,))
+    return OpenAIBackend("azure", client, endpoint.rstrip("/"), "AZURE_OPENAI_API_KEY", (key,), retry)

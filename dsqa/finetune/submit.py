@@ -36,6 +36,14 @@ class Digest:
     size: int
 
 
+#: options that only Together takes, with their flag names (for usage errors on other backends)
+TOGETHER_ONLY = {
+    "learning_rate": "--learning-rate", "lora": "--lora/--full", "lora_r": "--lora-r", "lora_alpha": "--lora-alpha",
+    "lora_dropout": "--lora-dropout", "lora_trainable_modules": "--lora-trainable-modules", "n_evals": "--n-evals",
+    "n_checkpoints": "--n-checkpoints", "warmup_ratio": "--warmup-ratio",
+}
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """What the user asked for on the command line."""
@@ -48,10 +56,43 @@ class JobSpec:
     beta: float | None = None
     suffix: str | None = None
     seed: int | None = None
+    backend: str = "openai"
+    #: Together's own options (keys of TOGETHER_ONLY); None values are left to the API's defaults
+    extra: tuple[tuple[str, Any], ...] = ()
 
-    def method_body(self) -> dict[str, Any]:
+    def validate(self) -> None:
+        """Usage errors (exit 2) for options this backend or method does not take, before any work."""
         if self.beta is not None and self.method != "dpo":
             raise UsageError("--beta applies only to --method dpo")
+        given = {k for k, v in self.extra if v is not None}
+        if self.backend == "together":
+            if self.learning_rate_multiplier is not None:
+                raise UsageError("--learning-rate-multiplier is OpenAI's; Together takes an absolute --learning-rate")
+            lora = dict(self.extra).get("lora")
+            if lora is False and given & {"lora_r", "lora_alpha", "lora_dropout", "lora_trainable_modules"}:
+                raise UsageError("--lora-r, --lora-alpha, --lora-dropout and --lora-trainable-modules apply only to LoRA, not --full")
+        elif given:
+            flags = ", ".join(sorted(TOGETHER_ONLY[k] for k in given))
+            raise UsageError(f"{flags}: only --backend together takes {'this option' if len(given) == 1 else 'these options'}")
+
+    def params(self) -> dict[str, Any]:
+        """Together's create parameters (the SDK's names)."""
+        out: dict[str, Any] = {"training_method": self.method}
+        if self.epochs is not None:
+            out["n_epochs"] = self.epochs
+        if self.batch_size is not None:
+            out["batch_size"] = self.batch_size
+        if self.beta is not None:
+            out["dpo_beta"] = self.beta
+        for key, value in self.extra:
+            if value is not None:
+                out[key] = value
+        if "lora" not in out and out.keys() & {"lora_r", "lora_alpha", "lora_dropout", "lora_trainable_modules"}:
+            out["lora"] = True  # the SDK ignores LoRA settings unless LoRA is asked for explicitly
+        return out
+
+    def method_body(self) -> dict[str, Any]:
+        self.validate()
         hyper: dict[str, Any] = {}
         for key, value in (("n_epochs", self.epochs), ("batch_size", self.batch_size),
                            ("learning_rate_multiplier", self.learning_rate_multiplier), ("beta", self.beta)):
@@ -65,7 +106,15 @@ class JobSpec:
 
     def request(self) -> dict[str, Any]:
         """The canonical job request kept in the ledger (identical requests are one submission)."""
+        if self.backend == "together":
+            self.validate()
+            return {"model": self.model, "params": self.params(), "suffix": self.suffix, "seed": self.seed}
         return {"model": self.model, "method": self.method_body(), "suffix": self.suffix, "seed": self.seed}
+
+    def job_request(self, training_file: str, validation_file: str | None, metadata: dict[str, str]) -> JobRequest:
+        method = self.method_body() if self.backend != "together" else {}
+        params = self.params() if self.backend == "together" else {}
+        return JobRequest(self.model, training_file, validation_file, method, metadata, self.suffix, self.seed, params)
 
 
 def digest(path: Path) -> Digest:
@@ -112,13 +161,22 @@ class Submitter:
     """Uploads each distinct file once and creates each job once, recording every step in the ledger."""
 
     def __init__(self, ledger: Ledger, backend: Backend, echo: Echo, *, single_limit: int = SINGLE_UPLOAD_LIMIT,
-                 part_size: int = PART_SIZE, sleep: Callable[[float], None] = time.sleep) -> None:
+                 part_size: int = PART_SIZE, sleep: Callable[[float], None] = time.sleep,
+                 before_create: Callable[[JobRequest], None] | None = None) -> None:
         self.ledger = ledger
         self.backend = backend
         self.echo = echo
         self.single_limit = single_limit
         self.part_size = part_size
         self.sleep = sleep
+        #: called once with the final request before the first creation attempt (the price check)
+        self.before_create = before_create
+
+    def _find(self, request: JobRequest, since: float | None) -> list[JobInfo]:
+        """Jobs the API already has for this request, minus those the ledger links to other submissions."""
+        found = self.backend.find_jobs(request, since)
+        taken = self.ledger.linked_job_ids()
+        return [j for j in found if j.id not in taken]
 
     def ensure_file(self, d: Digest) -> str:
         b = self.backend
@@ -133,6 +191,9 @@ class Submitter:
         how = "in parts" if d.size > self.single_limit else "in one request"
         self.echo(f"{d.path}: uploading {d.size:,} bytes {how}")
         remote = b.upload(d.path, size=d.size, md5=d.md5, single_limit=self.single_limit, part_size=self.part_size)
+        checks: list[str] = getattr(b, "file_checks", [])
+        while checks:  # the provider's own file check (Together's), shown as the upload happens
+            self.echo(checks.pop(0))
         self.ledger.remember_file(b.name, b.endpoint, d.sha256, remote.id, d.size, d.path.name)
         self.echo(f"{d.path}: uploaded as {remote.id}")
         return remote.id
@@ -148,8 +209,10 @@ class Submitter:
         # an earlier submit that stopped without learning whether its job was created is resolved
         # first, even if the rules (and so the report) changed since: a duplicate job is billed twice
         for previous in (s for s in earlier if s.state == "pending"):
-            self.echo("an earlier submit was interrupted while creating a job; looking it up by metadata")
-            found = b.find_jobs(_metadata(previous.train_sha256, previous.report_sha256, previous.id))
+            self.echo(f"an earlier submit was interrupted while creating a job; looking it up {_how(b)}")
+            found = self._find(spec.job_request(previous.training_file, previous.validation_file,
+                                                _metadata(previous.train_sha256, previous.report_sha256, previous.id)),
+                               previous.created_at)
             if found:
                 led.submission_created(previous.id, found[0])
                 self.echo(f"found the job the interrupted submit created: {found[0].id}")
@@ -166,7 +229,7 @@ class Submitter:
                 self.echo(f"the earlier job {previous.job_id} is unknown to {b.endpoint}; creating a new one")
                 break
             led.record_job(job, b.name, b.endpoint)
-            if job.status not in ("failed", "cancelled"):
+            if not job.failed_or_cancelled:
                 self.echo(f"this dataset was already submitted with the same settings: {job.id} ({job.status})")
                 return job, False
             self.echo(f"the earlier job {job.id} ended {job.status}; creating a new one")
@@ -176,7 +239,14 @@ class Submitter:
 
     def _create(self, submission_id: str, training_file: str, validation_file: str | None, train_sha: str, report_hash: str, spec: JobSpec) -> JobInfo:
         metadata = _metadata(train_sha, report_hash, submission_id)
-        req = JobRequest(spec.model, training_file, validation_file, spec.method_body(), metadata, spec.suffix, spec.seed)
+        req = spec.job_request(training_file, validation_file, metadata)
+        since = self.ledger.submission_time(submission_id)
+        if self.before_create is not None:
+            try:
+                self.before_create(req)
+            except BaseException as exc:
+                self.ledger.submission_rejected(submission_id, f"not created: {exc}")
+                raise
         for attempt in range(CREATE_ATTEMPTS):
             try:
                 job = self.backend.create_job(req)
@@ -185,20 +255,27 @@ class Submitter:
                     self.ledger.submission_rejected(submission_id, str(exc))
                     raise
                 # the request may have created the job before the answer was lost: never create blindly
-                self.echo(f"job creation failed ({exc}); looking the job up by its metadata")
-                found = self.backend.find_jobs(metadata)
+                self.echo(f"job creation failed ({exc}); looking the job up {_how(self.backend)}")
+                found = self._find(req, since)
                 if found:
                     self.ledger.submission_created(submission_id, found[0])
                     self.echo(f"the job exists: {found[0].id}")
                     return found[0]
                 if attempt == CREATE_ATTEMPTS - 1:
-                    raise BackendError(f"{exc}; no job exists for this submission (checked by metadata); run `dsqa submit` again later", "transient") from None
+                    raise BackendError(f"{exc}; no job exists for this submission (checked {_how(self.backend)}); run `dsqa submit` again later", "transient") from None
                 delay = exc.retry_after if exc.retry_after is not None and 0 < exc.retry_after <= 60 else min(0.5 * 2**attempt, 8.0)
                 self.sleep(delay)
                 continue
             self.ledger.submission_created(submission_id, job)
             return job
         raise AssertionError("unreachable")
+
+
+def _how(backend: Backend) -> str:
+    """How this backend finds a job whose creation answer was lost."""
+    if backend.name == "together":
+        return "by listing jobs (same training file, model and creation time; Together has no job metadata)"
+    return "by its metadata"
 
 
 def _metadata(train_sha: str, report_hash: str, submission_id: str) -> dict[str, str]:

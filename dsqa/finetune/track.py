@@ -13,7 +13,7 @@ from typing import Any
 
 from ..charts import loss_chart
 from ..errors import DsqaError
-from .backend import Backend, BackendError, EventInfo, JobInfo
+from .backend import FAILED_STATUSES, Backend, BackendError, EventInfo, JobInfo
 from .ledger import Ledger
 
 Echo = Callable[[str], None]
@@ -111,12 +111,28 @@ class Watcher:
             self.sleep(self.interval)
 
     def _show(self, event: EventInfo, progress: JobProgress) -> None:
+        data = event.data or {}
+        if event.type != "metrics" and isinstance(data.get("step"), int) and isinstance(data.get("total_steps"), int):
+            # Together's progress events carry step and total_steps beside their message
+            if progress.update(data):
+                self.echo(f"  {progress.line()}")
+            return
         if event.type == "metrics" and event.data:
             if progress.update(event.data):
                 self.echo(f"  {progress.line()}")
             return
         level = "" if event.level == "info" else f"[{event.level}] "
         self.echo(f"  {level}{event.message}")
+
+
+def event_line(event: EventInfo) -> str:
+    """One event for `dsqa events`: UTC time, level when not info, type, message."""
+    import datetime as dt
+
+    when = dt.datetime.fromtimestamp(event.created_at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    level = "" if event.level == "info" else f"[{event.level}] "
+    kind = f"{event.type}: " if event.type and event.type not in ("message", "metrics") else ""
+    return f"{when}  {level}{kind}{event.message}"
 
 
 def describe(job: JobInfo) -> list[str]:
@@ -130,7 +146,7 @@ def describe(job: JobInfo) -> list[str]:
         lines.append(f"fine-tuned model: {job.fine_tuned_model}")
     if job.trained_tokens is not None:
         lines.append(f"trained tokens: {job.trained_tokens:,}")
-    if job.status == "failed" and job.error_text:
+    if job.status in FAILED_STATUSES and job.error_text:
         lines.append(f"error: {job.error_text}")
     for key in ("dsqa_dataset_sha256", "dsqa_report_sha256"):
         if key in job.metadata:
@@ -153,6 +169,20 @@ def parse_results(content: bytes, where: str) -> list[dict[str, str]]:
     rows = []
     for raw in reader:
         rows.append({COLUMN_ALIASES.get(k.strip(), k.strip()): (v or "").strip() for k, v in raw.items() if k})
+    return rows
+
+
+def rows_from_metrics(metrics: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Results-file rows built from per-step metric events, for a job that has no results file yet."""
+    rows = []
+    for m in metrics:
+        row = {"step": str(int(m["step"]))}
+        for column, keys in (("train_loss", ("train_loss",)), ("train_mean_token_accuracy", ("train_mean_token_accuracy", "train_accuracy")),
+                             ("valid_loss", ("full_valid_loss", "valid_loss")),
+                             ("valid_mean_token_accuracy", ("full_valid_mean_token_accuracy", "valid_mean_token_accuracy"))):
+            value = next((m[k] for k in keys if isinstance(m.get(k), (int, float)) and not isinstance(m.get(k), bool)), None)
+            row[column] = f"{value:.4f}" if value is not None else ""
+        rows.append(row)
     return rows
 
 

@@ -27,6 +27,8 @@ def heading(stats: TokensStats) -> str:
 def cost_line(stats: TokensStats) -> str:
     """Epochs, billed tokens and the estimated cost; or why there is none."""
     if not stats["billed"]:
+        if stats.get("billed_per_eval"):
+            return "validation file: its tokens are billed once per evaluation (--n-evals)"
         return "validation file: its tokens are not billed"
     how = "auto" if stats.get("epochs_auto") else "set"
     cost = stats.get("estimated_cost_usd")

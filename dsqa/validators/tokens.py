@@ -151,18 +151,27 @@ class TokensValidator(Validator):
                     "bundled; others need tiktoken's cache, see TIKTOKEN_CACHE_DIR)"
                 ),
             },
+            "tokenizer": {
+                "type": ["string", "null"],
+                "description": "a model's tokenizer.json (or its directory): exact counts for non-OpenAI models (--tokenizer)",
+            },
             **lengthcap.OPTIONS,
         },
         "additionalProperties": False,
     }
-    defaults: ClassVar[Mapping[str, Any]] = {"max_tokens": None, "encoding": None, **lengthcap.DEFAULTS}
+    defaults: ClassVar[Mapping[str, Any]] = {
+        "max_tokens": None, "encoding": None, "tokenizer": None, **lengthcap.DEFAULTS,
+    }
 
     def __init__(self, options: Mapping[str, Any], context: DatasetContext) -> None:
         super().__init__(options, context)
         self.target = resolve(context.model or DEFAULT_MODEL)
         self.encoding: str = self.options["encoding"] or self.target.encoding
         self.limit: int | None = self.options["max_tokens"] or self.target.max_tokens
-        self._counter: ChatCounter | None = ChatCounter(self.encoding)
+        # Together allows shorter sequences for DPO than for SFT
+        self.limit_dpo: int | None = self.options["max_tokens"] or self.target.max_tokens_dpo or self.limit
+        self.tokenizer: str | None = self.options["tokenizer"]
+        self._counter: ChatCounter | None = ChatCounter(self.encoding, self.tokenizer)
         self.totals = array("I")
         self.message_counts = array("I")
         self.total_tokens = 0
@@ -189,7 +198,7 @@ class TokensValidator(Validator):
             return ()
         counter = self._counter
         if counter is None:
-            counter = self._counter = ChatCounter(self.encoding)
+            counter = self._counter = ChatCounter(self.encoding, self.tokenizer)
         count = counter.chat(value) if fmt == CHAT else counter.preference(value)
         methods = self.methods
         methods[fmt] = methods.get(fmt, 0) + 1
@@ -203,7 +212,7 @@ class TokensValidator(Validator):
             self.unsized_images += count.unsized_images
         if self._caps and count.segments and fmt == CHAT:
             self._final_reply(record, count.segments[-1])
-        limit = self.limit
+        limit = self.limit if fmt == CHAT else self.limit_dpo
         self.billed_per_epoch += min(total, limit) if limit else total
         if (not limit or count.sequence <= limit) and (count.trainable or not count.trainable_messages):
             return ()
@@ -301,7 +310,7 @@ class TokensValidator(Validator):
                 data={"model": target.id, "training_ends": target.training_ends.isoformat()},
             )
         closes = table().new_jobs_until
-        if closes is not None and today >= closes:
+        if closes is not None and today >= closes and target.provider == "openai":
             yield self.finding(
                 "TOK005", None,
                 f"OpenAI stopped creating fine-tuning jobs for every customer on {closes.isoformat()} "
@@ -313,11 +322,15 @@ class TokensValidator(Validator):
     def _stats(self) -> TokensStats:
         target = self.target
         n = len(self.totals)
+        estimated = target.estimate and not self.tokenizer
+        encoding = f"tokenizer {self.tokenizer}" if self.tokenizer else self.encoding
         stats: TokensStats = {
             "model": target.id,
             "model_default": self.context.model is None,
-            "encoding": self.encoding,
-            "max_tokens_per_example": self.limit,
+            # counts for a model whose tokenizer dsqa does not have are labelled in every report format
+            "encoding": f"{encoding} (estimate: not {target.id}'s tokenizer; give --tokenizer)" if estimated else encoding,
+            "tokens_estimated": estimated,
+            "max_tokens_per_example": self.limit_dpo if self.methods and CHAT not in self.methods else self.limit,
             "examples": n,
             "total_tokens": self.total_tokens,
             "trainable_tokens": self.trainable_tokens,
@@ -331,9 +344,12 @@ class TokensValidator(Validator):
         }
         if self.context.role != "train":
             stats["billed"] = False
+            if target.provider == "together":
+                stats["billed_per_eval"] = True  # Together bills validation tokens once per evaluation (n_evals)
             return stats
         requested = self.context.epochs
-        epochs = requested if isinstance(requested, int) else auto_epochs(n)
+        # Together's n_epochs defaults to 1; OpenAI's "auto" follows the cookbook heuristic
+        epochs = requested if isinstance(requested, int) else (1 if target.provider == "together" else auto_epochs(n))
         billed = self.billed_per_epoch * epochs
         cost = training_cost(billed, target)
         stats.update({
