@@ -41,11 +41,14 @@ def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
 #: checks that each short help is the command's own.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "submit": ("dsqa.cli_finetune:submit", "Check TRAIN (and --validation) and, only if the check passes, upload them and create a fine-tuning job."),
-    "jobs": ("dsqa.cli_finetune:jobs", "List every submission in the ledger: dataset -> report -> file -> job -> model."),
+    "jobs": ("dsqa.cli_finetune:jobs", "List every submission in the ledger: when, dataset -> report -> file -> job -> model."),
     "status": ("dsqa.cli_finetune:status", "Show a job's current status, model, error and (once it succeeded) its checkpoints; record it in the ledger."),
     "watch": ("dsqa.cli_finetune:watch", "Follow JOB: status changes, progress by step, latest losses and new events."),
     "cancel": ("dsqa.cli_finetune:cancel", "Cancel JOB and record it in the ledger."),
-    "metrics": ("dsqa.cli_finetune:metrics", "Download JOB's results file and write it as CSV (step, losses, accuracies), optionally with a loss chart."),
+    "events": ("dsqa.cli_finetune:events", "Print JOB's events, oldest first, with their times; --follow keeps printing new ones until the job ends."),
+    "metrics": ("dsqa.cli_finetune:metrics", "Write JOB's per-step metrics as CSV (step, losses, accuracies), optionally with a loss chart."),
+    "files": ("dsqa.cli_finetune:files", "List the uploaded files the ledger knows (id, size, name, when, the jobs that used them), or delete them."),
+    "models": ("dsqa.cli_finetune:models", "List the models dsqa knows can be fine-tuned: name, methods, maximum tokens, price per 1M tokens, shutdown date."),
     "convert": ("dsqa.cli_convert:convert", "Convert IN (Alpaca, ShareGPT, TRL/HH preference, prompt/completion or OpenAI records, in JSONL, JSON, CSV, TSV, Parquet or a Hugging Face dataset) to JSONL in another format."),
     "clean": ("dsqa.cli_convert:clean", "Keep the records of IN that have no errors, exactly as they were, and reject the rest."),
     "split": ("dsqa.cli_convert:split", "Split IN into OUT/train.jsonl and OUT/validation.jsonl, deterministically."),
@@ -155,9 +158,9 @@ def check(
     config = load_config(rules).with_overrides(
         fail_on=fail_on, data_format=data_format, select=_split_codes(select), ignore=_split_codes(ignore),
     )
-    from .cli_finetune import target_config
+    from .targets import apply_target
 
-    config, _ = target_config(config, backend, model, epochs, tokenizer)
+    config, _ = apply_target(config, backend, model, epochs, tokenizer)
     from .pairing import assign_roles
 
     roles = assign_roles(paths, validation, config.validation)

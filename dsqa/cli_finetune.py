@@ -66,26 +66,10 @@ def _backend_for(ledger: Ledger, job_id: str | None, name: str | None, timeout: 
 
 def target_config(config: Config, backend: str | None, model: str | None, epochs: int | str | None,
                   tokenizer: Path | None) -> tuple[Config, Target | None]:
-    """Apply the catalogue entry of ``model`` on ``backend`` (exit 2 for an unknown model) and --tokenizer to a check's config."""
-    from dataclasses import replace
+    """Apply the catalogue entry of ``model`` on ``backend`` and --tokenizer to a check's config (see ``targets.apply_target``)."""
+    from .targets import apply_target
 
-    from .targets import canonical, resolve_for
-
-    if backend == "together" and model is None:
-        raise UsageError("--backend together needs --model (`dsqa models --backend together` lists them)")
-    target = None
-    if model is not None:
-        name = backend or "openai"
-        target = resolve_for(name, model)
-        config = config.with_overrides(model=target.name if name == "together" else canonical(name, model), epochs=epochs)
-    elif epochs is not None:
-        config = config.with_overrides(epochs=epochs)
-    if tokenizer is not None:
-        from .tokens import local_tokenizer
-
-        local_tokenizer(str(tokenizer))  # a missing or unreadable tokenizer stops here, before the check
-        config = replace(config, validators={**config.validators, "tokens": {**config.validators.get("tokens", {}), "tokenizer": str(tokenizer)}})
-    return config, target
+    return apply_target(config, backend, model, epochs, tokenizer)
 
 
 def _job_exit(job: JobInfo) -> int:

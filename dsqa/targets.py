@@ -7,9 +7,13 @@ import difflib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from .config import Config
 
 #: provider catalogue files under dsqa/data; openai and azure train the same OpenAI bases
 CATALOGUES = {"openai": "models.yaml", "azure": "models.yaml", "together": "together.yaml"}
@@ -243,3 +247,25 @@ __all__ = [
     "DEFAULT_MODEL", "Table", "Target", "auto_epochs", "base_of", "canonical", "catalogue", "closest", "parse_day",
     "parse_epochs", "resolve", "resolve_for", "table", "trainable", "training_cost",
 ]
+
+
+def apply_target(config: Config, backend: str | None, model: str | None, epochs: int | str | None,
+                  tokenizer: Path | None) -> tuple[Config, Target | None]:
+    """Apply the catalogue entry of ``model`` on ``backend`` (exit 2 for an unknown model) and --tokenizer to a check's config."""
+    from dataclasses import replace as dc_replace
+
+    if backend == "together" and model is None:
+        raise UsageError("--backend together needs --model (`dsqa models --backend together` lists them)")
+    target = None
+    if model is not None:
+        name = backend or "openai"
+        target = resolve_for(name, model)
+        config = config.with_overrides(model=target.name if name == "together" else canonical(name, model), epochs=epochs)
+    elif epochs is not None:
+        config = config.with_overrides(epochs=epochs)
+    if tokenizer is not None:
+        from .tokencount import local_tokenizer  # loads the tokenizers library
+
+        local_tokenizer(str(tokenizer))  # a missing or unreadable tokenizer stops here, before the check
+        config = dc_replace(config, validators={**config.validators, "tokens": {**config.validators.get("tokens", {}), "tokenizer": str(tokenizer)}})
+    return config, target
