@@ -1,21 +1,31 @@
-"""Read records from JSONL and JSON-array files, streaming, and write output files atomically."""
+"""The one reader: every first read and every re-read of a dataset (JSONL or a JSON array) goes through here."""
 
 from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+import re
+from collections.abc import Collection, Iterator
+from itertools import islice
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from .errors import InputError
 from .model import Finding, Record, Severity
-from .outputs import AtomicOutput
+
+if TYPE_CHECKING:
+    from .spans import Span
 
 BOM = b"\xef\xbb\xbf"
 DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
 _CHUNK = 1 << 20
+#: bytes read from the start of a file to tell what it holds
+_HEAD = 1 << 16
 READER = "reader"
+#: the code of a file that is not JSONL at all (compressed, CSV, an array): one finding, not one per line
+WRONG_KIND = "RDR010"
+#: suffixes of the compressed files dsqa reads as they are (see inputs.py)
+COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 
 
 def _reject_constant(name: str) -> Any:
@@ -78,6 +88,111 @@ def open_source(path: Path) -> BinaryIO:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
+def data_suffix(name: str | PurePath) -> str:
+    """The suffix that says what a file holds, below any compression suffix (``.json`` for x.json.gz)."""
+    suffixes = [s.lower() for s in PurePath(name).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSED:
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
+class Kind(NamedTuple):
+    """What a file holds: a JSON array (else JSONL), or the one finding of a file of the wrong kind."""
+
+    array: bool
+    wrong: Finding | None = None
+
+
+def _head(f: BinaryIO, path: Path) -> bytes:
+    try:
+        head = f.read(_HEAD)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    f.seek(0)
+    return head[3:] if head.startswith(BOM) else head
+
+
+def _array_of_objects(text: bytes) -> bool:
+    """Whether text that starts with '[' is a JSON array of objects spread over lines (pretty-printed).
+
+    An array whose first line is complete JSON is one line of a JSONL file (RDR006), not a file.
+    """
+    first, newline, _ = text.partition(b"\n")
+    if not newline or not text[1:].lstrip().startswith(b"{"):
+        return False
+    try:
+        loads(first.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return True
+    return False
+
+
+def is_json_array(head: bytes, suffix: str) -> bool:
+    """The one test of "is this a JSON array file": its text starts with '[', and it is named .json
+    or, for a nameless input (a pipe, standard input), it is an array of objects over many lines."""
+    text = head.lstrip()
+    if not text.startswith(b"["):
+        return False
+    return suffix == ".json" or (suffix == "" and _array_of_objects(text))
+
+
+def file_kind(path: Path, display: str | None = None) -> Kind:
+    """What the file at ``path`` holds (``display`` names it in the finding of a file of the wrong kind)."""
+    with open_source(path) as f:
+        return _kind(_head(f, path), path, display if display is not None else str(path))
+
+
+def _kind(head: bytes, path: Path, name: str) -> Kind:
+    if is_json_array(head, data_suffix(path)):
+        return Kind(True)
+    return Kind(False, _wrong_kind(head, name))
+
+
+#: magic bytes of files that are not text, what they are, and what to do instead
+_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x1f\x8b", "gzip-compressed data", "name it with .gz (dsqa reads {name}.gz as it is), or decompress it first: gzip -dc"),
+    (b"BZh", "bzip2-compressed data", "name it with .bz2 (dsqa reads {name}.bz2 as it is), or decompress it first: bzip2 -dc"),
+    (b"\xfd7zXZ\x00", "xz-compressed data", "name it with .xz (dsqa reads {name}.xz as it is), or decompress it first: xz -dc"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data", "name it with .zst (dsqa reads {name}.zst as it is), or decompress it first: zstd -dc"),
+    (b"PAR1", "a Parquet file", "convert it to JSONL: dsqa convert {name} --container parquet -o {stem}.converted.jsonl"),
+    (b"PK\x03\x04", "a Zip archive", "unzip it and check the JSONL file inside"),
+)
+_HEADER_FIELD = re.compile(rb'\s*"?[A-Za-z_][\w .()/-]{0,63}"?\s*')
+
+
+def _wrong_kind(head: bytes, name: str) -> Finding | None:
+    """The one finding of a file that is not JSONL at all, or None (the usual case: it starts with '{')."""
+    text = head.lstrip()
+    if text.startswith(b"{") or not text:
+        return None
+    stem = PurePath(name).name.split(".")[0] or "data"
+    for magic, what, todo in _MAGIC:
+        if head.startswith(magic):
+            return _wrong(name, f"is {what}, not JSONL text", todo.format(name=name, stem=stem))
+    if text.startswith(b"["):
+        if not _array_of_objects(text):
+            return None
+        return _wrong(
+            name, "holds one JSON array, not one JSON object per line",
+            f"rename it to {stem}.json to check it as an array; `dsqa convert {stem}.json -o {stem}.jsonl` then writes JSONL",
+        )
+    first = text.split(b"\n", 1)[0].rstrip(b"\r")
+    for delimiter, container in ((b"\t", "tsv"), (b",", "csv")):
+        fields = first.split(delimiter)
+        if len(fields) >= 2 and all(_HEADER_FIELD.fullmatch(field) for field in fields):
+            columns = ", ".join(field.strip().strip(b'"').decode("utf-8", "replace") for field in fields[:6])
+            more = ", ..." if len(fields) > 6 else ""
+            return _wrong(
+                name, f"looks like {container.upper()} (its first line is a header: {columns}{more}), not JSONL",
+                f"convert it to JSONL: dsqa convert {name} --container {container} -o {stem}.converted.jsonl",
+            )
+    return None
+
+
+def _wrong(name: str, what: str, todo: str) -> Finding:
+    return _finding(WRONG_KIND, Severity.ERROR, name, None, f"{name} {what}; nothing in it was checked", todo)
+
+
 def read_records(
     path: Path,
     display: str | None = None,
@@ -85,63 +200,63 @@ def read_records(
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     span: Span | None = None,
 ) -> Iterator[Record]:
-    """Yield every record of a JSONL file, or of a .json file holding an array, in file order.
+    """Yield every record of a JSONL file, or of a file holding a JSON array, in file order.
 
     Lines that cannot be used still come out as records whose ``problems`` say why, so that no
     line is lost silently; blank lines and file-level oddities come out as records with no value
-    (index -1). ``span`` restricts reading to a byte range of a JSONL file (see ``split_lines``).
+    (index -1). A file of the wrong kind (compressed, CSV...) is one such record, with RDR010.
+    ``span`` restricts reading to a byte range of a JSONL file (see ``spans.split_lines``).
     """
     name = display if display is not None else str(path)
-    if span is not None:
-        with open_source(path) as f:
+    with open_source(path) as f:
+        if span is not None:
             f.seek(span.start)
             yield from _read_lines(f, name, max_line_bytes, span)
-        return
-    with open_source(path) as f:
-        try:
-            head = f.read(4096)
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        f.seek(0)
-        stripped = head[3:] if head.startswith(BOM) else head
-        if path.suffix.lower() == ".json" and stripped.lstrip().startswith(b"["):
+            return
+        kind = _kind(_head(f, path), path, name)
+        if kind.wrong is not None:
+            yield Record(name, 1, -1, problems=(kind.wrong,))
+        elif kind.array:
             yield from _read_array(f, name)
         else:
             yield from _read_lines(f, name, max_line_bytes)
 
 
-class Span(NamedTuple):
-    """A byte range of a JSONL file that starts at a line, with that line's number and index."""
+def records_at(
+    path: Path,
+    display: str | None,
+    lines: Collection[int],
+    indexes: Collection[int] = (),
+    *,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+) -> Iterator[Record]:
+    """Read again the records at ``lines`` (and in a JSON array those at ``indexes``), in file order.
 
-    start: int
-    end: int
-    line: int
-    index: int
-
-
-def split_lines(path: Path, parts: int) -> list[Span]:
-    """Cut a JSONL file into about ``parts`` contiguous spans of whole lines.
-
-    One pass over the lines finds the cut points and counts blank lines, so that every span
-    knows the number and the record index of its first line.
+    Each comes out as ``read_records`` made it (same BOM, CRLF, size and parse handling), but a
+    JSONL record's ``index`` is 0: the lines in between are skipped unread, so blank ones are not
+    counted. Blank lines and a file of the wrong kind yield nothing.
     """
-    size = path.stat().st_size
-    step = max(size // max(parts, 1), 1)
-    spans: list[Span] = []
-    start, start_line, start_index = 0, 1, 0
-    pos, line, index = 0, 0, 0
+    name = display if display is not None else str(path)
     with open_source(path) as f:
-        for raw in f:
-            line += 1
-            stripped = raw[3:] if line == 1 and raw.startswith(BOM) else raw
-            if stripped.strip():
-                index += 1
-            pos += len(raw)
-            if pos - start >= step and pos < size:
-                spans.append(Span(start, pos, start_line, start_index))
-                start, start_line, start_index = pos, line + 1, index
-    spans.append(Span(start, size, start_line, start_index))
-    return spans
+        kind = _kind(_head(f, path), path, name)
+        if kind.wrong is not None:
+            return
+        if kind.array:
+            for record in _read_array(f, name):
+                if record.index >= 0 and (record.line in lines or record.index in indexes):
+                    yield record
+            return
+        number = 0
+        for target in sorted(set(lines)):
+            # the lines in between are skipped in C, not parsed
+            raw = next(islice(f, target - number - 1, None), None)
+            if raw is None:
+                return
+            number = target
+            raw, size = _whole_line(f, raw, max_line_bytes)
+            record = _line_record(name, number, 0, raw, size, max_line_bytes)
+            if record.index >= 0:
+                yield record
 
 
 def crlf_finding(path: str, first_line: int, count: int) -> Finding:
@@ -155,89 +270,100 @@ def crlf_finding(path: str, first_line: int, count: int) -> Finding:
 
 
 def _read_lines(f: BinaryIO, path: str, max_line_bytes: int, span: Span | None = None) -> Iterator[Record]:
-    line_no = span.line - 1 if span else 0
-    index = span.index if span else 0
-    end = span.end if span else None
-    crlf_lines = 0
-    first_crlf: int | None = None
-    while True:
-        if end is not None and f.tell() >= end:
-            break
-        raw = f.readline(_CHUNK)
-        if not raw:
+    line_no, index, end = (span.line - 1, span.index, span.end) if span else (0, 0, None)
+    crlf_lines = first_crlf = 0
+    while end is None or f.tell() < end:
+        chunk = f.readline(_CHUNK)
+        if not chunk:
             break
         line_no += 1
-        size = len(raw)
-        if not raw.endswith(b"\n"):
-            raw, size = _rest_of_line(f, raw, max_line_bytes)
-        if raw is not None and len(raw) - (2 if raw.endswith(b"\r\n") else 1 if raw.endswith(b"\n") else 0) > max_line_bytes:
-            raw = None
-        if raw is None:
-            yield Record(path, line_no, index, problems=(_finding(
-                "RDR008", Severity.ERROR, path, line_no,
-                f"line is {_size(size)}, over the {_size(max_line_bytes)} limit; not parsed",
-                "split the example or raise validators.reader.max_line_bytes in the rule pack",
-                {"bytes": size},
-            ),))
-            index += 1
-            continue
-        content = raw[:-1] if raw.endswith(b"\n") else raw
-        if raw.endswith(b"\r\n"):
-            content = content[:-1]
+        raw, size = _whole_line(f, chunk, max_line_bytes)
+        if raw is not None and raw.endswith(b"\r\n"):
             crlf_lines += 1
-            if first_crlf is None:
-                first_crlf = line_no
-        problems: list[Finding] = []
-        col_offset = 0
-        if line_no == 1 and content.startswith(BOM):
-            content = content[3:]
-            col_offset = 1
-            problems.append(_finding(
-                "RDR003", Severity.WARNING, path, 1,
-                "file starts with a UTF-8 byte-order mark",
-                "save the file as UTF-8 without BOM; many JSONL readers reject it",
-            ))
-        if not content.strip():
-            problems.append(_finding(
-                "RDR005", Severity.WARNING, path, line_no, "blank line",
-                "remove blank lines; every line of a JSONL file must hold one example",
-            ))
-            yield Record(path, line_no, -1, problems=tuple(problems))
-            continue
-        record = Record(path, line_no, index, raw=content)
-        index += 1
-        nul = content.find(b"\x00")
-        if nul >= 0:
-            problems.append(_finding(
-                "RDR007", Severity.ERROR, path, line_no,
-                f"NUL byte at byte {nul + 1}; line not parsed",
-                "a NUL byte usually means a UTF-16 or binary file; re-export as UTF-8 JSONL",
-                {"column": nul + 1},
-            ))
-        else:
-            try:
-                text = content.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                problems.append(_finding(
-                    "RDR002", Severity.ERROR, path, line_no,
-                    f"invalid UTF-8 at byte {exc.start + 1}: {exc.reason}; line not parsed",
-                    "re-encode the file as UTF-8",
-                    {"column": exc.start + 1},
-                ))
-            else:
-                try:
-                    value = loads(text)
-                except (ValueError, RecursionError) as exc:
-                    problems.append(_json_error(path, line_no, exc, col_offset, text))
-                else:
-                    if isinstance(value, dict):
-                        record.value = value
-                    else:
-                        problems.append(_not_object(path, line_no, value))
-        record.problems = tuple(problems)
+            first_crlf = first_crlf or line_no
+        record = _line_record(path, line_no, index, raw, size, max_line_bytes)
+        if record.index >= 0:
+            index += 1
         yield record
-    if crlf_lines and first_crlf is not None:
+    if crlf_lines:
         yield Record(path, first_crlf, -1, problems=(crlf_finding(path, first_crlf, crlf_lines),))
+
+
+def _whole_line(f: BinaryIO, raw: bytes, max_line_bytes: int) -> tuple[bytes | None, int]:
+    """The line that starts with ``raw`` (one read), and its size; None for a line over the limit."""
+    if raw.endswith(b"\n"):
+        return raw, len(raw)
+    return _rest_of_line(f, raw, max_line_bytes)
+
+
+def _line_record(path: str, line_no: int, index: int, raw: bytes | None, size: int, max_line_bytes: int) -> Record:
+    """The record of one whole line (with its line ending): parsed, or with the problems that stopped it."""
+    if raw is not None and raw.endswith(b"\n"):
+        content = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+    else:
+        content = raw
+    if content is None or len(content) > max_line_bytes:
+        return Record(path, line_no, index, problems=(_finding(
+            "RDR008", Severity.ERROR, path, line_no,
+            f"line is {_size(size)}, over the {_size(max_line_bytes)} limit; not parsed",
+            "split the example or raise validators.reader.max_line_bytes in the rule pack",
+            {"bytes": size},
+        ),))
+    problems: list[Finding] = []
+    col_offset = 0
+    if line_no == 1 and content.startswith(BOM):
+        content = content[3:]
+        col_offset = 1
+        problems.append(_bom_finding(path, "JSONL"))
+    if not content.strip():
+        problems.append(_finding(
+            "RDR005", Severity.WARNING, path, line_no, "blank line",
+            "remove blank lines; every line of a JSONL file must hold one example",
+        ))
+        return Record(path, line_no, -1, problems=tuple(problems))
+    record = Record(path, line_no, index, raw=content)
+    problem = _parse_into(record, content, col_offset)
+    if problem is not None:
+        problems.append(problem)
+    record.problems = tuple(problems)
+    return record
+
+
+def _parse_into(record: Record, content: bytes, col_offset: int) -> Finding | None:
+    """Decode and parse one line into ``record.value``; the finding that stopped it, if any."""
+    path, line_no = record.path, record.line
+    nul = content.find(b"\x00")
+    if nul >= 0:
+        return _finding(
+            "RDR007", Severity.ERROR, path, line_no,
+            f"NUL byte at byte {nul + 1}; line not parsed",
+            "a NUL byte usually means a UTF-16 or binary file; re-export as UTF-8 JSONL",
+            {"column": nul + 1},
+        )
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _finding(
+            "RDR002", Severity.ERROR, path, line_no,
+            f"invalid UTF-8 at byte {exc.start + 1}: {exc.reason}; line not parsed",
+            "re-encode the file as UTF-8",
+            {"column": exc.start + 1},
+        )
+    try:
+        value = loads(text)
+    except (ValueError, RecursionError) as exc:
+        return _json_error(path, line_no, exc, col_offset, text)
+    if not isinstance(value, dict):
+        return _not_object(path, line_no, value)
+    record.value = value
+    return None
+
+
+def _bom_finding(path: str, what: str) -> Finding:
+    return _finding(
+        "RDR003", Severity.WARNING, path, 1, "file starts with a UTF-8 byte-order mark",
+        f"save the file as UTF-8 without BOM; many {what} readers reject it",
+    )
 
 
 def _rest_of_line(f: BinaryIO, head: bytes, max_line_bytes: int) -> tuple[bytes | None, int]:
@@ -385,53 +511,21 @@ def _read_array(f: BinaryIO, path: str) -> Iterator[Record]:
         stream.more()
         if stream.buf.startswith("\ufeff"):
             stream.pos = 1
-            yield Record(path, 1, -1, problems=(_finding(
-                "RDR003", Severity.WARNING, path, 1, "file starts with a UTF-8 byte-order mark",
-                "save the file as UTF-8 without BOM; many JSON readers reject it",
-            ),))
+            yield Record(path, 1, -1, problems=(_bom_finding(path, "JSON"),))
         stream.skip_ws()
-        stream.pos += 1  # the opening bracket, already seen by read_records
-        first = True
+        stream.pos += 1  # the opening bracket, already seen by is_json_array
         while True:
-            ch = stream.skip_ws()
-            if ch == "]":
-                stream.pos += 1
+            between = _between_elements(stream, path, first=index == 0)
+            if between is _END:
                 break
-            if not ch:
-                yield _array_error(path, stream.last_line(), "the file ends before the closing ']'")
+            if between is not None:
+                yield between
                 return
-            if not first:
-                if ch != ",":
-                    yield _array_error(path, stream.current_line(), "expected ',' or ']' between array elements")
-                    return
-                stream.pos += 1
-                after = stream.skip_ws()
-                if after == "]":
-                    yield _array_error(path, stream.current_line(), "trailing comma before the closing ']'")
-                    return
-                if not after:
-                    yield _array_error(path, stream.last_line(), "the file ends before the closing ']'")
-                    return
-            first = False
-            line = stream.current_line()
-            while True:
-                try:
-                    value, end = _DECODER.raw_decode(stream.buf, stream.pos)
-                except (ValueError, RecursionError) as exc:
-                    if stream.more():
-                        continue
-                    at = stream.line + exc.lineno - 1 if isinstance(exc, json.JSONDecodeError) else line
-                    yield Record(path, line, index, problems=(_json_error(path, at, exc),))
-                    return
-                if end >= len(stream.buf) and stream.more():
-                    continue
-                break
-            stream.pos = end
-            record = Record(path, line, index, value=value if isinstance(value, dict) else None)
-            if not isinstance(value, dict):
-                record.problems = (_not_object(path, line, value),)
-            index += 1
+            record, parsed = _element(stream, path, index)
             yield record
+            if not parsed:
+                return
+            index += 1
         if stream.skip_ws():
             yield _array_error(path, stream.current_line(), "unexpected data after the closing ']' of the array")
     except _BadUtf8 as exc:
@@ -442,6 +536,52 @@ def _read_array(f: BinaryIO, path: str) -> Iterator[Record]:
         ),))
 
 
+#: what ``_between_elements`` returns at the closing bracket
+_END = Record("", 0, -1)
+
+
+def _between_elements(stream: _ArrayStream, path: str, first: bool) -> Record | None:
+    """Move past the comma before the next element: None, _END at the ']', or the error record."""
+    ch = stream.skip_ws()
+    if ch == "]":
+        stream.pos += 1
+        return _END
+    if not ch:
+        return _array_error(path, stream.last_line(), "the file ends before the closing ']'")
+    if first:
+        return None
+    if ch != ",":
+        return _array_error(path, stream.current_line(), "expected ',' or ']' between array elements")
+    stream.pos += 1
+    after = stream.skip_ws()
+    if after == "]":
+        return _array_error(path, stream.current_line(), "trailing comma before the closing ']'")
+    if not after:
+        return _array_error(path, stream.last_line(), "the file ends before the closing ']'")
+    return None
+
+
+def _element(stream: _ArrayStream, path: str, index: int) -> tuple[Record, bool]:
+    """The record of the array element at the stream's position, and whether it parsed."""
+    line = stream.current_line()
+    while True:
+        try:
+            value, end = _DECODER.raw_decode(stream.buf, stream.pos)
+        except (ValueError, RecursionError) as exc:
+            if stream.more():
+                continue
+            at = stream.line + exc.lineno - 1 if isinstance(exc, json.JSONDecodeError) else line
+            return Record(path, line, index, problems=(_json_error(path, at, exc),)), False
+        if end >= len(stream.buf) and stream.more():
+            continue  # a number or literal may go on in the next chunk
+        break
+    stream.pos = end
+    record = Record(path, line, index, value=value if isinstance(value, dict) else None)
+    if not isinstance(value, dict):
+        record.problems = (_not_object(path, line, value),)
+    return record, True
+
+
 def _array_error(path: str, line: int, message: str) -> Record:
     return Record(path, line, -1, problems=(_finding(
         "RDR009", Severity.ERROR, path, line, f"malformed JSON array: {message}; the rest of the file was not read",
@@ -449,9 +589,3 @@ def _array_error(path: str, line: int, message: str) -> Record:
     ),))
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write a file so that readers see either the old or the complete new content, never a part."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    with AtomicOutput(Path(path)) as out:
-        out.write(payload)
-        out.commit()
