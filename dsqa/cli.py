@@ -75,7 +75,8 @@ def check(
     quiet: bool,
     reports: tuple[str, ...],
 ) -> int:
-    """Check FILE... (JSONL, or .json holding an array) and report every finding.
+    """Check FILE... (JSONL, or .json holding an array; .gz, .bz2, .xz and .zst are read as they
+    are, and - reads standard input) and report every finding.
 
     Exit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 for a usage,
     config or unreadable-input error.
@@ -93,10 +94,9 @@ def check(
         fail_on=fail_on, data_format=data_format, select=_split_codes(select), ignore=_split_codes(ignore),
         model=model, epochs=epochs,
     )
-    for p in (*paths, *validation):
-        if not Path(p).exists():
-            raise DsqaError(f"{p}: cannot read: No such file or directory")
+    _check_inputs((*paths, *validation))
     extra = [_report_target(spec) for spec in reports]
+    _check_outputs([*([output] if output is not None else []), *(target for _, target in extra)])
     old = None
     if baseline is not None:
         from .baseline import load_baseline
@@ -131,6 +131,23 @@ def check(
         use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
         render(output_format, report, sys.stdout, color=use_color and output_format == "text")
     return EXIT_OK if report.passed else EXIT_FINDINGS
+
+
+def _check_inputs(paths: tuple[str, ...]) -> None:
+    """Stop before the check when an input is missing; "-" (standard input) may be given once."""
+    if paths.count("-") > 1:
+        raise UsageError("standard input (-) can be checked only once per run")
+    for p in paths:
+        if p != "-" and not Path(p).exists():
+            raise DsqaError(f"{p}: cannot read: No such file or directory")
+
+
+def _check_outputs(targets: list[Path]) -> None:
+    """Stop before the check, not after it, when a report file could not be written."""
+    from .outputs import check_writable
+
+    for target in targets:
+        check_writable(target, "report")
 
 
 def _report_target(spec: str) -> tuple[str, Path]:

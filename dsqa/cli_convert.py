@@ -73,7 +73,8 @@ def convert(
     check: bool,
 ) -> int:
     """Convert IN (Alpaca, ShareGPT, TRL/HH preference, prompt/completion or OpenAI records, in
-    JSONL, JSON, CSV, TSV, Parquet or a Hugging Face dataset) to JSONL in another format.
+    JSONL, JSON, CSV, TSV, Parquet or a Hugging Face dataset) to JSONL in another format. IN may
+    be - (standard input) or a pipe, and .gz, .bz2, .xz or .zst files are read as they are.
 
     Every record of IN ends up in OUT or in the rejects file with its line and the reason, and
     the counts are printed as `read N, wrote M, rejected K`. Exit status: 0 when nothing was
@@ -81,12 +82,16 @@ def convert(
     not written).
     """
     from .convert import convert_file, parse_map
+    from .inputs import Inputs
 
     _interrupt_on_sigterm()
-    result = convert_file(
-        source, out, rejects=rejects, source=from_format, target=to_format, mapping=parse_map(list(mapping)),
-        container=container, split=split_name,
-    )
+    # a pipe or standard input (-) is read once into a temporary file, a compressed file is
+    # decompressed into one: the readers of every container expect a regular file
+    with Inputs() as inputs:
+        result = convert_file(
+            inputs.open(source).path, out, rejects=rejects, source=from_format, target=to_format,
+            mapping=parse_map(list(mapping)), container=container, split=split_name,
+        )
     formats = f" ({result.source or 'unknown'} -> {result.target or to_format})"
     click.echo(f"read {result.read}, wrote {result.written}, rejected {result.rejected}{formats}")
     if result.rejects_path is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from itertools import islice
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
@@ -148,33 +148,40 @@ def _kind(head: bytes, path: Path, name: str) -> Kind:
     return Kind(False, _wrong_kind(head, name))
 
 
+_COMPRESSED_TODO = (
+    "rename it to {{name}}{suffix} and check that (dsqa reads compressed files as they are), "
+    "or decompress it first: {tool} -dc {{name}} > {{stem}}.plain.jsonl"
+)
 #: magic bytes of files that are not text, what they are, and what to do instead
 _MAGIC: tuple[tuple[bytes, str, str], ...] = (
-    (b"\x1f\x8b", "gzip-compressed data", "name it with .gz (dsqa reads {name}.gz as it is), or decompress it first: gzip -dc"),
-    (b"BZh", "bzip2-compressed data", "name it with .bz2 (dsqa reads {name}.bz2 as it is), or decompress it first: bzip2 -dc"),
-    (b"\xfd7zXZ\x00", "xz-compressed data", "name it with .xz (dsqa reads {name}.xz as it is), or decompress it first: xz -dc"),
-    (b"\x28\xb5\x2f\xfd", "zstd-compressed data", "name it with .zst (dsqa reads {name}.zst as it is), or decompress it first: zstd -dc"),
+    (b"\x1f\x8b", "gzip-compressed data", _COMPRESSED_TODO.format(suffix=".gz", tool="gzip")),
+    (b"BZh", "bzip2-compressed data", _COMPRESSED_TODO.format(suffix=".bz2", tool="bzip2")),
+    (b"\xfd7zXZ\x00", "xz-compressed data", _COMPRESSED_TODO.format(suffix=".xz", tool="xz")),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data", _COMPRESSED_TODO.format(suffix=".zst", tool="zstd")),
     (b"PAR1", "a Parquet file", "convert it to JSONL: dsqa convert {name} --container parquet -o {stem}.converted.jsonl"),
     (b"PK\x03\x04", "a Zip archive", "unzip it and check the JSONL file inside"),
 )
 _HEADER_FIELD = re.compile(rb'\s*"?[A-Za-z_][\w .()/-]{0,63}"?\s*')
 
 
-def _wrong_kind(head: bytes, name: str) -> Finding | None:
+def _wrong_kind(head: bytes, path: str) -> Finding | None:
     """The one finding of a file that is not JSONL at all, or None (the usual case: it starts with '{')."""
+    name = path
     text = head.lstrip()
     if text.startswith(b"{") or not text:
         return None
-    stem = PurePath(name).name.split(".")[0] or "data"
+    if name == "<stdin>":  # commands are given for a file
+        name = "FILE"
+    stem = name[: -len(data_suffix(name))] if data_suffix(name) else name
     for magic, what, todo in _MAGIC:
         if head.startswith(magic):
-            return _wrong(name, f"is {what}, not JSONL text", todo.format(name=name, stem=stem))
+            return _wrong(path, f"is {what}, not JSONL text", todo.format(name=name, stem=stem))
     if text.startswith(b"["):
         if not _array_of_objects(text):
             return None
         return _wrong(
-            name, "holds one JSON array, not one JSON object per line",
-            f"rename it to {stem}.json to check it as an array; `dsqa convert {stem}.json -o {stem}.jsonl` then writes JSONL",
+            path, "holds one JSON array, not one JSON object per line",
+            f"rename it to {stem}.json to check it as an array; dsqa convert {stem}.json -o {stem}.jsonl then writes JSONL",
         )
     first = text.split(b"\n", 1)[0].rstrip(b"\r")
     for delimiter, container in ((b"\t", "tsv"), (b",", "csv")):
@@ -183,14 +190,14 @@ def _wrong_kind(head: bytes, name: str) -> Finding | None:
             columns = ", ".join(field.strip().strip(b'"').decode("utf-8", "replace") for field in fields[:6])
             more = ", ..." if len(fields) > 6 else ""
             return _wrong(
-                name, f"looks like {container.upper()} (its first line is a header: {columns}{more}), not JSONL",
+                path, f"looks like {container.upper()} (its first line is a header: {columns}{more}), not JSONL",
                 f"convert it to JSONL: dsqa convert {name} --container {container} -o {stem}.converted.jsonl",
             )
     return None
 
 
-def _wrong(name: str, what: str, todo: str) -> Finding:
-    return _finding(WRONG_KIND, Severity.ERROR, name, None, f"{name} {what}; nothing in it was checked", todo)
+def _wrong(path: str, what: str, todo: str) -> Finding:
+    return _finding(WRONG_KIND, Severity.ERROR, path, None, f"this file {what}; nothing in it was checked", todo)
 
 
 def read_records(
@@ -589,3 +596,43 @@ def _array_error(path: str, line: int, message: str) -> Record:
     ),))
 
 
+
+
+def reread_duplicates(validator: Any, positions: Sequence[int], answers_only: Sequence[int] = ()) -> dict[int, Any] | str:
+    """``DuplicatesValidator.reread`` done by the one reader: the texts of the records at these
+    positions, read again (from the local copy of a piped or compressed input), or why not.
+
+    Only what verification needs is kept (the scope text, the system prompt and the answer; just
+    the answer for ``answers_only``), so memory follows the number of candidates.
+    """
+    from .inputs import local_path
+    from .validators import duplicates as dup
+
+    a = validator._arrays()
+    lines, exact, name = a["lines"], a["exact"], validator.context.path
+    slim = {int(p) for p in answers_only} - {int(p) for p in positions}
+    wanted = [int(p) for p in positions] + sorted(slim)
+    scope, norm = validator.options["scope"], validator._norm
+    out: dict[int, Any] = {}
+    shared: dict[str, str] = {}  # one copy of each system prompt
+    try:
+        path = local_path(name)
+        array = file_kind(path, name).array
+        # a JSON array may hold several records on one line: they are found by index
+        by_pos = {int(validator._index[p] if array else lines[p]): p for p in wanted}
+        for record in records_at(path, name, () if array else by_pos, by_pos if array else ()):
+            pos = by_pos[record.index if array else record.line]
+            if record.line != int(lines[pos]) or record.value is None:
+                return f"{name} changed while it was being checked (line {record.line} differs)"
+            fmt = dup._FORMAT_OF[validator._fmt[pos]]
+            t = dup.texts_of(record.value, fmt, scope, norm, not array and dup.clean_line(record.raw))
+            if dup._digest(t.exact) != int(exact[pos]):
+                return f"{name} changed while it was being checked (line {record.line} differs)"
+            system = shared.setdefault(t.system, t.system)
+            out[pos] = dup._Texts("", "", "", None, t.answer) if pos in slim else dup._Texts("", t.scope, system, None, t.answer)
+    except (OSError, InputError) as exc:
+        return f"cannot read {name} again: {exc}"
+    for pos in wanted:
+        if pos not in out:
+            return f"{name} changed while it was being checked (line {int(lines[pos])} is gone)"
+    return out
