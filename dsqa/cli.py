@@ -96,7 +96,7 @@ def check(
     )
     _check_inputs((*paths, *validation))
     extra = [_report_target(spec) for spec in reports]
-    _check_outputs([*([output] if output is not None else []), *(target for _, target in extra)])
+    _check_outputs(output, extra)
     old = None
     if baseline is not None:
         from .baseline import load_baseline
@@ -142,11 +142,13 @@ def _check_inputs(paths: tuple[str, ...]) -> None:
             raise DsqaError(f"{p}: cannot read: No such file or directory")
 
 
-def _check_outputs(targets: list[Path]) -> None:
+def _check_outputs(output: Path | None, extra: list[tuple[str, Path]]) -> None:
     """Stop before the check, not after it, when a report file could not be written."""
     from .outputs import check_writable
 
-    for target in targets:
+    for target in [output] if output is not None else []:
+        check_writable(target, "report")
+    for _, target in extra:
         check_writable(target, "report")
 
 

@@ -183,7 +183,10 @@ def _wrong_kind(head: bytes, path: str) -> Finding | None:
             path, "holds one JSON array, not one JSON object per line",
             f"rename it to {stem}.json to check it as an array; dsqa convert {stem}.json -o {stem}.jsonl then writes JSONL",
         )
-    first = text.split(b"\n", 1)[0].rstrip(b"\r")
+    first, _, rest = text.partition(b"\n")
+    first = first.rstrip(b"\r")
+    if rest.lstrip()[:1] in (b"", b"{", b"["):
+        return None  # no rows, or JSON lines after a broken first line: a JSONL file after all
     for delimiter, container in ((b"\t", "tsv"), (b",", "csv")):
         fields = first.split(delimiter)
         if len(fields) >= 2 and all(_HEADER_FIELD.fullmatch(field) for field in fields):
