@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -41,6 +42,14 @@ def _summary(report: Report, path: Path, what: str) -> None:
         click.echo(f"  {code} {f.severity} x{n} ({where}): {f.message}")
     if len(counts) > _SHOWN_CODES:
         click.echo(f"  ... and {len(counts) - _SHOWN_CODES} more code(s); run `dsqa check {path}` for every finding")
+
+
+def _require(source: Path) -> None:
+    """Stop with one line when IN does not exist ("-" is standard input)."""
+    from .errors import InputError
+
+    if str(source) != "-" and not source.exists():
+        raise InputError(f"{source}: cannot read: No such file or directory")
 
 
 def _has_duplicate_validator(config: object) -> bool:
@@ -130,19 +139,19 @@ def clean(
     from .convert.pipeline import default_rejects
     from .engine import check as run_check
     from .engine import default_jobs
-    from .errors import InputError
+    from .inputs import Inputs
 
-    if not source.exists():
-        raise InputError(f"{source}: cannot read: No such file or directory")
+    _require(source)
     _interrupt_on_sigterm()
     config = load_config(rules)
     if drop_duplicates and not _has_duplicate_validator(config):
         click.echo("dsqa: warning: no duplicates validator is enabled, so --drop-duplicates drops nothing", err=True)
     rejects_path = rejects or default_rejects(out)
-    result = clean_file(
-        source, out, rejects_path, config, threshold=Severity.parse(reject_on), drop_duplicates=drop_duplicates,
-        jobs=jobs or default_jobs(),
-    )
+    with Inputs() as inputs:
+        result = clean_file(
+            inputs.open(source).path, out, rejects_path, config, threshold=Severity.parse(reject_on),
+            drop_duplicates=drop_duplicates, jobs=jobs or default_jobs(),
+        )
     extra = f" ({result.duplicates} as duplicates)" if drop_duplicates else ""
     click.echo(f"read {result.read}, kept {result.kept}, rejected {result.rejected}{extra}")
     click.echo(f"rejected records: {rejects_path}")
@@ -165,13 +174,20 @@ def split(source: Path, out_dir: Path, validation: float, seed: int, rules: str 
     enabled. Records keep their order and bytes.
     """
     from .config import load_config
-    from .convert.split import duplicate_links, split_file
-    from .errors import InputError
+    from .inputs import Inputs
 
-    if not source.exists():
-        raise InputError(f"{source}: cannot read: No such file or directory")
+    _require(source)
     _interrupt_on_sigterm()
     config = load_config(rules)
+    with Inputs() as inputs:
+        _split(inputs.open(source).path, out_dir, validation, seed, config)
+    return 0
+
+
+def _split(source: Path, out_dir: Path, validation: float, seed: int, config: Any) -> None:
+    """Split ``source`` (a regular file) and print what was written."""
+    from .convert.split import duplicate_links, split_file
+
     links: list[tuple[int, int]] = []
     if _has_duplicate_validator(config):
         from .engine import check as run_check
@@ -191,4 +207,3 @@ def split(source: Path, out_dir: Path, validation: float, seed: int, rules: str 
         )
     click.echo(f"kept together: {result.grouped} record(s) in {result.groups} group(s) of {near}")
     click.echo(f"wrote {out_dir / 'train.jsonl'} and {out_dir / 'validation.jsonl'}")
-    return 0

@@ -259,3 +259,18 @@ def test_standard_input_only_once(tmp_path: Path) -> None:
     proc = run_cli("check", "-", "-")
     assert proc.returncode == 2
     assert "standard input (-) can be checked only once per run" in proc.stderr
+
+
+def test_clean_and_split_read_a_pipe(tmp_path: Path) -> None:
+    path = _no_candidates_file(tmp_path / "data.jsonl")
+    for command in ("clean", "split"):
+        outputs = []
+        for source, stdin in ((str(path), None), ("-", path.read_bytes())):
+            out = tmp_path / f"{command}-{len(outputs)}"
+            target = out if command == "split" else out.with_suffix(".jsonl")
+            proc = subprocess.run([sys.executable, "-m", "dsqa", command, source, "-o", str(target)], input=stdin,
+                                  cwd=ROOT, capture_output=True, timeout=300)
+            assert proc.returncode in (0, 1), proc.stderr
+            files = sorted(target.iterdir()) if command == "split" else [target, target.with_suffix(".rejects.jsonl")]
+            outputs.append([f.read_bytes() for f in files])
+        assert outputs[0] == outputs[1] and all(outputs[0])
