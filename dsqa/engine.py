@@ -234,6 +234,9 @@ def check(
 ) -> Report:
     """Check training files (and validation files) and return the report.
 
+    A path may be "-" (standard input), a pipe, or a .gz, .bz2, .xz or .zst file: each is read
+    from a local copy that lasts the whole run (see inputs.py).
+
     ``jobs`` > 1 checks large JSONL files in that many worker processes; the report is the same.
     ``progress`` is told how far each file has been read. ``reference`` turns every validator's
     prefilters off (each rule runs its full search): slower, and for tests, the same findings.
