@@ -204,3 +204,14 @@ def test_duplicates_reread_by_the_reader_equals_its_own(tmp_path: Path) -> None:
     assert sorted(reread_duplicates(validator, [0, 7, 8])) == [0, 7, 8]  # type: ignore[arg-type]
     jsonl.write_bytes(jsonl.read_bytes().replace(b"What is 5 plus", b"What is 6 plus"))  # changed since the first read
     assert reread_duplicates(validator, [0, 7, 8]) == f"{jsonl} changed while it was being checked (line 8 differs)"
+
+
+def test_a_reread_applies_the_line_size_limit_of_the_first_read(tmp_path: Path) -> None:
+    path = tmp_path / "data.jsonl"
+    short = b'{"a": "' + b"x" * 80 + b'"}'  # 89 bytes
+    long = b'{"a": "' + b"x" * 200 + b'"}'
+    path.write_bytes(short + b"\r\n" + long + b"\n" + long + b"\r\n" + short + b"\n" + long)
+    first = [r for r in read_records(path, max_line_bytes=100) if r.index >= 0]
+    assert [p.code for r in first for p in r.problems] == ["RDR008", "RDR008", "RDR008"]
+    again = list(records_at(path, None, {1, 2, 3, 4, 5}, max_line_bytes=100))
+    assert [_seen(r) for r in again] == [_seen(r) for r in first]
