@@ -166,12 +166,10 @@ _HEADER_FIELD = re.compile(rb'\s*"?[A-Za-z_][\w .()/-]{0,63}"?\s*')
 
 def _wrong_kind(head: bytes, path: str) -> Finding | None:
     """The one finding of a file that is not JSONL at all, or None (the usual case: it starts with '{')."""
-    name = path
     text = head.lstrip()
     if text.startswith(b"{") or not text:
         return None
-    if name == "<stdin>":  # commands are given for a file
-        name = "FILE"
+    name = "FILE" if path == "<stdin>" else path  # the commands in the hint need a file
     stem = name[: -len(data_suffix(name))] if data_suffix(name) else name
     for magic, what, todo in _MAGIC:
         if head.startswith(magic):
@@ -183,6 +181,11 @@ def _wrong_kind(head: bytes, path: str) -> Finding | None:
             path, "holds one JSON array, not one JSON object per line",
             f"rename it to {stem}.json to check it as an array; dsqa convert {stem}.json -o {stem}.jsonl then writes JSONL",
         )
+    return _table(text, path, name, stem)
+
+
+def _table(text: bytes, path: str, name: str, stem: str) -> Finding | None:
+    """The finding of a CSV or TSV file: a header row of column names, then rows that are not JSON."""
     first, _, rest = text.partition(b"\n")
     first = first.rstrip(b"\r")
     if rest.lstrip()[:1] in (b"", b"{", b"["):
