@@ -80,11 +80,10 @@ def _spool(name: str, opener: Callable[[], BinaryIO], what: str) -> Path:
     try:
         with os.fdopen(fd, "wb") as out, opener() as src:
             shutil.copyfileobj(src, out, _COPY)
-    except InputError:
+    except BaseException as exc:  # an interrupt too: the copy must not outlive the run
         os.unlink(tmp)
-        raise
-    except _decompress_errors() as exc:
-        os.unlink(tmp)
+        if isinstance(exc, InputError) or not isinstance(exc, _decompress_errors()):
+            raise
         raise InputError(f"{name}: cannot {what}: {_reason(exc, name)}") from None
     return Path(tmp)
 

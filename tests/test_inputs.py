@@ -8,10 +8,12 @@ import gzip
 import json
 import lzma
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -274,3 +276,26 @@ def test_clean_and_split_read_a_pipe(tmp_path: Path) -> None:
             files = sorted(target.iterdir()) if command == "split" else [target, target.with_suffix(".rejects.jsonl")]
             outputs.append([f.read_bytes() for f in files])
         assert outputs[0] == outputs[1] and all(outputs[0])
+
+
+def test_an_interrupt_while_a_pipe_is_spooled_leaves_no_copy(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    fifo = tmp_path / "stream.jsonl"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dsqa", "check", str(fifo)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "TMPDIR": str(spool)}, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    with open(fifo, "w") as writer:
+        writer.write(json.dumps(chat(1)) + "\n")
+        writer.flush()
+        for _ in range(200):  # until dsqa has made its copy and is waiting for more
+            if list(spool.iterdir()):
+                break
+            time.sleep(0.05)
+        assert [p.suffix for p in spool.iterdir()] == [".jsonl"]
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and b"interrupted" in err
+    assert list(spool.iterdir()) == []
