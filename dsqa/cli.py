@@ -142,7 +142,8 @@ def check(
     max_findings: int | None = None,
     statistics: bool = False,
 ) -> int:
-    """Check FILE... (JSONL, or .json holding an array) and report every finding.
+    """Check FILE... (JSONL, or .json holding an array; .gz, .bz2, .xz and .zst are read as they
+    are, and - reads standard input) and report every finding.
 
     Exit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 for a usage,
     config or unreadable-input error.
@@ -167,10 +168,9 @@ def check(
     if not quiet:
         for note in roles.notes:
             click.echo(f"dsqa: {note}", err=True)
-    for p in (*roles.train, *roles.validation):
-        if not Path(p).exists():
-            raise DsqaError(f"{p}: cannot read: No such file or directory")
+    _check_inputs((*roles.train, *roles.validation))
     extra = [_report_target(spec) for spec in reports]
+    _check_outputs(output, extra)
     old = None
     if baseline is not None:
         from .baseline import load_baseline
@@ -233,6 +233,25 @@ def _to_stdout(report: Any, fmt: str, color: bool | None, **listing: Any) -> Non
         return
     use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     render(fmt, report, sys.stdout, color=use_color and fmt == "text", **listing)
+
+
+def _check_inputs(paths: tuple[str, ...]) -> None:
+    """Stop before the check when an input is missing; "-" (standard input) may be given once."""
+    if paths.count("-") > 1:
+        raise UsageError("standard input (-) can be checked only once per run")
+    for p in paths:
+        if p != "-" and not Path(p).exists():
+            raise DsqaError(f"{p}: cannot read: No such file or directory")
+
+
+def _check_outputs(output: Path | None, extra: list[tuple[str, Path]]) -> None:
+    """Stop before the check, not after it, when a report file could not be written."""
+    from .outputs import check_writable
+
+    for target in [output] if output is not None else []:
+        check_writable(target, "report")
+    for _, target in extra:
+        check_writable(target, "report")
 
 
 def _report_target(spec: str) -> tuple[str, Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -44,6 +45,14 @@ def _summary(report: Report, path: Path, what: str) -> None:
         click.echo(f"  … and {plural(len(counts) - _SHOWN_CODES, 'more code')}; run `dsqa check {path}` for every finding")
 
 
+def _require(source: Path) -> None:
+    """Stop with one line when IN does not exist ("-" is standard input)."""
+    from .errors import InputError
+
+    if str(source) != "-" and not source.exists():
+        raise InputError(f"{source}: cannot read: No such file or directory")
+
+
 def _has_duplicate_validator(config: object) -> bool:
     registry = getattr(config, "registry", {})
     return any(
@@ -74,7 +83,8 @@ def convert(
     check: bool,
 ) -> int:
     """Convert IN (Alpaca, ShareGPT, TRL/HH preference, prompt/completion or OpenAI records, in
-    JSONL, JSON, CSV, TSV, Parquet or a Hugging Face dataset) to JSONL in another format.
+    JSONL, JSON, CSV, TSV, Parquet or a Hugging Face dataset) to JSONL in another format. IN may
+    be - (standard input) or a pipe, and .gz, .bz2, .xz or .zst files are read as they are.
 
     Every record of IN ends up in OUT or in the rejects file with its line and the reason, and
     the counts are printed as `read N, wrote M, rejected K`. Exit status: 0 when nothing was
@@ -82,12 +92,16 @@ def convert(
     not written).
     """
     from .convert import convert_file, parse_map
+    from .inputs import Inputs
 
     _interrupt_on_sigterm()
-    result = convert_file(
-        source, out, rejects=rejects, source=from_format, target=to_format, mapping=parse_map(list(mapping)),
-        container=container, split=split_name,
-    )
+    # a pipe or standard input (-) is read once into a temporary file, a compressed file is
+    # decompressed into one: the readers of every container expect a regular file
+    with Inputs() as inputs:
+        result = convert_file(
+            inputs.open(source).path, out, rejects=rejects, source=from_format, target=to_format,
+            mapping=parse_map(list(mapping)), container=container, split=split_name,
+        )
     target = result.target or (to_format if to_format != "auto" else None)
     if result.source is None and target is None:
         formats = " (no record to tell the formats from)"
@@ -131,18 +145,18 @@ def clean(
     from .convert.clean import clean_file
     from .engine import check as run_check
     from .engine import default_jobs
-    from .errors import InputError
+    from .inputs import Inputs
 
-    if not source.exists():
-        raise InputError(f"{source}: cannot read: No such file or directory")
+    _require(source)
     _interrupt_on_sigterm()
     config = load_config(rules)
     if drop_duplicates and not _has_duplicate_validator(config):
         click.echo("dsqa: warning: no duplicates validator is enabled, so --drop-duplicates drops nothing", err=True)
-    result = clean_file(
-        source, out, rejects, config, threshold=Severity.parse(reject_on), drop_duplicates=drop_duplicates,
-        jobs=jobs or default_jobs(),
-    )
+    with Inputs() as inputs:
+        result = clean_file(
+            inputs.open(source).path, out, rejects, config, threshold=Severity.parse(reject_on),
+            drop_duplicates=drop_duplicates, jobs=jobs or default_jobs(),
+        )
     extra = f" ({result.duplicates} as duplicates)" if drop_duplicates else ""
     click.echo(f"read {result.read}, kept {result.kept}, rejected {result.rejected}{extra}")
     if result.rejects_path is not None:
@@ -167,13 +181,21 @@ def split(source: Path, out_dir: Path, validation: float, seed: int, rules: str 
     """
     from .config import load_config
     from .convert.split import check_targets, duplicate_links, split_file
-    from .errors import InputError
+    from .inputs import Inputs
 
-    if not source.exists():
-        raise InputError(f"{source}: cannot read: No such file or directory")
+    _require(source)
     check_targets(source, out_dir)
     _interrupt_on_sigterm()
     config = load_config(rules)
+    with Inputs() as inputs:
+        _split(inputs.open(source).path, out_dir, validation, seed, config)
+    return 0
+
+
+def _split(source: Path, out_dir: Path, validation: float, seed: int, config: Any) -> None:
+    """Split ``source`` (a regular file) and print what was written."""
+    from .convert.split import duplicate_links, split_file
+
     links: list[tuple[int, int]] = []
     if _has_duplicate_validator(config):
         from .engine import check as run_check
@@ -193,4 +215,3 @@ def split(source: Path, out_dir: Path, validation: float, seed: int, rules: str 
         )
     click.echo(f"kept together: {plural(result.grouped, 'record')} in {plural(result.groups, 'group')} of {near}")
     click.echo(f"wrote {out_dir / 'train.jsonl'} and {out_dir / 'validation.jsonl'}")
-    return 0

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,9 @@ from .formats import detect_format
 from .model import DatasetResult, Finding, Record, Report, Severity
 from .pairing import expand
 from .progress import Progress
-from .sources import Span, crlf_finding, read_records, split_lines
+from .inputs import Inputs
+from .reading import WRONG_KIND, crlf_finding, file_kind, read_records
+from .spans import Span, map_spans, split_lines
 from .stats import DatasetStats
 from .validators import DatasetContext, Validator
 from .validators.internal import ENGINE
@@ -63,6 +64,8 @@ class _Pass:
     first_format: tuple[str | None, int] | None = None
     crlf: list[Finding] = field(default_factory=list)
     progress: Progress | None = None
+    #: the file is not JSONL at all (RDR010): its one finding says so, and no rule has anything to say
+    wrong_kind: bool = False
 
     def emit(self, findings: Any, record: Record | None = None) -> None:
         apply = self.config.apply
@@ -91,6 +94,7 @@ class _Pass:
                 if span is not None and record.problems[0].code == "RDR004":
                     self.crlf.extend(record.problems)  # one per span; the engine sums them per file
                 else:
+                    self.wrong_kind = self.wrong_kind or record.problems[0].code == WRONG_KIND
                     self.emit(record.problems, record)
             if record.index < 0:
                 continue
@@ -179,18 +183,12 @@ def _parallel(
     # built once here so that what validators load on creation (vocabularies, compiled schemas)
     # is loaded before the fork and shared by every worker, and setup errors surface here
     _make_validators(config, context)
-    ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        futures = [pool.submit(_run_span, path, display, context, config, span) for span in spans]
-        try:
-            parts = []
-            for span, future in zip(spans, futures):
-                parts.append(future.result())
-                if progress is not None:
-                    progress.advance(parts[-1].records, span.end - span.start)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+
+    def done(span: Span, part: _Pass) -> None:
+        if progress is not None:
+            progress.advance(part.records, span.end - span.start)
+
+    parts = map_spans(partial(_run_span, path, display, context, config), spans, jobs, done)
     head = parts[0]
     for part in parts[1:]:
         for mine, theirs in zip(head.validators, part.validators):
@@ -218,15 +216,18 @@ def _check_dataset(
         enabled=config.reported_codes(),
     )
     run: _Pass | None = None
+    size = path.stat().st_size if path.is_file() else 0
     if progress is not None:
-        progress.start(display, path.stat().st_size if path.is_file() else 0)
-    if jobs > 1 and path.suffix.lower() != ".json" and path.is_file() and path.stat().st_size >= PARALLEL_MIN_BYTES:
+        progress.start(display, size)
+    if jobs > 1 and size >= PARALLEL_MIN_BYTES and file_kind(path, display) == (False, None):  # plain JSONL
         run = _parallel(path, display, context, config, jobs, progress)
     if run is None:
         run = _Pass(_make_validators(config, context), config, progress=progress)
         run.run(path, display, None)
     if progress is not None:
         progress.read_all()
+    if run.wrong_kind:
+        return DatasetResult(display, None, 0, {}), run.findings
     stats: DatasetStats = {}
     for v in run.validators:
         try:
@@ -254,6 +255,9 @@ def check(
 ) -> Report:
     """Check training files (and validation files) and return the report.
 
+    A path may be "-" (standard input), a pipe, or a .gz, .bz2, .xz or .zst file: each is read
+    from a local copy that lasts the whole run (see inputs.py).
+
     ``jobs`` > 1 checks large JSONL files in that many worker processes; the report is the same.
     ``progress`` is told how far each file has been read. ``reference`` turns every validator's
     prefilters off (each rule runs its full search): slower, and for tests, the same findings.
@@ -262,11 +266,15 @@ def check(
     findings: list[Finding] = []
     datasets = []
     trained: dict[str, list[Validator]] = {}
-    for role, group in (("train", paths), ("validation", validation or expand(cfg.validation))):
-        for p in group:
-            result, found = _check_dataset(Path(p), str(p), role, cfg, jobs, progress, trained, reference)
-            datasets.append(result)
-            findings.extend(found)
+    # every input stays open (a spooled pipe, a decompressed copy) until the end: the leakage
+    # check of a validation file reads its training file again
+    with Inputs() as inputs:
+        for role, group in (("train", paths), ("validation", validation or expand(cfg.validation))):
+            for p in group:
+                source = inputs.open(p)
+                result, found = _check_dataset(source.path, source.name, role, cfg, jobs, progress, trained, reference)
+                datasets.append(result)
+                findings.extend(found)
     findings.sort(key=Finding.sort_key)
     return Report(
         findings=findings, datasets=datasets, fail_on=cfg.fail_on, version=__version__, validators=["reader", *_running(cfg)]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .errors import DsqaError
 from .model import Finding, Record
-from .sources import BOM, loads, read_records
+from .reading import records_at
 
 #: characters of record text kept in an excerpt (after masking, before the ellipsis)
 EXCERPT_CHARS = 160
@@ -78,32 +79,6 @@ def stamp(finding: Finding, record: Record) -> Finding:
     return dataclasses.replace(finding, fingerprint=fingerprint(record), excerpt=excerpt(record, finding.pointer))
 
 
-def _records_at(path: Path, display: str, lines: set[int]) -> Iterator[Record]:
-    """Re-read only the records at ``lines``: JSONL lines are parsed only when wanted."""
-    if path.suffix.lower() == ".json":
-        for record in read_records(path, display):
-            if record.line in lines and record.index >= 0:
-                yield record
-        return
-    last = max(lines)
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
-            if number in lines:
-                content = raw.rstrip(b"\n").rstrip(b"\r")
-                if number == 1 and content.startswith(BOM):
-                    content = content[3:]
-                if content.strip():
-                    record = Record(display, number, 0, raw=content)
-                    try:
-                        value = loads(content.decode("utf-8"))
-                    except (ValueError, RecursionError):
-                        value = None
-                    record.value = value if isinstance(value, dict) else None
-                    yield record
-            if number >= last:
-                return
-
-
 def stamp_late(path: Path, display: str, findings: Iterable[Finding]) -> list[Finding]:
     """Stamp findings made after the pass (``finish``, merged spans) that point at a line.
 
@@ -114,8 +89,8 @@ def stamp_late(path: Path, display: str, findings: Iterable[Finding]) -> list[Fi
     if not lines:
         return findings
     try:
-        by_line = {r.line: r for r in _records_at(path, display, lines)}  # type: ignore[arg-type]
-    except OSError:
+        by_line = {r.line: r for r in records_at(path, display, lines)}  # type: ignore[arg-type]
+    except (OSError, DsqaError):
         return findings
     out = []
     for f in findings:

@@ -158,3 +158,22 @@ def _sync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write a file so that readers see either the old or the complete new content, never a part."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    with AtomicOutput(Path(path)) as out:
+        out.write(payload)
+        out.commit()
+
+
+def check_writable(path: Path, what: str = "output") -> None:
+    """Fail now, with one line naming ``path``, if an output file could not be written there later."""
+    path = Path(path)
+    if path.is_dir():
+        raise DsqaError(f"{path}: cannot write {what}: is a directory")
+    try:
+        AtomicOutput(path).discard()
+    except DsqaError as exc:
+        raise DsqaError(f"{path}: cannot write {what}: {str(exc).rpartition(': ')[2]}") from None

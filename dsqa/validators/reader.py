@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..model import Severity
-from ..sources import DEFAULT_MAX_LINE_BYTES
+from ..reading import DEFAULT_MAX_LINE_BYTES
 from .base import Code, Validator
+
+_OK = '{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}'
 
 
 _CHAT = '{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}'
@@ -15,8 +17,10 @@ _CHAT = '{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", 
 class ReaderValidator(Validator):
     """Reading the file: every line of a JSONL file (or item of a .json array) must be one UTF-8 JSON object.
 
-    Every line is accounted for: a line that cannot be used is reported at its line number and
-    the run goes on to the end of the file.
+    dsqa reads JSONL (one JSON object per line) and ``.json`` files that hold one array of
+    objects, plain or compressed (.gz, .bz2, .xz, .zst), from a file, a pipe or standard input
+    (``-``). Every line is accounted for: a line that cannot be used is reported at its line
+    number and the run goes on to the end of the file.
     """
 
     name = "reader"

@@ -1,0 +1,644 @@
+"""The one reader: every first read and every re-read of a dataset (JSONL or a JSON array) goes through here."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Collection, Iterator, Sequence
+from itertools import islice
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
+
+from .errors import InputError
+from .model import Finding, Record, Severity
+
+if TYPE_CHECKING:
+    from .spans import Span
+
+BOM = b"\xef\xbb\xbf"
+DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
+_CHUNK = 1 << 20
+#: bytes read from the start of a file to tell what it holds
+_HEAD = 1 << 16
+READER = "reader"
+#: the code of a file that is not JSONL at all (compressed, CSV, an array): one finding, not one per line
+WRONG_KIND = "RDR010"
+#: suffixes of the compressed files dsqa reads as they are (see inputs.py)
+COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON (only finite numbers are allowed)")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def loads(text: str) -> Any:
+    """Parse one JSON document strictly (no NaN or Infinity)."""
+    return _DECODER.decode(text)
+
+
+def _finding(
+    code: str,
+    severity: Severity,
+    path: str,
+    line: int | None,
+    message: str,
+    hint: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Finding:
+    return Finding(code, severity, message, READER, path, line, None, hint, data)
+
+
+def _json_error(
+    path: str, line: int, exc: ValueError | RecursionError, col_offset: int = 0, text: str = ""
+) -> Finding:
+    if isinstance(exc, json.JSONDecodeError):
+        column = exc.colno + (col_offset if exc.lineno == 1 else 0)
+        return _finding(
+            "RDR001",
+            Severity.ERROR,
+            path,
+            line,
+            f"invalid JSON: {exc.msg} (column {column})",
+            "each line must be one complete JSON object; check quoting, commas and escapes",
+            {"column": column},
+        )
+    if isinstance(exc, RecursionError):
+        return _finding("RDR001", Severity.ERROR, path, line, "invalid JSON: nested too deeply to parse")
+    column = _constant_column(text)
+    if column is not None:
+        column += col_offset
+        return _finding(
+            "RDR001", Severity.ERROR, path, line, f"invalid JSON: {exc} (column {column})",
+            "write null, or a finite number, instead", {"column": column},
+        )
+    return _finding("RDR001", Severity.ERROR, path, line, f"invalid JSON: {exc}")
+
+
+def open_source(path: Path) -> BinaryIO:
+    """Open a dataset for reading or raise InputError naming the file and the reason."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a dataset file")
+    try:
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def data_suffix(name: str | PurePath) -> str:
+    """The suffix that says what a file holds, below any compression suffix (``.json`` for x.json.gz)."""
+    suffixes = [s.lower() for s in PurePath(name).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSED:
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
+class Kind(NamedTuple):
+    """What a file holds: a JSON array (else JSONL), or the one finding of a file of the wrong kind."""
+
+    array: bool
+    wrong: Finding | None = None
+
+
+def _head(f: BinaryIO, path: Path) -> bytes:
+    try:
+        head = f.read(_HEAD)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    f.seek(0)
+    return head[3:] if head.startswith(BOM) else head
+
+
+def _array_of_objects(text: bytes) -> bool:
+    """Whether text that starts with '[' is a JSON array of objects spread over lines (pretty-printed).
+
+    An array whose first line is complete JSON is one line of a JSONL file (RDR006), not a file.
+    """
+    first, newline, _ = text.partition(b"\n")
+    if not newline or not text[1:].lstrip().startswith(b"{"):
+        return False
+    try:
+        loads(first.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return True
+    return False
+
+
+def is_json_array(head: bytes, suffix: str) -> bool:
+    """The one test of "is this a JSON array file": its text starts with '[', and it is named .json
+    or, for a nameless input (a pipe, standard input), it is an array of objects over many lines."""
+    text = head.lstrip()
+    if not text.startswith(b"["):
+        return False
+    return suffix == ".json" or (suffix == "" and _array_of_objects(text))
+
+
+def file_kind(path: Path, display: str | None = None) -> Kind:
+    """What the file at ``path`` holds (``display`` names it in the finding of a file of the wrong kind)."""
+    with open_source(path) as f:
+        return _kind(_head(f, path), path, display if display is not None else str(path))
+
+
+def _kind(head: bytes, path: Path, name: str) -> Kind:
+    if is_json_array(head, data_suffix(path)):
+        return Kind(True)
+    return Kind(False, _wrong_kind(head, name))
+
+
+_COMPRESSED_TODO = (
+    "rename it to {{name}}{suffix} and check that (dsqa reads compressed files as they are), "
+    "or decompress it first: {tool} -dc {{name}} > {{stem}}.plain.jsonl"
+)
+#: magic bytes of files that are not text, what they are, and what to do instead
+_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x1f\x8b", "gzip-compressed data", _COMPRESSED_TODO.format(suffix=".gz", tool="gzip")),
+    (b"BZh", "bzip2-compressed data", _COMPRESSED_TODO.format(suffix=".bz2", tool="bzip2")),
+    (b"\xfd7zXZ\x00", "xz-compressed data", _COMPRESSED_TODO.format(suffix=".xz", tool="xz")),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data", _COMPRESSED_TODO.format(suffix=".zst", tool="zstd")),
+    (b"PAR1", "a Parquet file", "convert it to JSONL: dsqa convert {name} --container parquet -o {stem}.converted.jsonl"),
+    (b"PK\x03\x04", "a Zip archive", "unzip it and check the JSONL file inside"),
+)
+_HEADER_FIELD = re.compile(rb'\s*"?[A-Za-z_][\w .()/-]{0,63}"?\s*')
+
+
+def _wrong_kind(head: bytes, path: str) -> Finding | None:
+    """The one finding of a file that is not JSONL at all, or None (the usual case: it starts with '{')."""
+    text = head.lstrip()
+    if text.startswith(b"{") or not text:
+        return None
+    name = "FILE" if path == "<stdin>" else path  # the commands in the hint need a file
+    stem = name[: -len(data_suffix(name))] if data_suffix(name) else name
+    for magic, what, todo in _MAGIC:
+        if head.startswith(magic):
+            return _wrong(path, f"is {what}, not JSONL text", todo.format(name=name, stem=stem))
+    if text.startswith(b"["):
+        if not _array_of_objects(text):
+            return None
+        return _wrong(
+            path, "holds one JSON array, not one JSON object per line",
+            f"rename it to {stem}.json to check it as an array; dsqa convert {stem}.json -o {stem}.jsonl then writes JSONL",
+        )
+    return _table(text, path, name, stem)
+
+
+def _table(text: bytes, path: str, name: str, stem: str) -> Finding | None:
+    """The finding of a CSV or TSV file: a header row of column names, then rows that are not JSON."""
+    first, _, rest = text.partition(b"\n")
+    first = first.rstrip(b"\r")
+    if rest.lstrip()[:1] in (b"", b"{", b"["):
+        return None  # no rows, or JSON lines after a broken first line: a JSONL file after all
+    for delimiter, container in ((b"\t", "tsv"), (b",", "csv")):
+        fields = first.split(delimiter)
+        if len(fields) >= 2 and all(_HEADER_FIELD.fullmatch(field) for field in fields):
+            columns = ", ".join(field.strip().strip(b'"').decode("utf-8", "replace") for field in fields[:6])
+            more = ", ..." if len(fields) > 6 else ""
+            return _wrong(
+                path, f"looks like {container.upper()} (its first line is a header: {columns}{more}), not JSONL",
+                f"convert it to JSONL: dsqa convert {name} --container {container} -o {stem}.converted.jsonl",
+            )
+    return None
+
+
+def _wrong(path: str, what: str, todo: str) -> Finding:
+    return _finding(WRONG_KIND, Severity.ERROR, path, None, f"this file {what}; nothing in it was checked", todo)
+
+
+def read_records(
+    path: Path,
+    display: str | None = None,
+    *,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    span: Span | None = None,
+) -> Iterator[Record]:
+    """Yield every record of a JSONL file, or of a file holding a JSON array, in file order.
+
+    Lines that cannot be used still come out as records whose ``problems`` say why, so that no
+    line is lost silently; blank lines and file-level oddities come out as records with no value
+    (index -1). A file of the wrong kind (compressed, CSV...) is one such record, with RDR010.
+    ``span`` restricts reading to a byte range of a JSONL file (see ``spans.split_lines``).
+    """
+    name = display if display is not None else str(path)
+    with open_source(path) as f:
+        if span is not None:
+            f.seek(span.start)
+            yield from _read_lines(f, name, max_line_bytes, span)
+            return
+        kind = _kind(_head(f, path), path, name)
+        if kind.wrong is not None:
+            yield Record(name, 1, -1, problems=(kind.wrong,))
+        elif kind.array:
+            yield from _read_array(f, name)
+        else:
+            yield from _read_lines(f, name, max_line_bytes)
+
+
+def records_at(
+    path: Path,
+    display: str | None,
+    lines: Collection[int],
+    indexes: Collection[int] = (),
+    *,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+) -> Iterator[Record]:
+    """Read again the records at ``lines`` (and in a JSON array those at ``indexes``), in file order.
+
+    Each comes out as ``read_records`` made it (same BOM, CRLF, size and parse handling), but a
+    JSONL record's ``index`` is 0: the lines in between are skipped unread, so blank ones are not
+    counted. Blank lines and a file of the wrong kind yield nothing.
+    """
+    name = display if display is not None else str(path)
+    with open_source(path) as f:
+        kind = _kind(_head(f, path), path, name)
+        if kind.wrong is not None:
+            return
+        if kind.array:
+            for record in _read_array(f, name):
+                if record.index >= 0 and (record.line in lines or record.index in indexes):
+                    yield record
+            return
+        number = 0
+        for target in sorted(set(lines)):
+            # the lines in between are skipped in C, not parsed
+            raw = next(islice(f, target - number - 1, None), None)
+            if raw is None:
+                return
+            number = target
+            raw, size = _whole_line(f, raw, max_line_bytes)
+            record = _line_record(name, number, 0, raw, size, max_line_bytes)
+            if record.index >= 0:
+                yield record
+
+
+def crlf_finding(path: str, first_line: int, count: int) -> Finding:
+    """The one RDR004 finding of a file: how many lines end with CRLF, and the first."""
+    return _finding(
+        "RDR004", Severity.WARNING, path, first_line,
+        f"{count} line(s) end with CRLF, first at this line",
+        "convert line endings to LF (e.g. dos2unix)",
+        {"lines": count},
+    )
+
+
+def _read_lines(f: BinaryIO, path: str, max_line_bytes: int, span: Span | None = None) -> Iterator[Record]:
+    line_no, index, end = (span.line - 1, span.index, span.end) if span else (0, 0, None)
+    crlf_lines = first_crlf = 0
+    while end is None or f.tell() < end:
+        chunk = f.readline(_CHUNK)
+        if not chunk:
+            break
+        line_no += 1
+        raw, size = _whole_line(f, chunk, max_line_bytes)
+        if raw is not None and raw.endswith(b"\r\n"):
+            crlf_lines += 1
+            first_crlf = first_crlf or line_no
+        record = _line_record(path, line_no, index, raw, size, max_line_bytes)
+        if record.index >= 0:
+            index += 1
+        yield record
+    if crlf_lines:
+        yield Record(path, first_crlf, -1, problems=(crlf_finding(path, first_crlf, crlf_lines),))
+
+
+def _whole_line(f: BinaryIO, raw: bytes, max_line_bytes: int) -> tuple[bytes | None, int]:
+    """The line that starts with ``raw`` (one read), and its size; None for a line over the limit."""
+    if raw.endswith(b"\n"):
+        return raw, len(raw)
+    return _rest_of_line(f, raw, max_line_bytes)
+
+
+def _line_record(path: str, line_no: int, index: int, raw: bytes | None, size: int, max_line_bytes: int) -> Record:
+    """The record of one whole line (with its line ending): parsed, or with the problems that stopped it."""
+    if raw is not None and raw.endswith(b"\n"):
+        content = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+    else:
+        content = raw
+    if content is None or len(content) > max_line_bytes:
+        return Record(path, line_no, index, problems=(_finding(
+            "RDR008", Severity.ERROR, path, line_no,
+            f"line is {_size(size)}, over the {_size(max_line_bytes)} limit; not parsed",
+            "split the example or raise validators.reader.max_line_bytes in the rule pack",
+            {"bytes": size},
+        ),))
+    problems: list[Finding] = []
+    col_offset = 0
+    if line_no == 1 and content.startswith(BOM):
+        content = content[3:]
+        col_offset = 1
+        problems.append(_bom_finding(path, "JSONL"))
+    if not content.strip():
+        problems.append(_finding(
+            "RDR005", Severity.WARNING, path, line_no, "blank line",
+            "remove blank lines; every line of a JSONL file must hold one example",
+        ))
+        return Record(path, line_no, -1, problems=tuple(problems))
+    record = Record(path, line_no, index, raw=content)
+    problem = _parse_into(record, content, col_offset)
+    if problem is not None:
+        problems.append(problem)
+    record.problems = tuple(problems)
+    return record
+
+
+def _parse_into(record: Record, content: bytes, col_offset: int) -> Finding | None:
+    """Decode and parse one line into ``record.value``; the finding that stopped it, if any."""
+    path, line_no = record.path, record.line
+    nul = content.find(b"\x00")
+    if nul >= 0:
+        return _finding(
+            "RDR007", Severity.ERROR, path, line_no,
+            f"NUL byte at byte {nul + 1}; line not parsed",
+            "a NUL byte usually means a UTF-16 or binary file; re-export as UTF-8 JSONL",
+            {"column": nul + 1},
+        )
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _finding(
+            "RDR002", Severity.ERROR, path, line_no,
+            f"invalid UTF-8 at byte {exc.start + 1}: {exc.reason}; line not parsed",
+            "re-encode the file as UTF-8",
+            {"column": exc.start + 1},
+        )
+    try:
+        value = loads(text)
+    except (ValueError, RecursionError) as exc:
+        return _json_error(path, line_no, exc, col_offset, text)
+    if not isinstance(value, dict):
+        return _not_object(path, line_no, value)
+    record.value = value
+    return None
+
+
+def _bom_finding(path: str, what: str) -> Finding:
+    return _finding(
+        "RDR003", Severity.WARNING, path, 1, "file starts with a UTF-8 byte-order mark",
+        f"save the file as UTF-8 without BOM; many {what} readers reject it",
+    )
+
+
+def _rest_of_line(f: BinaryIO, head: bytes, max_line_bytes: int) -> tuple[bytes | None, int]:
+    """Finish a line longer than one read; past the limit, drop it while counting its size."""
+    parts = [head]
+    size = len(head)
+    while size <= max_line_bytes + 2:
+        more = f.readline(_CHUNK)
+        if not more:
+            return b"".join(parts), size
+        parts.append(more)
+        size += len(more)
+        if more.endswith(b"\n"):
+            return b"".join(parts), size
+    parts.clear()
+    while True:
+        more = f.readline(_CHUNK)
+        size += len(more)
+        if not more or more.endswith(b"\n"):
+            return None, size
+
+
+def _size(n: int) -> str:
+    return f"{n:,} bytes" if n < 1_000_000 else f"{n / 1_000_000:.1f} MB"
+
+
+def _constant_column(text: str) -> int | None:
+    """Column (1-based) of the first NaN or Infinity outside a string, for RDR001."""
+    in_string = escaped = False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "NI" or (ch == "-" and text.startswith("-Infinity", i)):
+            return i + 1
+    return None
+
+
+def _not_object(path: str, line: int, value: Any) -> Finding:
+    kind = _json_type(value)
+    return _finding(
+        "RDR006", Severity.ERROR, path, line,
+        f"record is a JSON {kind}, not an object",
+        "each line must be one JSON object such as {\"messages\": [...]}",
+        {"type": kind},
+    )
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+class _BadUtf8(Exception):
+    """Invalid UTF-8 in a JSON-array file, with the line that holds the bad byte."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
+
+
+class _ArrayStream:
+    """A growing text window over a binary file, with line counting for consumed text."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self.f = f
+        self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self.buf = ""
+        self.pos = 0
+        self.line = 1
+        self.eof = False
+        self.chunk = _CHUNK
+        # newlines are counted once, from where the last count stopped: counting from the start
+        # of a window of up to 64 MiB for every element made large arrays quadratic
+        self.counted = 0
+        self.counted_line = 1
+
+    def more(self) -> bool:
+        if self.eof:
+            return False
+        data = self.f.read(self.chunk)
+        if not data:
+            self.eof = True
+            try:
+                self.buf += self.decoder.decode(b"", final=True)
+            except UnicodeDecodeError as exc:  # the file ends inside a multi-byte character
+                raise _BadUtf8(self.line + self.buf.count("\n"), exc.reason) from None
+            return False
+        self.chunk = min(self.chunk * 2, 64 * _CHUNK)
+        if self.pos > _CHUNK:
+            self.line += self.buf.count("\n", 0, self.pos)
+            self.buf = self.buf[self.pos:]
+            self.pos = 0
+            self.counted, self.counted_line = 0, self.line
+        try:
+            self.buf += self.decoder.decode(data)
+        except UnicodeDecodeError as exc:
+            line = self.line + self.buf.count("\n") + data.count(b"\n", 0, exc.start)
+            raise _BadUtf8(line, exc.reason) from None
+        return True
+
+    def current_line(self) -> int:
+        if self.pos < self.counted:
+            self.counted, self.counted_line = 0, self.line
+        self.counted_line += self.buf.count("\n", self.counted, self.pos)
+        self.counted = self.pos
+        return self.counted_line
+
+    def last_line(self) -> int:
+        """The line of the last non-blank character read so far."""
+        end = len(self.buf.rstrip())
+        return self.line + self.buf.count("\n", 0, max(end - 1, 0))
+
+    def skip_ws(self) -> str:
+        while True:
+            n = len(self.buf)
+            while self.pos < n and self.buf[self.pos] in " \t\r\n":
+                self.pos += 1
+            if self.pos < n:
+                return self.buf[self.pos]
+            if not self.more():
+                return ""
+
+
+def _read_array(f: BinaryIO, path: str) -> Iterator[Record]:
+    stream = _ArrayStream(f)
+    index = 0
+    try:
+        stream.more()
+        if stream.buf.startswith("\ufeff"):
+            stream.pos = 1
+            yield Record(path, 1, -1, problems=(_bom_finding(path, "JSON"),))
+        stream.skip_ws()
+        stream.pos += 1  # the opening bracket, already seen by is_json_array
+        while True:
+            between = _between_elements(stream, path, first=index == 0)
+            if between is _END:
+                break
+            if between is not None:
+                yield between
+                return
+            record, parsed = _element(stream, path, index)
+            yield record
+            if not parsed:
+                return
+            index += 1
+        if stream.skip_ws():
+            yield _array_error(path, stream.current_line(), "unexpected data after the closing ']' of the array")
+    except _BadUtf8 as exc:
+        yield Record(path, exc.line, -1, problems=(_finding(
+            "RDR002", Severity.ERROR, path, exc.line,
+            f"invalid UTF-8 ({exc.reason}); the rest of the file was not read",
+            "re-encode the file as UTF-8",
+        ),))
+
+
+#: what ``_between_elements`` returns at the closing bracket
+_END = Record("", 0, -1)
+
+
+def _between_elements(stream: _ArrayStream, path: str, first: bool) -> Record | None:
+    """Move past the comma before the next element: None, _END at the ']', or the error record."""
+    ch = stream.skip_ws()
+    if ch == "]":
+        stream.pos += 1
+        return _END
+    if not ch:
+        return _array_error(path, stream.last_line(), "the file ends before the closing ']'")
+    if first:
+        return None
+    if ch != ",":
+        return _array_error(path, stream.current_line(), "expected ',' or ']' between array elements")
+    stream.pos += 1
+    after = stream.skip_ws()
+    if after == "]":
+        return _array_error(path, stream.current_line(), "trailing comma before the closing ']'")
+    if not after:
+        return _array_error(path, stream.last_line(), "the file ends before the closing ']'")
+    return None
+
+
+def _element(stream: _ArrayStream, path: str, index: int) -> tuple[Record, bool]:
+    """The record of the array element at the stream's position, and whether it parsed."""
+    line = stream.current_line()
+    while True:
+        try:
+            value, end = _DECODER.raw_decode(stream.buf, stream.pos)
+        except (ValueError, RecursionError) as exc:
+            if stream.more():
+                continue
+            at = stream.line + exc.lineno - 1 if isinstance(exc, json.JSONDecodeError) else line
+            return Record(path, line, index, problems=(_json_error(path, at, exc),)), False
+        if end >= len(stream.buf) and stream.more():
+            continue  # a number or literal may go on in the next chunk
+        break
+    stream.pos = end
+    record = Record(path, line, index, value=value if isinstance(value, dict) else None)
+    if not isinstance(value, dict):
+        record.problems = (_not_object(path, line, value),)
+    return record, True
+
+
+def _array_error(path: str, line: int, message: str) -> Record:
+    return Record(path, line, -1, problems=(_finding(
+        "RDR009", Severity.ERROR, path, line, f"malformed JSON array: {message}; the rest of the file was not read",
+        "a .json dataset must be one array of objects: [{...}, {...}]",
+    ),))
+
+
+
+
+def reread_duplicates(validator: Any, positions: Sequence[int], answers_only: Sequence[int] = ()) -> dict[int, Any] | str:
+    """``DuplicatesValidator.reread`` done by the one reader: the texts of the records at these
+    positions, read again (from the local copy of a piped or compressed input), or why not.
+
+    Only what verification needs is kept (the scope text, the system prompt and the answer; just
+    the answer for ``answers_only``), so memory follows the number of candidates.
+    """
+    from .inputs import local_path
+    from .validators import duplicates as dup
+
+    a = validator._arrays()
+    lines, exact, name = a["lines"], a["exact"], validator.context.path
+    slim = {int(p) for p in answers_only} - {int(p) for p in positions}
+    wanted = [int(p) for p in positions] + sorted(slim)
+    scope, norm = validator.options["scope"], validator._norm
+    out: dict[int, Any] = {}
+    shared: dict[str, str] = {}  # one copy of each system prompt
+    try:
+        path = local_path(name)
+        array = file_kind(path, name).array
+        # a JSON array may hold several records on one line: they are found by index
+        by_pos = {int(validator._index[p] if array else lines[p]): p for p in wanted}
+        for record in records_at(path, name, () if array else by_pos, by_pos if array else ()):
+            pos = by_pos[record.index if array else record.line]
+            if record.line != int(lines[pos]) or record.value is None:
+                return f"{name} changed while it was being checked (line {record.line} differs)"
+            fmt = dup._FORMAT_OF[validator._fmt[pos]]
+            t = dup.texts_of(record.value, fmt, scope, norm, not array and dup.clean_line(record.raw))
+            if dup._digest(t.exact) != int(exact[pos]):
+                return f"{name} changed while it was being checked (line {record.line} differs)"
+            system = shared.setdefault(t.system, t.system)
+            out[pos] = dup._Texts("", "", "", None, t.answer) if pos in slim else dup._Texts("", t.scope, system, None, t.answer)
+    except (OSError, InputError) as exc:
+        return f"cannot read {name} again: {exc}"
+    for pos in wanted:
+        if pos not in out:
+            return f"{name} changed while it was being checked (line {int(lines[pos])} is gone)"
+    return out
