@@ -26,7 +26,7 @@ _POSITION = [np.uint64(c) for c in (
 _SAMPLE_SHIFT = np.uint64(62)
 _SAMPLE_MUL = np.uint64(0xD1B54A32D192ED03)
 #: bits of the presence filter that every lookup goes through before the exact search
-_FILTER_BITS = 22
+_FILTER_BITS = 21
 
 
 #: ASCII punctuation and control bytes become spaces (UTF-8 sequences of other scripts are kept)

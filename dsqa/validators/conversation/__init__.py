@@ -57,9 +57,11 @@ class ConversationValidator(Validator):
         self._markup = self.wants("TPL001")
         self._reasoning = self.wants("TPL002") or self.wants("TPL003")
         self._min_words = self.options["copy_min_words"]
-        self.reply_ends = Ends()
-        self.prompt_ends = Ends()
-        self._ends = self.wants("PRP001") or self.wants("PRP002")
+        self.reply_ends = Ends(start=False)
+        self.reply_starts = Ends(start=True)
+        self.prompt_ends = Ends(start=False)
+        self._ends = self.wants("PRP001")
+        self._starts = self.wants("PRP002")
         self._tags = self.wants("PRP003")
         self._images = any(self.wants(c) for c in images.CODES)
         self.image_examples = ImageCount()
@@ -113,6 +115,8 @@ class ConversationValidator(Validator):
             if text:
                 if self._ends:
                     self.reply_ends.add(text)
+                if self._starts:
+                    self.reply_starts.add(text)
                 if self._tags:
                     found = tags_in(text)
                     if found:
@@ -175,6 +179,7 @@ class ConversationValidator(Validator):
         self.short.merge(other.short)
         self.reasoning.merge(other.reasoning)
         self.reply_ends.merge(other.reply_ends)
+        self.reply_starts.merge(other.reply_starts)
         self.prompt_ends.merge(other.prompt_ends)
         self.image_examples.merge(other.image_examples)
 
@@ -182,11 +187,11 @@ class ConversationValidator(Validator):
         path, name = self.context.path, self.name
         if self.wants("IMG005"):
             yield from self.image_examples.findings(path, name)
-        if self.wants("PRP001"):
-            yield from ends.findings(self.reply_ends, False, "replies", "PRP001", self.options, path, name)
-            yield from ends.findings(self.prompt_ends, False, "prompts", "PRP001", self.options, path, name)
-        if self.wants("PRP002"):
-            yield from ends.findings(self.reply_ends, True, "replies", "PRP002", self.options, path, name)
+        if self._ends:
+            yield from ends.findings(self.reply_ends, "replies", "PRP001", self.options, path, name)
+            yield from ends.findings(self.prompt_ends, "prompts", "PRP001", self.options, path, name)
+        if self._starts:
+            yield from ends.findings(self.reply_starts, "replies", "PRP002", self.options, path, name)
         if self._short:
             yield from self.short.findings(self.options["short_reply_share"], self.context.path, self.name)
         if self.wants("TPL002"):

@@ -56,8 +56,8 @@ DEFAULTS: dict[str, Any] = {"shared_min_share": 0.9, "shared_min_texts": 20}
 
 #: the longest shared end looked for, in characters
 WIDTH = 16
-#: distinct ends kept before they are cut to half their length (memory stays bounded)
-MAX_KEYS = 50_000
+#: distinct ends kept before they are cut to half their length: memory stays a few tens of KB
+MAX_KEYS = 512
 #: endings that most sentences have: sharing them is normal
 _ORDINARY = frozenset({"", ".", "!", "?", "。", "！", "？", "…", ")", '"', "'", "”", "’", "`", "*", ":", ";", ","})
 _LADDER = (16, 8, 4, 2, 1)
@@ -65,21 +65,23 @@ _LADDER = (16, 8, 4, 2, 1)
 
 @dataclass
 class Ends:
-    """Counts of the first and last ``width`` characters of a kind of text, cut shorter when too many.
+    """Counts of the first (or last) ``width`` characters of a kind of text, cut shorter when too many.
 
-    One key holds both ends (``start + "\0" + end``): one dict update per text.
+    Memory stays under ``MAX_KEYS`` entries: when there are more distinct ends, every key is cut
+    to the next shorter width. A shared end shorter than the width is still found at finish.
     """
 
+    start: bool
     width: int = WIDTH
     texts: int = 0
     #: a plain dict: Counter's __missing__ is Python code, and most ends are new
     counts: dict[str, int] = field(default_factory=dict)
 
     def add(self, text: str) -> None:
-        """Count one text's ends."""
+        """Count one text's end."""
         self.texts += 1
         w = self.width
-        key = text[:w] + "\0" + text[-w:]
+        key = text[:w] if self.start else text[-w:]
         counts = self.counts
         counts[key] = counts.get(key, 0) + 1
         if len(counts) > MAX_KEYS:
@@ -92,8 +94,7 @@ class Ends:
             nxt = next(w for w in _LADDER if w < self.width)
             cut: dict[str, int] = {}
             for key, n in self.counts.items():
-                head, _, tail = key.partition("\0")
-                short = head[:nxt] + "\0" + tail[-nxt:]
+                short = key[:nxt] if self.start else key[-nxt:]
                 cut[short] = cut.get(short, 0) + n
             self.counts, self.width = cut, nxt
             if self.width == 1:
@@ -110,18 +111,13 @@ class Ends:
         if len(self.counts) > MAX_KEYS:
             self._narrow()
 
-    def shared(self, min_share: float, start: bool) -> tuple[str, int] | None:
-        """The longest start (or end) that at least ``min_share`` of the texts have, unless it is an ordinary one."""
-        side = 0 if start else 2
-        ends: dict[str, int] = {}
-        for key, n in self.counts.items():
-            part = key.partition("\0")[side]
-            ends[part] = ends.get(part, 0) + n
+    def shared(self, min_share: float) -> tuple[str, int] | None:
+        """The longest end that at least ``min_share`` of the texts have, unless it is an ordinary one."""
         for width in range(self.width, 0, -1):
             agg: Counter[str] = Counter()
-            for part, n in ends.items():
-                if len(part) >= width:
-                    agg[part[:width] if start else part[-width:]] += n
+            for key, n in self.counts.items():
+                if len(key) >= width:
+                    agg[key[:width] if self.start else key[-width:]] += n
             if not agg:
                 continue
             end, n = agg.most_common(1)[0]
@@ -159,13 +155,12 @@ def _marker(end: str) -> str | None:
     return m.group() if m else None
 
 
-def findings(
-    ends: Ends, start: bool, what: str, code: str, options: Mapping[str, Any], path: str, validator: str,
-) -> Iterator[Finding]:
-    """PRP001 (``start`` False) or PRP002 for one kind of text, when its shared end is not an ordinary one."""
+def findings(ends: Ends, what: str, code: str, options: Mapping[str, Any], path: str, validator: str) -> Iterator[Finding]:
+    """PRP001 or PRP002 for one kind of text, when its shared end is not an ordinary one."""
     if ends.texts < options["shared_min_texts"]:
         return
-    found = ends.shared(options["shared_min_share"], start)
+    start = ends.start
+    found = ends.shared(options["shared_min_share"])
     if found is None:
         return
     end, n = found
