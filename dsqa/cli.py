@@ -170,7 +170,7 @@ def check(
             click.echo(f"dsqa: {note}", err=True)
     _check_inputs((*roles.train, *roles.validation))
     extra = [_report_target(spec) for spec in reports]
-    _check_outputs(output, extra)
+    _check_outputs(output, extra, (*roles.train, *roles.validation))
     old = None
     if baseline is not None:
         from .baseline import load_baseline
@@ -244,13 +244,15 @@ def _check_inputs(paths: tuple[str, ...]) -> None:
             raise DsqaError(f"{p}: cannot read: No such file or directory")
 
 
-def _check_outputs(output: Path | None, extra: list[tuple[str, Path]]) -> None:
-    """Stop before the check, not after it, when a report file could not be written."""
+def _check_outputs(output: Path | None, extra: list[tuple[str, Path]], inputs: tuple[str, ...] = ()) -> None:
+    """Stop before the check, not after it, when a report file could not be written or would
+    replace a dataset of the run (`dsqa check data.jsonl -o data.jsonl`)."""
     from .outputs import check_writable
 
-    for target in [output] if output is not None else []:
-        check_writable(target, "report")
-    for _, target in extra:
+    datasets = {Path(p).resolve(): p for p in inputs if p != "-"}
+    for target in [*([output] if output is not None else []), *(t for _, t in extra)]:
+        if Path(target).resolve() in datasets:
+            raise UsageError(f"{target}: the report would overwrite the dataset {datasets[Path(target).resolve()]}; write it elsewhere")
         check_writable(target, "report")
 
 

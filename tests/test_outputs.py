@@ -132,3 +132,15 @@ def test_convert_rejects_keep_the_bytes_of_invalid_utf8(tmp_path: Path) -> None:
     (entry,) = [json.loads(line) for line in (tmp_path / "out.rejects.jsonl").read_text().splitlines()]
     assert entry["line"] == 2 and entry["reason"].startswith("RDR002")
     assert base64.b64decode(entry["raw_base64"]) == bad
+
+
+@pytest.mark.parametrize("how", [["-o"], ["--report"]])
+def test_a_report_never_overwrites_a_dataset(tmp_path: Path, how: list[str]) -> None:
+    data = write_jsonl(tmp_path / "train.jsonl", [chat(i) for i in range(12)])
+    before = data.read_bytes()
+    target = str(data) if how == ["-o"] else f"json:{data}"
+    proc = run_cli("check", str(data), *how, target)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"dsqa: error: {data}: the report would overwrite the dataset {data}; write it elsewhere"]
+    assert data.read_bytes() == before
