@@ -535,3 +535,26 @@ def test_dry_run_and_max_cost_use_dsqas_token_estimate(fake: FakeOpenAI, data: t
     assert fake.state.requests == []
     allowed = _dsqa("submit", str(data[0]), "--model", MODEL, "--max-cost", "0.000001", "--yes")
     assert allowed.returncode == 0 and "submitting because of --yes" in allowed.stderr and len(fake.state.jobs) == 1
+
+
+def test_the_ledger_is_found_from_any_subdirectory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dsqa.finetune.ledger import default_path
+
+    monkeypatch.delenv("DSQA_LEDGER", raising=False)
+    repo = tmp_path / "repo"
+    deep = repo / "data" / "sft" / "v2"
+    deep.mkdir(parents=True)
+    (repo / ".git").mkdir()
+    # no config: the git root
+    assert default_path(deep) == repo / ".dsqa" / "ledger.sqlite"
+    # an existing ledger nearer than the git root wins (a project inside a monorepo)
+    (repo / "data" / ".dsqa").mkdir()
+    (repo / "data" / ".dsqa" / "ledger.sqlite").write_bytes(b"")
+    assert default_path(deep) == repo / "data" / ".dsqa" / "ledger.sqlite"
+    # a dsqa config marks the project root before both
+    (repo / "data" / "sft" / ".dsqa.yaml").write_text("extends: default\n")
+    assert default_path(deep) == repo / "data" / "sft" / ".dsqa" / "ledger.sqlite"
+    # outside any project: here
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    assert default_path(alone) == alone / ".dsqa" / "ledger.sqlite"

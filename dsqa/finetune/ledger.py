@@ -116,7 +116,13 @@ class Submission:
 
 
 def default_path(start: Path | None = None) -> Path:
-    """DSQA_LEDGER, else .dsqa/ledger.sqlite in the project (where its dsqa config is) or here."""
+    """Where the ledger is: DSQA_LEDGER, else ``.dsqa/ledger.sqlite`` at the project's root.
+
+    The root is, looking upwards from ``start`` (the working directory): the directory of the
+    project's dsqa config (.dsqa.yaml, or pyproject.toml with [tool.dsqa]); else the nearest one
+    that already has a ledger; else the git work tree's root; else ``start`` itself. So every
+    subdirectory of a project finds the same ledger.
+    """
     env = os.environ.get(LEDGER_ENV)
     if env:
         return Path(env)
@@ -124,7 +130,16 @@ def default_path(start: Path | None = None) -> Path:
 
     here = (start or Path.cwd()).resolve()
     found = discover(here)
-    return (found.parent if found is not None else here) / DEFAULT_LEDGER
+    if found is not None:
+        return found.parent / DEFAULT_LEDGER
+    above = (here, *here.parents)
+    for directory in above:
+        if (directory / DEFAULT_LEDGER).is_file():
+            return directory / DEFAULT_LEDGER
+    for directory in above:
+        if (directory / ".git").exists():
+            return directory / DEFAULT_LEDGER
+    return here / DEFAULT_LEDGER
 
 
 class Ledger:
