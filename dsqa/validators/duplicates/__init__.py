@@ -1,0 +1,15 @@
+"""Exact duplicates, near-duplicates (MinHash LSH + rapidfuzz), conflicting answers and leakage, a module per check.
+
+``texts`` (the normalised texts of a record and their digests), ``exact`` (DUP001), ``near``
+(DUP002: candidates, verification, clusters), ``conflicts`` (DUP003), ``leakage`` (DUP004,
+DUP005), ``similar`` (the similarity measure) and ``validator`` (the streaming state, the re-read
+of candidate texts and DUP006).
+"""
+
+from __future__ import annotations
+
+from .similar import LONG_TEXT, similarity
+from .texts import clean_line, texts_of
+from .validator import DuplicatesValidator, path_is_array
+
+__all__ = ["LONG_TEXT", "DuplicatesValidator", "clean_line", "path_is_array", "similarity", "texts_of"]
