@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -19,14 +18,15 @@ class RuleDoc(NamedTuple):
 
 @lru_cache(maxsize=1)
 def rule_docs() -> dict[str, RuleDoc]:
-    """Every known code (built-in and plugin validators) with its summary and its validator's documentation."""
+    """Every known code (built-in and plugin validators) with its summary and its documentation,
+    which is what ``dsqa rules CODE`` prints (made from the code's ``Code``)."""
+    from ..ruledoc import code_doc
     from ..validators import all_validators
 
     out: dict[str, RuleDoc] = {}
     for name, cls in all_validators().items():
-        doc = inspect.cleandoc(cls.__doc__ or "")
         for code, info in cls.codes.items():
-            out[code] = RuleDoc(code, name, str(info.severity), info.summary, doc)
+            out[code] = RuleDoc(code, name, str(info.severity), info.summary, code_doc(code, info, cls))
     return out
 
 

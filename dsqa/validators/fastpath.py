@@ -49,6 +49,8 @@ _FUNCTIONS_MAX: int = _CHAT["properties"]["functions"]["maxItems"]
 _INPUT_KEYS = _keys(_PREF["properties"]["input"])
 _PREF_KEYS = frozenset(_PREF["required"])
 _OUTPUT_KEYS = _keys(_PREF["$defs"]["output"]["items"])
+#: the two outputs of a preference record
+OUTPUTS: tuple[str, ...] = tuple(k for k, v in _PREF["properties"].items() if v.get("$ref") == "#/$defs/output")
 _FUNCTION_KEYS = _keys(_DEFS["function"])
 _KEYS = {role: _keys(_DEFS[f"{role}_message"]) for role in ROLES}
 _TEXT_TYPES = _part_types("text_part")

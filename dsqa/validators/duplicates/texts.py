@@ -148,10 +148,11 @@ def _turns(value: dict[str, Any], fmt: str | None, norm: _Normaliser) -> tuple[l
     return None
 
 
-def _turn_texts(turns: list[Any], norm: _Normaliser, clean: bool) -> tuple[list[str], list[str], bool]:
-    """Each turn's role and normalised text, and whether some message holds more than role and content."""
+def _turn_texts(turns: list[Any], norm: _Normaliser, clean: bool) -> tuple[list[str], list[str], list[str], bool]:
+    """Each turn's role, normalised text and "<role> text", and whether some message holds more than role and content."""
     roles: list[str] = []
     texts: list[str] = []
+    tagged: list[str] = []
     fold = norm.fold
     more = False
     for m in turns:
@@ -171,7 +172,8 @@ def _turn_texts(turns: list[Any], norm: _Normaliser, clean: bool) -> tuple[list[
             role, t = "?", _content_text(norm, m)
         roles.append(role)
         texts.append(t)
-    return roles, texts, more
+        tagged.append(f"<{role}> {t}")
+    return roles, texts, tagged, more
 
 
 def _system(roles: list[str], texts: list[str]) -> tuple[str, int, bool]:
@@ -204,8 +206,7 @@ def texts_of(value: dict[str, Any], fmt: str | None, scope: str, norm: _Normalis
     if found is None:
         return _Texts(norm.dump(value), "", "", None, None)
     turns, extras = found
-    roles, texts, more = _turn_texts(turns, norm, clean)
-    tagged = [f"<{role}> {t}" for role, t in zip(roles, texts)]
+    roles, texts, tagged, more = _turn_texts(turns, norm, clean)
     if extras is None:
         extras = _extras(value, turns, norm) if more or len(value) > 1 else ""
     system, system_turns, first_system = _system(roles, texts)

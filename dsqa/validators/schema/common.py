@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ...formats import PREFERENCE
-from ..fastpath import ROLES
+from ..fastpath import OUTPUTS, ROLES
 
 _MAX_QUOTE = 60
-OUTPUT_KEYS = ("preferred_output", "non_preferred_output")
 
 
 class Mapped(NamedTuple):
@@ -57,7 +56,7 @@ class Spot:
 def locate(path: list[Any], root: Any, fmt: str) -> tuple[str, list[Any], str]:
     """The area of the record a schema path points into, the path inside its message, and how
     to name that message ("user message", or "message" when its role is not a known one)."""
-    if fmt == PREFERENCE and path and path[0] in OUTPUT_KEYS:
+    if fmt == PREFERENCE and path and path[0] in OUTPUTS:
         return "output", [], "message"
     if path and (path[0] in ("tools", "functions") or path[:2] == ["input", "tools"]):
         return "tools", [], "message"
