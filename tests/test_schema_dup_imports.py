@@ -54,3 +54,21 @@ def test_digests_are_the_same_in_every_process() -> None:
     hello, chat, ab_split, ab_joined = runs[0]
     assert len({hello, chat, ab_split, ab_joined}) == 4  # a tuple's parts keep their boundaries
     assert all(0 < d < 2**64 for d in runs[0])
+
+
+def test_one_pass_digests_equal_the_digests_of_each_part() -> None:
+    from dsqa.validators.duplicates.texts import _digest, _Normaliser, digests, texts_of
+
+    records = [
+        {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]},
+        {"messages": [{"role": "assistant", "content": "I start."}, {"role": "user", "content": "Ok"}]},  # empty context
+        {"messages": [{"role": "user", "content": "No reply"}]},  # no answer
+        {"messages": [{"role": "user", "content": "Caf\u00e9 \ud800"}, {"role": "assistant", "content": "x", "weight": 1}], "tools": []},
+        {"prompt": "2+2?", "completion": "4"},
+    ]
+    fmts = ["openai-chat"] * 4 + ["prompt-completion"]
+    for value, fmt in zip(records, fmts):
+        t = texts_of(value, fmt, "conversation", _Normaliser(False))
+        want = (_digest(t.exact), _digest(t.context) if t.answer is not None and t.context is not None else 0,
+                _digest(t.answer) if t.answer is not None and t.context is not None else 0)
+        assert digests(t) == want, value

@@ -33,6 +33,23 @@ def _digest(text: str | tuple[str, ...]) -> int:
     return int.from_bytes(sha256(data).digest()[:8], "little") or 1
 
 
+def digests(t: _Texts) -> tuple[int, int, int]:
+    """``_digest`` of a record's exact text, context and answer (0, 0 for the last two when it has
+    no answer), the context hashed once on the way through the exact text's parts, which it begins."""
+    exact, context, answer = t.exact, t.context, t.answer
+    if context is None or answer is None:
+        return _digest(exact), 0, 0
+    n = len(context)
+    if type(exact) is str or type(context) is str or n >= len(exact) or exact[:n] != context:
+        return _digest(exact), _digest(context), _digest(answer)
+    encoded = [part.encode("utf-8", "surrogatepass") for part in exact]
+    h = sha256(b"t" + b"\xff".join(encoded[:n]))
+    context_digest = int.from_bytes(h.digest()[:8], "little") or 1
+    h.update((b"\xff" if n else b"") + b"\xff".join(encoded[n:]))
+    answer_digest = int.from_bytes(sha256(b"s" + answer.encode("utf-8", "surrogatepass")).digest()[:8], "little") or 1
+    return int.from_bytes(h.digest()[:8], "little") or 1, context_digest, answer_digest
+
+
 @dataclass(slots=True)
 class _Texts:
     """The normalised texts of one record that the checks compare."""

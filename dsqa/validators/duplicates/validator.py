@@ -14,7 +14,7 @@ from ..base import Code, DatasetContext, Validator
 from . import conflicts, exact, leakage, near
 from .exact import first_of
 from .texts import FORMAT_OF as _FORMAT_OF
-from .texts import FORMATS, _digest, _Normaliser, _Texts, clean_line, texts_of
+from .texts import FORMATS, _digest, _Normaliser, _Texts, clean_line, digests, texts_of
 
 #: records (or bytes of text) sketched per numpy batch: small enough to stay in the CPU cache
 BATCH = 512
@@ -110,13 +110,10 @@ class DuplicatesValidator(Validator):
         self._lines.append(record.line)
         self._index.append(record.index)
         self._fmt.append(FORMATS.get(record.format, 0))
-        self._exact.append(_digest(t.exact))
-        if t.context is not None and t.answer is not None:
-            self._context.append(_digest(t.context))
-            self._answer.append(_digest(t.answer))
-        else:
-            self._context.append(0)
-            self._answer.append(0)
+        exact, context, answer = digests(t)
+        self._exact.append(exact)
+        self._context.append(context)
+        self._answer.append(answer)
         if self._near:
             text = t.scope.encode("utf-8", "surrogatepass")
             self._pending.append(text)

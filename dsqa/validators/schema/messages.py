@@ -143,19 +143,19 @@ def walk(messages: list[Any], prefix: str, tool_defs: Any) -> tuple[list[Mapped]
         if not isinstance(m, dict):
             continue
         role = m.get("role")
-        ptr = f"{prefix}/{i}"
         if role == "assistant":
-            out.extend(_assistant(m, ptr, conv))
+            _assistant(m, f"{prefix}/{i}", conv, out)
         elif role == "tool":
-            out.extend(tools.answer(m, ptr, conv))
+            out.extend(tools.answer(m, f"{prefix}/{i}", conv))
         elif role == "function" and conv.deprecated_at is None:
-            conv.deprecated_at = f"{ptr}/role"
+            conv.deprecated_at = f"{prefix}/{i}/role"
     if conv.deprecated_at is not None:
         out.append(tools.deprecated_calls(conv.deprecated_at))
     return out, conv
 
 
-def _assistant(m: dict[str, Any], ptr: str, conv: Conversation) -> Iterator[Mapped]:
+def _assistant(m: dict[str, Any], ptr: str, conv: Conversation, out: list[Mapped]) -> None:
+    """SCH011, and the tool and function calls of one assistant message, appended to ``out``."""
     # an invalid weight is SCH009's business; only an explicit 0 means "do not train"
     weight = m.get("weight", 1)
     if not (weight == 0 and not isinstance(weight, bool)):
@@ -166,20 +166,21 @@ def _assistant(m: dict[str, Any], ptr: str, conv: Conversation) -> Iterator[Mapp
         conv.deprecated_at = f"{ptr}/function_call"
     if m.get("content") is None and not calls and not fcall:
         state = "null" if "content" in m else "missing"
-        yield Mapped(
+        out.append(Mapped(
             "SCH011", f"{ptr}/content", f"assistant message content is {state} and it has no tool_calls",
             "give the reply text, or the tool_calls this turn makes",
-        )
+        ))
     if isinstance(calls, list):
-        yield from tools.calls(calls, ptr, conv)
+        out.extend(tools.calls(calls, ptr, conv))
     if isinstance(fcall, dict):
-        yield from tools.arguments(fcall, f"{ptr}/function_call")
+        out.extend(tools.arguments(fcall, f"{ptr}/function_call"))
 
 
 def chat_rules(value: dict[str, Any]) -> Iterator[Mapped]:
     """The rules of a chat record beyond its schema (tools, messages, trainability, the last turn)."""
     messages = value.get("messages")
-    yield from tools.definitions(value.get("tools"), "/tools")
+    if "tools" in value:
+        yield from tools.definitions(value["tools"], "/tools")
     if "functions" in value:
         yield tools.deprecated_functions()
     if not isinstance(messages, list) or not messages:
