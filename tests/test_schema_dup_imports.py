@@ -59,16 +59,26 @@ def test_digests_are_the_same_in_every_process() -> None:
 def test_one_pass_digests_equal_the_digests_of_each_part() -> None:
     from dsqa.validators.duplicates.texts import _digest, _Normaliser, digests, texts_of
 
+    def chat(*turns: tuple[str, str], **more: object) -> dict[str, object]:
+        return {"messages": [{"role": r, "content": c} for r, c in turns], **more}
+
     records = [
-        {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]},
-        {"messages": [{"role": "assistant", "content": "I start."}, {"role": "user", "content": "Ok"}]},  # empty context
-        {"messages": [{"role": "user", "content": "No reply"}]},  # no answer
-        {"messages": [{"role": "user", "content": "Caf\u00e9 \ud800"}, {"role": "assistant", "content": "x", "weight": 1}], "tools": []},
-        {"prompt": "2+2?", "completion": "4"},
+        chat(("system", "Be brief."), ("user", "Hi"), ("assistant", "Hello")),
+        chat(("system", "Be brief."), ("user", "Hi"), ("assistant", "Hello there")),  # same context, other answer
+        chat(("system", "Be terse."), ("user", "Hi"), ("assistant", "Hello")),  # other context, same answer
+        chat(("assistant", "I start."), ("user", "Ok")),  # empty context
+        chat(("user", "No reply")),  # no answer
+        chat(("user", "Caf\u00e9 \ud800"), ("assistant", "x"), tools=[]),
     ]
-    fmts = ["openai-chat"] * 4 + ["prompt-completion"]
-    for value, fmt in zip(records, fmts):
-        t = texts_of(value, fmt, "conversation", _Normaliser(False))
-        want = (_digest(t.exact), _digest(t.context) if t.answer is not None and t.context is not None else 0,
-                _digest(t.answer) if t.answer is not None and t.context is not None else 0)
-        assert digests(t) == want, value
+    seen = []
+    for value in records:
+        t = texts_of(value, "openai-chat", "conversation", _Normaliser(False))
+        exact, context, answer = digests(t)
+        assert exact == _digest(t.exact)
+        has_answer = t.answer is not None and t.context is not None
+        assert context == (_digest(t.context) if has_answer else 0)
+        assert answer == (_digest((*t.context, f"<assistant> {t.answer}")) if has_answer else 0)
+        seen.append((context, answer))
+    assert seen[0][0] == seen[1][0] and seen[0][1] != seen[1][1]  # a conflict is visible
+    assert seen[0][0] != seen[2][0]
+    assert digests(texts_of({"prompt": "2+2?", "completion": "4"}, "prompt-completion", "conversation", _Normaliser(False)))[0] != 0

@@ -34,19 +34,26 @@ def _digest(text: str | tuple[str, ...]) -> int:
 
 
 def digests(t: _Texts) -> tuple[int, int, int]:
-    """``_digest`` of a record's exact text, context and answer (0, 0 for the last two when it has
-    no answer), the context hashed once on the way through the exact text's parts, which it begins."""
+    """The digests of a record's exact text, prompt context and answer, in one pass over the
+    exact text's parts (0, 0 for the last two when there is no answer).
+
+    The exact digest is ``_digest(t.exact)`` and the context's ``_digest(t.context)``: the context
+    is the parts before the answer's turn. The answer's is that of the context and the answer's
+    turn, ``_digest((*t.context, "<assistant> " + t.answer))``, which differs exactly when the
+    answer does among records of one context, the only place where answers are compared (conflicts).
+    """
     exact, context, answer = t.exact, t.context, t.answer
     if context is None or answer is None:
         return _digest(exact), 0, 0
     n = len(context)
-    if type(exact) is str or type(context) is str or n >= len(exact) or exact[:n] != context:
-        return _digest(exact), _digest(context), _digest(answer)
+    if type(exact) is str or type(context) is str or n + 1 >= len(exact) or exact[:n] != context:
+        return _digest(exact), _digest(context), _digest((*context, f"<assistant> {answer}"))
     encoded = [part.encode("utf-8", "surrogatepass") for part in exact]
     h = sha256(b"t" + b"\xff".join(encoded[:n]))
     context_digest = int.from_bytes(h.digest()[:8], "little") or 1
-    h.update((b"\xff" if n else b"") + b"\xff".join(encoded[n:]))
-    answer_digest = int.from_bytes(sha256(b"s" + answer.encode("utf-8", "surrogatepass")).digest()[:8], "little") or 1
+    h.update((b"\xff" if n else b"") + encoded[n])
+    answer_digest = int.from_bytes(h.digest()[:8], "little") or 1
+    h.update(b"\xff" + b"\xff".join(encoded[n + 1:]))
     return int.from_bytes(h.digest()[:8], "little") or 1, context_digest, answer_digest
 
 
