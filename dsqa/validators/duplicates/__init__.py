@@ -9,7 +9,13 @@ of candidate texts and DUP006).
 from __future__ import annotations
 
 from .similar import LONG_TEXT, similarity
-from .texts import clean_line, texts_of
+from .texts import FORMAT_OF as _FORMAT_OF
+from .texts import _digest, _Normaliser, _Texts, clean_line, texts_of
 from .validator import DuplicatesValidator, path_is_array
 
-__all__ = ["LONG_TEXT", "DuplicatesValidator", "clean_line", "path_is_array", "similarity", "texts_of"]
+# the private names are what a re-reader outside this package needs to check that a record it
+# reads again is the one that was sketched (its format, texts and digest)
+__all__ = [
+    "LONG_TEXT", "DuplicatesValidator", "_FORMAT_OF", "_Normaliser", "_Texts", "_digest", "clean_line", "path_is_array",
+    "similarity", "texts_of",
+]
