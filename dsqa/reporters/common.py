@@ -19,13 +19,15 @@ class RuleDoc(NamedTuple):
 @lru_cache(maxsize=1)
 def rule_docs() -> dict[str, RuleDoc]:
     """Every known code (built-in and plugin validators) with its summary and what `dsqa rules CODE` prints."""
+    from ..redact import mask_secrets
     from ..ruledoc import code_doc
     from ..validators import all_validators
 
     out: dict[str, RuleDoc] = {}
     for name, cls in all_validators().items():
         for code, info in cls.codes.items():
-            out[code] = RuleDoc(code, name, str(info.severity), info.summary, code_doc(code, info, cls))
+            # the SEC codes' examples hold made-up keys and numbers: a report shows none in full
+            out[code] = RuleDoc(code, name, str(info.severity), info.summary, mask_secrets(code_doc(code, info, cls)))
     return out
 
 

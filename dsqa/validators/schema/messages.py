@@ -81,7 +81,8 @@ CODES: dict[str, Code] = {
         why="""
             The turns after the last assistant message are not trained on: they cost tokens
             and teach nothing, and often show that an example was cut in the wrong place. End
-            each example with the assistant turn the model should learn.
+            each example with the assistant turn the model should learn. An error in the
+            strict pack.
         """,
         failing='{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Thanks"}]}',
         passing='{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}',

@@ -67,7 +67,8 @@ CODES: dict[str, Code] = {
         why="""
             functions, function_call and the function role are the old form of tool calling.
             OpenAI still accepts them but recommends tools, tool_calls and tool messages, which
-            also allow several calls per turn. Convert them when you can.
+            also allow several calls per turn. Convert them when you can. A warning in the
+            strict pack.
         """,
         failing=(
             '{"messages": [{"role": "user", "content": "Weather in Oslo?"}, {"role": "assistant", "content": null,'
@@ -82,7 +83,7 @@ CODES: dict[str, Code] = {
         why="""
             When an example lists its tools, every tool call should name one of them: a call to
             a function the model was not offered teaches it to invent functions. Add the
-            function to tools or fix the name.
+            function to tools or fix the name. An error in the strict pack.
         """,
         failing=_example(tools=_TOOL, name="get_forecast"),
         passing=_example(tools=_TOOL),

@@ -91,7 +91,7 @@ CODES: dict[str, Code] = {
             Remove or replace account numbers.
         """,
         failing=_chat("Pay to DE89 3704 0044 0532 0130 00 please"),
-        passing=_chat("Pay to DE89 3704 0044 0532 0130 01 please"),
+        passing=_chat("Pay to DE00 1234 5678 9012 3456 78 please"),  # check digits 00 never occur
         options=("kinds",),
     ),
 }
