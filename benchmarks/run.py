@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
@@ -227,8 +228,12 @@ def _code_counts(report: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
-def compare(ref: str, n: int, repeat: int) -> list[dict[str, Any]]:
-    """Time `dsqa check` of revision ``ref`` and of this tree on N examples, alternated; return medians."""
+def compare(ref: str, n: int, repeat: int, after_args: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Time `dsqa check` of revision ``ref`` and of this tree on N examples, alternated; return medians.
+
+    ``after_args`` are added to this tree's command only (e.g. ``--rules`` with a pack that turns
+    off the validators the revision did not have, to measure a restructuring on its own).
+    """
     path = _dataset(n)
     before_root = _export(ref)
     tmp = Path(tempfile.mkdtemp(prefix="dsqa-compare-"))
@@ -244,6 +249,8 @@ def compare(ref: str, n: int, repeat: int) -> list[dict[str, Any]]:
                        "check", str(path), "--format", "json", "-o", str(tmp / f"{label}.json")]
                 if jobs is not None:
                     cmd += ["--jobs", jobs]
+                if label == "after":
+                    cmd += list(after_args)
                 seconds, _, _ = _timed(cmd)
                 runs[label].append(seconds)
                 print(f"  {n:>8} --jobs {jobs or 'default'} {label:<6} run {i + 1}: {seconds:7.2f} s", flush=True)
@@ -268,10 +275,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results as JSON too")
     parser.add_argument("--ablate", type=int, metavar="N", help="also measure, on N examples with --jobs 1 and with the default --jobs, what the duplicates and the content checks add")
     parser.add_argument("--before", metavar="REF", help="compare this tree's dsqa check with git revision REF's, in the same run")
+    parser.add_argument("--after-rules", metavar="PACK", help="with --before: check this tree with this rule pack (e.g. one that turns new validators off)")
     args = parser.parse_args(argv)
     sizes = [10000] if args.quick else [int(s) for s in args.sizes.split(",")]
     if args.before:
-        rows = [row for n in sizes for row in compare(args.before, n, args.repeat)]
+        after = ["--rules", args.after_rules] if args.after_rules else []
+        rows = [row for n in sizes for row in compare(args.before, n, args.repeat, after)]
         print(f"\n| examples | --jobs | before ({args.before}) median s | after median s | after/before | codes whose counts changed |")
         print("|---:|---|---:|---:|---:|---|")
         for r in rows:

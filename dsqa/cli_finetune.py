@@ -450,6 +450,11 @@ def cancel(job_id: str, backend: str | None, ledger_path: Path | None, timeout: 
     """Cancel JOB and record it in the ledger."""
     with _open_ledger(ledger_path) as ledger:
         api = _backend_for(ledger, job_id, backend, timeout, max_wait)
+        before = api.get_job(job_id)
+        if before.terminal:
+            ledger.record_job(before, api.name, api.endpoint)
+            click.echo(f"{before.id} had already finished ({before.status}); nothing to cancel")
+            return EXIT_OK
         job = api.cancel_job(job_id)
         ledger.record_job(job, api.name, api.endpoint)
     click.echo(f"{job.id}: {job.status}")
@@ -519,8 +524,12 @@ def metrics(job_id: str, output: Path, chart: Path | None, backend: str | None, 
     else:
         rows = rows_from_metrics(api.metric_rows(job_id))
         source = "metric events"
+        if not rows and job.failed_or_cancelled:
+            raise DsqaError(f"{job_id} {job.status}: there will be no results file, and it left no metric events")
         if not rows:
             raise DsqaError(f"{job_id}: no metrics yet (status {job.status}): no results file and no metric events")
+        if job.failed_or_cancelled:
+            source = f"metric events (the job {job.status}: there will be no results file)"
     try:
         write_atomic(output, results_csv(rows))
         if chart is not None:

@@ -300,6 +300,11 @@ def test_cancel_then_watch_exits_1(fake: FakeOpenAI, data: tuple[Path, Path]) ->
     assert proc.returncode == 0 and proc.stdout.strip() == f"{job_id}: cancelled"
     assert _dsqa("watch", job_id, "--interval", "0").returncode == 1
     assert f"job {job_id} cancelled" in _dsqa("jobs").stdout
+    again = _dsqa("cancel", job_id)
+    assert again.returncode == 0 and again.stdout.strip() == f"{job_id} had already finished (cancelled); nothing to cancel"
+    metrics = _dsqa("metrics", job_id, "-o", str(data[0].parent / "m.csv"))
+    assert metrics.returncode == 2
+    assert metrics.stderr.strip() == f"dsqa: error: {job_id} cancelled: there will be no results file, and it left no metric events"
 
 
 def test_status_and_metrics_after_success(fake: FakeOpenAI, data: tuple[Path, Path], tmp_path: Path) -> None:

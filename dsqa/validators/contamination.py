@@ -90,8 +90,8 @@ class ContaminationValidator(Validator):
         super().__init__(options, context)
         from ..contamination import BUNDLED
 
-        paths = ([str(BUNDLED)] if self.options["bundled"] else []) + list(self.options["indexes"])
-        self.indexes = [_index(p) for p in paths]
+        self._paths = ([str(BUNDLED)] if self.options["bundled"] else []) + list(self.options["indexes"])
+        self.indexes = [_index(p) for p in self._paths]
         self.pending: list[bytes] = []
         self.lines: list[int] = []
         self.found: list[Finding] = []
@@ -160,6 +160,17 @@ class ContaminationValidator(Validator):
                 for index, i, s in held
             ]},
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a --jobs worker sends its validator back to the parent: not the indexes (megabytes
+        # each), which every process has loaded from the same files
+        state = dict(self.__dict__)
+        state["indexes"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.indexes = [_index(p) for p in self._paths]
 
     def merge(self, other: Validator) -> None:
         assert isinstance(other, ContaminationValidator)
