@@ -200,20 +200,7 @@ class TokensValidator(Validator):
         if counter is None:
             counter = self._counter = ChatCounter(self.encoding, self.tokenizer)
         count = counter.chat(value) if fmt == CHAT else counter.preference(value)
-        methods = self.methods
-        methods[fmt] = methods.get(fmt, 0) + 1
-        total = count.total
-        self.totals.append(total)
-        self.message_counts.append(count.messages)
-        self.total_tokens += total
-        self.trainable_tokens += count.trainable
-        if count.images:
-            self.images += count.images
-            self.unsized_images += count.unsized_images
-        if self._caps and count.segments and fmt == CHAT:
-            self._final_reply(record, count.segments[-1])
-        limit = self.limit if fmt == CHAT else self.limit_dpo
-        self.billed_per_epoch += min(total, limit) if limit else total
+        limit = self._tally(record, count, fmt)
         if (not limit or count.sequence <= limit) and (count.trainable or not count.trainable_messages):
             return ()
         found: list[Finding] = []
@@ -233,6 +220,24 @@ class TokensValidator(Validator):
                 data={"trainable_tokens": 0},
             ))
         return found
+
+    def _tally(self, record: Record, count: ExampleCount, fmt: str) -> int | None:
+        """Add one example's counts to the totals; return the token limit that applies to it."""
+        methods = self.methods
+        methods[fmt] = methods.get(fmt, 0) + 1
+        total = count.total
+        self.totals.append(total)
+        self.message_counts.append(count.messages)
+        self.total_tokens += total
+        self.trainable_tokens += count.trainable
+        if count.images:
+            self.images += count.images
+            self.unsized_images += count.unsized_images
+        if self._caps and count.segments and fmt == CHAT:
+            self._final_reply(record, count.segments[-1])
+        limit = self.limit if fmt == CHAT else self.limit_dpo
+        self.billed_per_epoch += min(total, limit) if limit else total
+        return limit
 
     def _over_limit(self, record: Record, count: ExampleCount, limit: int, fmt: str) -> Finding:
         lost = count.lost_after(limit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ...formats import CHAT, PREFERENCE
@@ -14,7 +15,7 @@ from .annotations import tags_in
 from .ends import Ends
 from .images import Image, ImageCount, read_image
 from .markup import markup_in, may_hold_markup
-from .messages import article, plural, read_conversation, text_pointer
+from .messages import Conversation, article, plural, read_conversation, text_pointer
 from .reasoning import Reasoning
 from .repeats import copy_of
 from .short_replies import ShortReplies
@@ -86,63 +87,73 @@ class ConversationValidator(Validator):
             yield from turn_order.check(self, record, conv, shape)
         if self._repeat and shape.repeats:
             yield from repeats.repeated(self, record, messages, conv)
-        tags: list[tuple[int, str]] = []
-        copies: list[tuple[int, str]] = []
-        opened: list[int] = []
-        calculator: list[tuple[int, list[str]]] = []
-        reference = self.context.reference
+        seen = _Seen()
         prompt: str | None = None
-        pictures: list[Image] = []
         for i, role in enumerate(conv.roles):
             text = conv.texts[i]
             if text is None:
-                if self._markup:
-                    tags.extend((i, t) for t in _part_markup(messages[i], reference))
-                if self._images:
-                    pictures.extend(_images_of(messages[i], i))
-                continue
-            if self._markup and (reference or may_hold_markup(text)):
-                tag = markup_in(text)
-                if tag is not None:
-                    tags.append((i, tag))
-            if role == "user":
+                self._parts(seen, messages[i], i)
+            elif role == "user":
+                self._markup_of(seen, text, i)
                 prompt = text
-                continue
-            if role != "assistant":
-                continue
-            if self._reasoning and self.reasoning.add(record.line, text, conv.calls[i]):
-                opened.append(i)
-            if text:
-                if self._ends:
-                    self.reply_ends.add(text)
-                if self._starts:
-                    self.reply_starts.add(text)
-                if self._tags:
-                    found = tags_in(text)
-                    if found:
-                        calculator.append((i, found))
-            if conv.calls[i] or conv.untrained[i]:
-                continue
-            if self._copy and prompt is not None:
-                how = copy_of(text, prompt, self._min_words)
-                if how:
-                    copies.append((i, how))
-            if self._short:
-                self.short.add(record.line, i, text, prompt)
+            elif role == "assistant":
+                self._markup_of(seen, text, i)
+                self._reply(seen, record, conv, i, text, prompt)
+            else:
+                self._markup_of(seen, text, i)
         if prompt and self._ends:
             self.prompt_ends.add(prompt)
-        if pictures:
+        yield from self._report(seen, record, messages, conv)
+
+    def _parts(self, seen: _Seen, message: dict[str, Any], i: int) -> None:
+        """A message whose content holds images: their checks, and markup in its text parts."""
+        if self._markup:
+            seen.tags.extend((i, t) for t in _part_markup(message, self.context.reference))
+        if self._images:
+            seen.pictures.extend(_images_of(message, i))
+
+    def _markup_of(self, seen: _Seen, text: str, i: int) -> None:
+        if self._markup and (self.context.reference or may_hold_markup(text)):
+            tag = markup_in(text)
+            if tag is not None:
+                seen.tags.append((i, tag))
+
+    def _reply(self, seen: _Seen, record: Record, conv: Conversation, i: int, text: str, prompt: str | None) -> None:
+        """The rules of one assistant reply: reasoning, shared ends, calculator tags, echoes, length."""
+        if self._reasoning and self.reasoning.add(record.line, text, conv.calls[i]):
+            seen.opened.append(i)
+        if text:
+            if self._ends:
+                self.reply_ends.add(text)
+            if self._starts:
+                self.reply_starts.add(text)
+            if self._tags:
+                found = tags_in(text)
+                if found:
+                    seen.calculator.append((i, found))
+        if conv.calls[i] or conv.untrained[i]:
+            return
+        if self._copy and prompt is not None:
+            how = copy_of(text, prompt, self._min_words)
+            if how:
+                seen.copies.append((i, how))
+        if self._short:
+            self.short.add(record.line, i, text, prompt)
+
+    def _report(self, seen: _Seen, record: Record, messages: list[Any], conv: Conversation) -> Iterator[Finding]:
+        """The example's findings from what its messages showed, once per code."""
+        if seen.pictures:
             self.image_examples.examples += 1
-            yield from images.check(self, record, pictures)
-        if copies and self.wants("DLG005"):
-            yield from repeats.copied(self, record, messages, copies)
-        if calculator:
-            yield annotations.finding(self, record, messages, calculator)
-        if tags and self.wants("TPL001"):
-            i, tag = tags[0]
-            yield self._markup_finding(record, conv.roles[i], text_pointer(messages, i, tag), tag, len(tags))
-        if opened and self.wants("TPL003"):
-            yield self._open_finding(record, text_pointer(messages, opened[0], "<"))
+            yield from images.check(self, record, seen.pictures)
+        if seen.copies and self.wants("DLG005"):
+            yield from repeats.copied(self, record, messages, seen.copies)
+        if seen.calculator:
+            yield annotations.finding(self, record, messages, seen.calculator)
+        if seen.tags and self.wants("TPL001"):
+            i, tag = seen.tags[0]
+            yield self._markup_finding(record, conv.roles[i], text_pointer(messages, i, tag), tag, len(seen.tags))
+        if seen.opened and self.wants("TPL003"):
+            yield self._open_finding(record, text_pointer(messages, seen.opened[0], "<"))
 
     def _preference(self, record: Record) -> Iterator[Finding]:
         tags: list[tuple[str, str, str]] = []
@@ -196,6 +207,17 @@ class ConversationValidator(Validator):
             yield from self.short.findings(self.options["short_reply_share"], self.context.path, self.name)
         if self.wants("TPL002"):
             yield from self.reasoning.findings(self.options, self.context.path, self.name)
+
+
+@dataclass
+class _Seen:
+    """What the messages of one example showed, reported once per code at the end."""
+
+    tags: list[tuple[int, str]] = field(default_factory=list)
+    copies: list[tuple[int, str]] = field(default_factory=list)
+    opened: list[int] = field(default_factory=list)
+    calculator: list[tuple[int, list[str]]] = field(default_factory=list)
+    pictures: list[Image] = field(default_factory=list)
 
 
 def _images_of(message: dict[str, Any], index: int) -> Iterator[Image]:

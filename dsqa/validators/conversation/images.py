@@ -198,32 +198,54 @@ class ImageCount:
 
 def check(v: ConversationValidator, record: Record, images: list[Image]) -> Iterator[Finding]:
     """IMG001-IMG004 of one example, once per code, at the first image concerned."""
-    if len(images) > MAX_IMAGES_PER_EXAMPLE and v.wants("IMG001"):
-        yield v.finding(
-            "IMG001", record, f"{len(images):,} images in one example; vision fine-tuning takes at most {MAX_IMAGES_PER_EXAMPLE}",
-            images[MAX_IMAGES_PER_EXAMPLE].pointer, "split the example, or keep the images that matter",
-            {"images": len(images), "limit": MAX_IMAGES_PER_EXAMPLE},
-        )
+    for rule in (_too_many, _too_large, _wrong_type, _wrong_mode):
+        found = rule(v, record, images)
+        if found is not None:
+            yield found
+
+
+def _more(images: list[Image], what: str) -> str:
+    return f" ({plural(len(images), 'image')} {what} in this example)" if len(images) > 1 else ""
+
+
+def _too_many(v: ConversationValidator, record: Record, images: list[Image]) -> Finding | None:
+    if len(images) <= MAX_IMAGES_PER_EXAMPLE or not v.wants("IMG001"):
+        return None
+    return v.finding(
+        "IMG001", record, f"{len(images):,} images in one example; vision fine-tuning takes at most {MAX_IMAGES_PER_EXAMPLE}",
+        images[MAX_IMAGES_PER_EXAMPLE].pointer, "split the example, or keep the images that matter",
+        {"images": len(images), "limit": MAX_IMAGES_PER_EXAMPLE},
+    )
+
+
+def _too_large(v: ConversationValidator, record: Record, images: list[Image]) -> Finding | None:
     large = [i for i in images if i.size is not None and i.size > MAX_IMAGE_BYTES]
-    if large and v.wants("IMG002"):
-        more = f" ({plural(len(large), 'image')} this large in this example)" if len(large) > 1 else ""
-        yield v.finding(
-            "IMG002", record, f"image of {large[0].size / 1024 / 1024:,.1f} MB; OpenAI skips images over 10 MB{more}",
-            large[0].pointer, "resize or recompress the image", {"bytes": large[0].size, "images": len(large)},
-        )
+    if not large or not v.wants("IMG002"):
+        return None
+    size = large[0].size or 0
+    return v.finding(
+        "IMG002", record, f"image of {size / 1024 / 1024:,.1f} MB; OpenAI skips images over 10 MB{_more(large, 'this large')}",
+        large[0].pointer, "resize or recompress the image", {"bytes": size, "images": len(large)},
+    )
+
+
+def _wrong_type(v: ConversationValidator, record: Record, images: list[Image]) -> Finding | None:
     wrong = [i for i in images if (i.kind and i.kind not in _ACCEPTED) or (i.declared and i.kind and i.declared != i.kind)]
-    if wrong and v.wants("IMG003"):
-        first = wrong[0]
-        what = (f"a data URL that says {first.declared} holds a {first.kind} image" if first.kind in _ACCEPTED
-                else f"{first.kind} image; OpenAI takes JPEG, PNG and WEBP")
-        more = f" ({plural(len(wrong), 'image')} like this in this example)" if len(wrong) > 1 else ""
-        yield v.finding("IMG003", record, what + more, first.pointer, "convert the image to PNG or JPEG",
-                        {"type": first.kind, "declared": first.declared})
+    if not wrong or not v.wants("IMG003"):
+        return None
+    first = wrong[0]
+    what = (f"a data URL that says {first.declared} holds a {first.kind} image" if first.kind in _ACCEPTED
+            else f"{first.kind} image; OpenAI takes JPEG, PNG and WEBP")
+    return v.finding("IMG003", record, what + _more(wrong, "like this"), first.pointer, "convert the image to PNG or JPEG",
+                     {"type": first.kind, "declared": first.declared})
+
+
+def _wrong_mode(v: ConversationValidator, record: Record, images: list[Image]) -> Finding | None:
     modes = [i for i in images if i.mode is not None and i.mode not in ("RGB", "RGBA")]
-    if modes and v.wants("IMG004"):
-        first = modes[0]
-        more = f" ({plural(len(modes), 'image')} like this in this example)" if len(modes) > 1 else ""
-        yield v.finding(
-            "IMG004", record, f"{first.kind} image in {first.mode} mode; OpenAI takes RGB and RGBA{more}", first.pointer,
-            'convert it to RGB, e.g. Image.convert("RGB") in Pillow', {"mode": first.mode},
-        )
+    if not modes or not v.wants("IMG004"):
+        return None
+    first = modes[0]
+    return v.finding(
+        "IMG004", record, f"{first.kind} image in {first.mode} mode; OpenAI takes RGB and RGBA{_more(modes, 'like this')}",
+        first.pointer, 'convert it to RGB, e.g. Image.convert("RGB") in Pillow', {"mode": first.mode},
+    )
