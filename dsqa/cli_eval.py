@@ -221,6 +221,8 @@ def eval_command(model: str, against: str | None, data: Path, backend: str | Non
     --max-cost; replies are kept in the ledger, so a rerun sends only what is missing.
     Exit status: 0 done, 1 refused by a guard (failed check, training file, cost), 2 usage or API error.
     """
+    from dataclasses import replace
+
     from .cli_finetune import _open_ledger
     from .finetune.evaluate import EVAL_BACKENDS, RENDERERS, EvalOptions, evaluate, make_client
 
@@ -232,6 +234,7 @@ def eval_command(model: str, against: str | None, data: Path, backend: str | Non
         if backend is None:
             info = ledger.training_data(job_id=job) if job else ledger.training_data(model=model)
             backend = info["backend"] if info and info["backend"] in EVAL_BACKENDS else "openai"
+        opts = replace(opts, **_check_models(backend, model, against))
         client = make_client(backend, timeout)
         result = evaluate(ledger, client, opts, _echo_err)
     payload: dict[str, Any] = result.to_dict()
@@ -239,6 +242,23 @@ def eval_command(model: str, against: str | None, data: Path, backend: str | Non
     if output is not None:
         click.echo(f"dsqa: eval report written to {output}", err=True)
     return EXIT_OK
+
+
+def _check_models(backend: str, model: str, against: str | None) -> dict[str, str]:
+    """Stop (exit 2) before any request when a model is not one the backend's catalogue knows;
+    return the canonical ids to use instead of the names given (any letter case resolves).
+
+    The base (--against) must be in the catalogue; so must the base of an OpenAI ``ft:`` model.
+    Azure names deployments and Together names fine-tuned models freely: those are not checked.
+    """
+    from .targets import canonical, resolve_for
+
+    out: dict[str, str] = {}
+    if backend in ("openai", "together") and against is not None:
+        out["against"] = canonical(backend, against) if backend == "openai" else resolve_for(backend, against).name
+    if backend == "openai" and model.startswith("ft:"):
+        resolve_for(backend, model)
+    return out
 
 
 COMMANDS = (diagnose, eval_command)

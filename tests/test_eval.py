@@ -309,3 +309,11 @@ def test_ties_and_losses_are_counted_and_shown(loop: Loop) -> None:
     assert 1 not in [d["line"] for d in report["largest_differences"]]  # a tie is not a difference
     text = loop.eval().stdout
     assert "FT against BASE (score): 10 wins, 1 tie, 1 loss; mean difference +0." in text
+
+
+def test_an_unknown_base_model_stops_before_any_request(loop: Loop) -> None:
+    proc = _dsqa("eval", "--model", loop.model, "--against", "gpt-5-mini", "--data", str(loop.held))
+    assert proc.returncode == 2 and loop.chat.requests == []
+    assert proc.stderr.strip().splitlines()[-1].startswith("dsqa: error: unknown target model 'gpt-5-mini' for backend openai")
+    typo = _dsqa("eval", "--model", "ft:gpt-4.1-mini-2025-04-14:acme::x1", "--against", "GPT-4.1-MINI-2025-04-14", "--data", str(loop.held), "--max-cost", "0.000001")
+    assert typo.returncode == 1 and "not sent: the estimate" in typo.stderr  # case-insensitive names resolve
