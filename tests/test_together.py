@@ -505,3 +505,19 @@ def test_preference_data_is_judged_against_the_dpo_limit_and_together_defaults_t
     stats = data["datasets"][0]["stats"]["tokens"]
     assert stats["max_tokens_per_example"] == 8192 and stats["epochs"] == 1 and stats["epochs_auto"] is True
     assert proc.returncode == 0, proc.stderr  # TOK001 is a warning: truncation is not a rejection
+
+
+def test_diagnose_reads_a_together_job_from_its_metric_events(fake: FakeTogether, data: tuple[Path, Path]) -> None:
+    # Together writes no results file: `dsqa diagnose JOB` builds the curves from the job's metric events
+    assert _submit(data[0]).returncode == 0
+    (jid,) = fake.state.jobs
+    for _ in range(12):
+        fake.advance(fake.state.jobs[jid])
+    assert fake.state.jobs[jid]["status"] == "completed"
+    proc = _dsqa("diagnose", jid, "-f", "json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    steps = len(fake.state.metrics[jid])
+    assert report["datasets"][0]["stats"]["training"]["steps"] == steps
+    # a short run on a small file: the diagnosis says so
+    assert [f["code"] for f in report["findings"]] == ["TRN006"]
