@@ -109,7 +109,7 @@ def test_html_fills_empty_bins_and_shows_every_token_and_cost_field(tmp_path: Pa
     assert f"estimated cost usd: <b>{tokens['estimated_cost_usd']}</b>" in header
     dist = tokens["tokens_per_example"]
     assert f"tokens per example: min <b>{dist['min']}</b>, p10 <b>{dist['p10']}</b>, median <b>{dist['median']}</b>" in header
-    assert '<span class="muted">0 error</span>' in page and 'class="sev-error">0' not in page  # zero is not red
+    assert '<span class="muted">0 errors</span>' in page and 'class="sev-error">0' not in page  # zero is not red
 
 
 def test_loss_svg_has_title_axis_titles_ticks_and_legend() -> None:

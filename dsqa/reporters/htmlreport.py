@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, TextIO
 
 from .. import charts
 from ..model import Report
+from ..wording import plural
 from .common import fmt_number, rule_docs, where
 
 #: findings rows written into the page; the JSON report has all of them
@@ -169,14 +170,17 @@ def _fields(key: str, block: dict[str, Any]) -> str:
 def _severity_counts(findings: list[dict[str, Any]]) -> str:
     counts = Counter(f["severity"] for f in findings)
     # only a severity that occurs gets its colour; a red "0 error" reads as a problem
-    return ", ".join(f'<span class="{f"sev-{s}" if counts[s] else "muted"}">{counts[s]:,} {s}</span>' for s in _SEVERITIES)
+    return ", ".join(
+        f'<span class="{f"sev-{s}" if counts[s] else "muted"}">{plural(counts[s], s, "info" if s == "info" else None)}</span>'
+        for s in _SEVERITIES
+    )
 
 
 def _dataset_section(ds: dict[str, Any], findings: list[dict[str, Any]]) -> str:
     view = _read_stats(ds["stats"])
     return (
         f"<section class=\"dataset\"><h2>{escape(ds['path'])}</h2>"
-        f"<p>{ds['records']:,} records ({escape(str(ds['format'] or 'unknown format'))}): {_severity_counts(findings)}</p>"
+        f"<p>{plural(ds['records'], 'record')} ({escape(str(ds['format'] or 'unknown format'))}): {_severity_counts(findings)}</p>"
         + _fields("tokens", view.tokens) + _fields("duplicates", view.duplicates)
         + _charts(view, findings) + "</section>"
     )
@@ -206,8 +210,8 @@ def _head(data: dict[str, Any]) -> str:
         "<link rel=\"icon\" href=\"data:,\">"
         f"<title>dsqa report: {verdict}</title><style>{STYLE}</style></head><body>\n"
         f"<h1>dsqa: <span class=\"verdict {verdict}\">{verdict}</span></h1>"
-        f"<p>{s['error']:,} errors, {s['warning']:,} warnings, {s['info']:,} info in {len(data['datasets']):,} file(s), "
-        f"{records:,} records (fail-on: <code>{escape(data['fail_on'])}</code>). "
+        f"<p>{plural(s['error'], 'error')}, {plural(s['warning'], 'warning')}, {s['info']:,} info "
+        f"in {plural(len(data['datasets']), 'file')}, {plural(records, 'record')} (fail-on: <code>{escape(data['fail_on'])}</code>). "
         f"<span class=\"muted\">dsqa {escape(data['version'])}</span></p>\n"
     )
     if "baseline" in data:
