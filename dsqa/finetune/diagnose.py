@@ -317,9 +317,7 @@ def _flat(train: list[Point], add: Any) -> None:
 
 
 def _overfitting(series: Series, train: list[Point], epochs: _Epochs, add: Any) -> None:
-    full = len(series.full_valid_loss) >= 3
-    valid = series.full_valid_loss if full else _smooth(series.valid_loss, 5)
-    valid = [(s, v) for s, v in valid if math.isfinite(v)]
+    full, valid = _valid_curve(series)
     if len(valid) < 3:
         return
     low_step, low = min(valid, key=lambda p: p[1])
@@ -331,6 +329,21 @@ def _overfitting(series: Series, train: list[Point], epochs: _Epochs, add: Any) 
     if not after or statistics.fmean(after[-3:]) >= statistics.fmean(near):
         return
     which = "full validation loss" if full else "validation loss"
+    epoch, at, hint = _overfit_advice(series, epochs, low_step)
+    add("TRN002", f"overfitting: {which} was lowest at {at}: {_num(low)}, and rose to {_num(end)} by step {end_step:,} "
+        f"while training loss fell to {_num(statistics.fmean(after[-3:]))}",
+        hint, {"lowest_step": low_step, "lowest": low, "epoch": epoch, "end_step": end_step, "end": end, "suggested_epochs": epoch})
+
+
+def _valid_curve(series: Series) -> tuple[bool, list[Point]]:
+    """The validation curve to judge: the full validation loss when it has 3 points, else the smoothed per-step one."""
+    full = len(series.full_valid_loss) >= 3
+    valid = series.full_valid_loss if full else _smooth(series.valid_loss, 5)
+    return full, [(s, v) for s, v in valid if math.isfinite(v)]
+
+
+def _overfit_advice(series: Series, epochs: _Epochs, low_step: int) -> tuple[int | None, str, str]:
+    """The epoch of the lowest validation loss, where that is in words, and the hint."""
     epoch = epochs.of(low_step)
     at = f"step {low_step:,}" + (f" (epoch {epoch:,} of {epochs.epochs:,})" if epoch and epochs.epochs else f" (epoch {epoch:,})" if epoch else "")
     if epoch:
@@ -338,9 +351,7 @@ def _overfitting(series: Series, train: list[Point], epochs: _Epochs, add: Any) 
                 "more varied examples also help")
     else:
         hint = f"train fewer epochs (validation loss was lowest at step {low_step:,} of {series.steps:,}; pass --epochs N to name the epoch) or add varied examples"
-    add("TRN002", f"overfitting: {which} was lowest at {at}: {_num(low)}, and rose to {_num(end)} by step {end_step:,} "
-        f"while training loss fell to {_num(statistics.fmean(after[-3:]))}",
-        hint, {"lowest_step": low_step, "lowest": low, "epoch": epoch, "end_step": end_step, "end": end, "suggested_epochs": epoch})
+    return epoch, at, hint
 
 
 def _memorisation(series: Series, train: list[Point], facts: RunFacts, add: Any) -> None:

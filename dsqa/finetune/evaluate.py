@@ -14,11 +14,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DsqaError
 from .backend import BackendError
 from .ledger import Ledger
+
+if TYPE_CHECKING:
+    from ..model import Finding, Report
 
 Echo = Callable[[str], None]
 
@@ -744,13 +747,25 @@ def guard(ledger: Ledger, opts: EvalOptions, echo: Echo) -> tuple[list[str], lis
     """Check the held-out file (against the job's training file when the ledger knows it); refuse the training file itself."""
     from ..config import load_config
     from ..engine import check, default_jobs
-    from ..model import DatasetResult, Report
-    from ..reporters import render
 
     notes: list[str] = []
     info = ledger.training_data(job_id=opts.job) if opts.job else ledger.training_data(model=opts.model)
     if opts.job and info is None:
         raise DsqaError(f"{opts.job}: not in the ledger ({ledger.path}); leave out --job or submit with `dsqa submit`")
+    train = _training_file(info, opts, notes)
+    config = load_config(opts.rules)
+    report = check([train] if train else [], config, validation=[opts.data], jobs=default_jobs())
+    mine = [f for f in report.findings if f.path == str(opts.data)]
+    leaked = sorted({f.line for f in mine if f.code in LEAK_CODES and f.line is not None})
+    summary = _refuse_failing(report, mine, opts, echo)
+    notes.insert(0, f"held-out check passed: {_n(summary['error'], 'error')}, {_n(summary['warning'], 'warning')}, {summary['info']:,} info")
+    if train is not None:
+        notes.append(_leak_note(leaked, train, opts.data))
+    return notes, leaked, summary
+
+
+def _training_file(info: dict[str, Any] | None, opts: EvalOptions, notes: list[str]) -> Path | None:
+    """The job's training file to check for leakage, if it is still as submitted; refuses it as the held-out file."""
     train: Path | None = None
     held_sha = _sha256(opts.data)
     if info is None or not info.get("train_sha256"):
@@ -767,33 +782,37 @@ def guard(ledger: Ledger, opts: EvalOptions, echo: Echo) -> tuple[list[str], lis
     if held_sha == (info or {}).get("train_sha256"):
         notes.append(f"{opts.data} is the training file of job {info['job_id'] if info else '?'} (--allow-train): scores say how well it learned, not how it generalises")
         train = None
-    config = load_config(opts.rules)
-    report = check([train] if train else [], config, validation=[opts.data], jobs=default_jobs())
-    mine = [f for f in report.findings if f.path == str(opts.data)]
-    leaked = sorted({f.line for f in mine if f.code in LEAK_CODES and f.line is not None})
+    return train
+
+
+def _refuse_failing(report: Report, mine: list[Finding], opts: EvalOptions, echo: Echo) -> dict[str, int]:
+    """The held-out file's finding counts (leak codes aside); shows its findings and refuses when they fail the check."""
+    from ..model import DatasetResult, Report
+    from ..reporters import render
+
     blocking = [f for f in mine if f.code not in LEAK_CODES and report.threshold is not None and f.severity >= report.threshold]
-    own = Report(findings=mine, datasets=[d for d in report.datasets if d.path == str(opts.data)], fail_on=report.fail_on,
-                 version=report.version, validators=report.validators)
     summary = Report(findings=[f for f in mine if f.code not in LEAK_CODES], datasets=[], fail_on=report.fail_on).summary()
     if blocking:
         import io
 
+        own = [d for d in report.datasets if d.path == str(opts.data)]
         buf = io.StringIO()
-        bare = [DatasetResult(d.path, d.format, d.records) for d in own.datasets]  # the findings, not the statistics
+        bare = [DatasetResult(d.path, d.format, d.records) for d in own]  # the findings, not the statistics
         render("text", Report(findings=[f for f in mine if f.code not in LEAK_CODES], datasets=bare,
                               fail_on=report.fail_on, version=report.version), buf)
         echo(buf.getvalue().rstrip("\n"))
         raise Refused(f"not sent: the held-out file {opts.data} fails its check ({_n(summary['error'], 'error')}); fix the findings above")
-    notes.insert(0, f"held-out check passed: {_n(summary['error'], 'error')}, {_n(summary['warning'], 'warning')}, {summary['info']:,} info")
-    if train is not None:
-        if leaked:
-            lines = ", ".join(str(n) for n in leaked[:10]) + (" and more" if len(leaked) > 10 else "")
-            verb = "is" if len(leaked) == 1 else "are"
-            notes.append(f"leakage: {len(leaked):,} of {_n(len(load_examples(opts.data)), 'held-out example')} {verb} in the training file "
-                         f"{train}, exactly or nearly ({'line' if len(leaked) == 1 else 'lines'} {lines}); their scores flatter the model")
-        else:
-            notes.append(f"leakage: no held-out example is in the training file {train}")
-    return notes, leaked, summary
+    return summary
+
+
+def _leak_note(leaked: list[int], train: Path, data: Path) -> str:
+    """What the leak check found: which held-out lines are in the training file."""
+    if leaked:
+        lines = ", ".join(str(n) for n in leaked[:10]) + (" and more" if len(leaked) > 10 else "")
+        verb = "is" if len(leaked) == 1 else "are"
+        return (f"leakage: {len(leaked):,} of {_n(len(load_examples(data)), 'held-out example')} {verb} in the training file "
+                f"{train}, exactly or nearly ({'line' if len(leaked) == 1 else 'lines'} {lines}); their scores flatter the model")
+    return f"leakage: no held-out example is in the training file {train}"
 
 
 def _max_tokens(counter: TokenCounter, model: str, ex: Example, fixed: int | None) -> int:
@@ -809,12 +828,38 @@ def evaluate(ledger: Ledger, client: ChatClient, opts: EvalOptions, echo: Echo) 
     examples = load_examples(opts.data)
     roles = {"ft": opts.model, **({"base": opts.against} if opts.against else {})}
     counter = TokenCounter()
-    plan = Plan()
-    limits = [_max_tokens(counter, opts.model, ex, opts.max_tokens) for ex in examples]
+    plan = _plan(roles, examples, counter, opts.max_tokens)
+    estimate = _estimate(ledger, client, plan, examples, counter, opts)
+    echo(estimate.line())
+    _cost_gate(estimate, opts)
+    replies, sent = send_all(ledger, client, plan, opts.concurrency, echo)
+    result = EvalResult(str(opts.data), client.name, roles, examples, {}, {}, judge=opts.judge, guards=notes,
+                        leaked_lines=leaked, check_summary=summary, estimate=estimate.line())
     for role, model in roles.items():
+        got = [replies[sha] for m, _, _, sha in plan.items if m == model]
+        result.replies[role] = got
+        result.scores[role] = [score(ex, r) for ex, r in zip(examples, got)]
+    if opts.judge:
+        sent += _judge_all(ledger, client, opts.judge, opts.concurrency, result, echo)
+    result.sent = sent
+    result.cached = estimate.cached
+    return result
+
+
+def _plan(roles: dict[str, str], examples: list[Example], counter: TokenCounter, fixed: int | None) -> Plan:
+    """Every model's request for every example."""
+    plan = Plan()
+    limits = [_max_tokens(counter, roles["ft"], ex, fixed) for ex in examples]
+    for model in roles.values():
         for i, ex in enumerate(examples):
             body = request_body(model, ex, limits[i])
             plan.items.append((model, i, body, body_sha256(body)))
+    return plan
+
+
+def _estimate(ledger: Ledger, client: ChatClient, plan: Plan, examples: list[Example], counter: TokenCounter,
+              opts: EvalOptions) -> Estimate:
+    """What the plan's uncached requests, and the judge's, may cost."""
     estimate = Estimate()
     for model, i, body, sha in plan.items:
         reply = ledger.cached_reply(client.name, client.endpoint, model, sha)
@@ -830,34 +875,31 @@ def evaluate(ledger: Ledger, client: ChatClient, opts: EvalOptions, echo: Echo) 
             else:
                 extra = 0 if reply is not None else body["max_tokens"]
                 estimate.add(opts.judge, counter(opts.judge, jbody) + extra, JUDGE_MAX_TOKENS, price_of(opts.judge, opts.price))
-    echo(estimate.line())
+    return estimate
+
+
+def _cost_gate(estimate: Estimate, opts: EvalOptions) -> None:
+    """Refuse to send without --yes when the cost is unknown or above --max-cost."""
     if estimate.requests and not opts.yes:
         if estimate.usd is None:
             raise Refused("not sent: the cost cannot be estimated without a price for " + ", ".join(estimate.unpriced)
                           + " (pass --price IN,OUT in USD per 1M tokens, or --yes to send anyway)")
         if estimate.usd > opts.max_cost:
             raise Refused(f"not sent: the estimate ${estimate.usd:,.4f} is above --max-cost ${opts.max_cost:,.2f} (raise it, or pass --yes)")
-    replies, sent = send_all(ledger, client, plan, opts.concurrency, echo)
-    result = EvalResult(str(opts.data), client.name, roles, examples, {}, {}, judge=opts.judge, guards=notes,
-                        leaked_lines=leaked, check_summary=summary, estimate=estimate.line())
-    for role, model in roles.items():
-        got = [replies[sha] for m, _, _, sha in plan.items if m == model]
-        result.replies[role] = got
-        result.scores[role] = [score(ex, r) for ex, r in zip(examples, got)]
-    if opts.judge:
-        jplan = Plan()
-        for role, model in roles.items():
-            for i, ex in enumerate(examples):
-                jbody = judge_body(opts.judge, ex, result.replies[role][i])
-                jplan.items.append((opts.judge, i, jbody, body_sha256(jbody)))
-        jreplies, jsent = send_all(ledger, client, jplan, opts.concurrency, echo)
-        sent += jsent
-        n = len(examples)
-        for k, role in enumerate(roles):
-            result.judged[role] = [judge_score(jreplies[sha]) for _, _, _, sha in jplan.items[k * n:(k + 1) * n]]
-        unparsed = sum(1 for v in (x for vs in result.judged.values() for x in vs) if v is None)
-        if unparsed:
-            result.guards.append(f"the judge gave no 1-5 grade in {_n(unparsed, 'reply')}; those are left out of its means")
-    result.sent = sent
-    result.cached = estimate.cached
-    return result
+
+
+def _judge_all(ledger: Ledger, client: ChatClient, judge: str, concurrency: int, result: EvalResult, echo: Echo) -> int:
+    """The judge's grade of every reply into ``result.judged``; returns how many requests were sent."""
+    jplan = Plan()
+    for role in result.models:
+        for i, ex in enumerate(result.examples):
+            jbody = judge_body(judge, ex, result.replies[role][i])
+            jplan.items.append((judge, i, jbody, body_sha256(jbody)))
+    jreplies, jsent = send_all(ledger, client, jplan, concurrency, echo)
+    n = len(result.examples)
+    for k, role in enumerate(result.models):
+        result.judged[role] = [judge_score(jreplies[sha]) for _, _, _, sha in jplan.items[k * n:(k + 1) * n]]
+    unparsed = sum(1 for v in (x for vs in result.judged.values() for x in vs) if v is None)
+    if unparsed:
+        result.guards.append(f"the judge gave no 1-5 grade in {_n(unparsed, 'reply')}; those are left out of its means")
+    return jsent
