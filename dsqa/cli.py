@@ -14,7 +14,7 @@ import click
 from ._version import __version__
 from .errors import DsqaError, UsageError
 from .formats import FORMATS
-from .model import FAIL_ON_CHOICES, Report
+from .model import FAIL_ON_CHOICES, Finding, Report
 from .wording import plural
 
 if TYPE_CHECKING:
@@ -148,12 +148,7 @@ def check(
     Exit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 for a usage,
     config or unreadable-input error.
     """
-    if show_all and max_findings is not None:
-        raise UsageError("--show-all and --max-findings disagree: use one of them")
-    if output_format in FORMATS:
-        if data_format is not None and data_format != output_format:
-            raise UsageError(f"--format {output_format} and --data-format {data_format} disagree")
-        data_format, output_format = output_format, "text"
+    data_format, output_format = _check_formats(output_format, data_format, show_all, max_findings)
     from .config import load_config
 
     config = load_config(rules).with_overrides(
@@ -171,21 +166,42 @@ def check(
     _check_inputs((*roles.train, *roles.validation))
     extra = [_report_target(spec) for spec in reports]
     _check_outputs(output, extra, (*roles.train, *roles.validation))
-    old = None
-    if baseline is not None:
-        from .baseline import load_baseline
-
-        old = load_baseline(baseline)
-    report = _run_check(roles.train, config, roles.validation, jobs, quiet)
-    if old is not None and baseline is not None:
-        from .baseline import apply_baseline
-
-        report = apply_baseline(report, old, str(baseline))
+    old = _load_baseline(baseline)  # before the run, so an unusable baseline fails fast
+    report = _apply_baseline(_run_check(roles.train, config, roles.validation, jobs, quiet), old, baseline)
     listing = {"show_all": show_all, "max_findings": max_findings}
     for fmt, target in extra:
         _write_report(fmt, report, target, **listing)
     _show(report, output_format, output, color, quiet, statistics, listing)
     return EXIT_OK if report.passed else EXIT_FINDINGS
+
+
+def _check_formats(output_format: str, data_format: str | None, show_all: bool, max_findings: int | None) -> tuple[str | None, str]:
+    """The data format and report format of `check`, a data format given as --format taken as --data-format."""
+    if show_all and max_findings is not None:
+        raise UsageError("--show-all and --max-findings disagree: use one of them")
+    if output_format in FORMATS:
+        if data_format is not None and data_format != output_format:
+            raise UsageError(f"--format {output_format} and --data-format {data_format} disagree")
+        return output_format, "text"
+    return data_format, output_format
+
+
+def _load_baseline(baseline: Path | None) -> list[Finding] | None:
+    """The findings of the --baseline report, None without one."""
+    if baseline is None:
+        return None
+    from .baseline import load_baseline
+
+    return load_baseline(baseline)
+
+
+def _apply_baseline(report: Report, old: list[Finding] | None, baseline: Path | None) -> Report:
+    """The report with its findings marked new or unchanged against the --baseline ones."""
+    if old is None or baseline is None:
+        return report
+    from .baseline import apply_baseline
+
+    return apply_baseline(report, old, str(baseline))
 
 
 def _run_check(paths: list[str], config: Config, validation: list[str], jobs: int | None, quiet: bool) -> Report:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -146,13 +147,10 @@ def submit(
     from .engine import check as run_check
     from .engine import default_jobs
     from .finetune.backend import make_backend, require_env
-    from .finetune.submit import PART_SIZE, SINGLE_UPLOAD_LIMIT, JobSpec, Submitter, check_method_format, digest, report_sha256, token_lines
-    from .reporters import render
+    from .finetune.submit import JobSpec, check_method_format, report_sha256
 
     name = backend or "openai"
-    limit = 40 if name == "together" else 64
-    if suffix is not None and not 1 <= len(suffix) <= limit:
-        raise UsageError(f"--suffix must be 1 to {limit} characters")
+    _check_suffix(suffix, name)
     extra = (("learning_rate", learning_rate), ("lora", lora), ("lora_r", lora_r), ("lora_alpha", lora_alpha),
              ("lora_dropout", lora_dropout), ("lora_trainable_modules", lora_trainable_modules), ("n_evals", n_evals),
              ("n_checkpoints", n_checkpoints), ("warmup_ratio", warmup_ratio))
@@ -167,60 +165,104 @@ def submit(
     model = canonical(name, model)
     spec = JobSpec(model, method, epochs, batch_size, learning_rate_multiplier, beta, suffix, seed, name, extra)
     require_env(name)  # the key is checked before the data
-    for p in (train, validation):
-        if p is not None and not p.is_file():
-            raise DsqaError(f"{p}: cannot read: No such file or directory")
+    _require_files(train, validation)
     report = run_check([train], config, validation=[validation] if validation else [], jobs=default_jobs())
     report_hash = report_sha256(report)
-    s = report.summary()
     if not report.passed:
-        buf = io.StringIO()
-        render("text", report, buf)
-        click.echo(buf.getvalue(), nl=False)
-        if not dry_run:
-            train_d = digest(train)
-            val_d = digest(validation) if validation else None
-            with _open_ledger(ledger_path) as ledger:
-                ledger.record_check((str(train), train_d.sha256), (str(validation), val_d.sha256) if val_d else None, report_hash, False, s)
-        click.echo(f"dsqa: not submitted: the check failed ({_count(s['error'], 'error')}, {_count(s['warning'], 'warning')}); fix the findings above", err=True)
-        return EXIT_FAILED
+        return _report_failed_check(report, report_hash, train, validation, ledger_path, dry_run)
     check_method_format(report, method)
-    click.echo(f"check passed: {_count(s['error'], 'error')}, {_count(s['warning'], 'warning')}, {s['info']:,} info (report sha256 {report_hash[:12]})")
-    for line in token_lines(report):
-        click.echo(f"  {line}")
+    _print_check_passed(report, report_hash)
     estimate = _report_cost(report)
     if dry_run:
         api = make_backend(name, timeout, _retry(max_wait))
         return _dry_run(api, spec, train, validation, estimate, max_cost, yes)
     if estimate is not None:
         _cost_gate(estimate, max_cost, yes, "dsqa's token estimate")  # refused before anything is uploaded
+    return _create_job(spec, report, report_hash, train, validation, ledger_path, estimate=estimate, max_cost=max_cost, yes=yes,
+                       timeout=timeout, max_wait=max_wait, upload_limit=upload_limit, part_size=part_size, follow=follow, interval=interval)
+
+
+def _check_suffix(suffix: str | None, backend: str) -> None:
+    """Refuse a --suffix longer than the provider allows (Together: 40 characters, else 64)."""
+    limit = 40 if backend == "together" else 64
+    if suffix is not None and not 1 <= len(suffix) <= limit:
+        raise UsageError(f"--suffix must be 1 to {limit} characters")
+
+
+def _require_files(train: Path, validation: Path | None) -> None:
+    """Refuse a training or validation path that is not a readable file."""
+    for p in (train, validation):
+        if p is not None and not p.is_file():
+            raise DsqaError(f"{p}: cannot read: No such file or directory")
+
+
+def _report_failed_check(report: Any, report_hash: str, train: Path, validation: Path | None, ledger_path: Path | None, dry_run: bool) -> int:
+    """Print the failed check's report, record it in the ledger (unless --dry-run) and say nothing was submitted."""
+    from .finetune.submit import digest
+    from .reporters import render
+
+    s = report.summary()
+    buf = io.StringIO()
+    render("text", report, buf)
+    click.echo(buf.getvalue(), nl=False)
+    if not dry_run:
+        train_d = digest(train)
+        val_d = digest(validation) if validation else None
+        with _open_ledger(ledger_path) as ledger:
+            ledger.record_check((str(train), train_d.sha256), (str(validation), val_d.sha256) if val_d else None, report_hash, False, s)
+    click.echo(f"dsqa: not submitted: the check failed ({_count(s['error'], 'error')}, {_count(s['warning'], 'warning')}); fix the findings above", err=True)
+    return EXIT_FAILED
+
+
+def _print_check_passed(report: Any, report_hash: str) -> None:
+    """The passed check's counts, report hash and token lines."""
+    from .finetune.submit import token_lines
+
+    s = report.summary()
+    click.echo(f"check passed: {_count(s['error'], 'error')}, {_count(s['warning'], 'warning')}, {s['info']:,} info (report sha256 {report_hash[:12]})")
+    for line in token_lines(report):
+        click.echo(f"  {line}")
+
+
+def _price_check(api: Backend, estimate: float | None, max_cost: float | None, yes: bool) -> Callable[[Any], None]:
+    """The Submitter's ``before_create`` hook: print the provider's estimate and refuse it if over --max-cost."""
+
+    def price_check(request: Any) -> None:
+        who = PROVIDERS.get(api.name, api.name)
+        est = api.estimate(request)
+        if est is None or est.price_usd is None:
+            if est is not None:
+                click.echo(f"{who}'s price estimate is not available ({(est.note or 'no reason given').replace('_', ' ')})")
+            if estimate is None:
+                _cost_gate(None, max_cost, yes, f"neither dsqa nor {who}")
+            return
+        tokens = f" for {est.train_tokens:,.0f} training tokens" if est.train_tokens else ""
+        click.echo(f"{who}'s price estimate: {_usd(est.price_usd)}{tokens}")
+        if est.allowed is False:
+            raise DsqaError(f"{who} says this job would exceed the account's credit limit (estimate {_usd(est.price_usd)}); not created")
+        _cost_gate(est.price_usd, max_cost, yes, f"{who}'s estimate")
+
+    return price_check
+
+
+def _create_job(spec: Any, report: Any, report_hash: str, train: Path, validation: Path | None, ledger_path: Path | None, *,
+                estimate: float | None, max_cost: float | None, yes: bool, timeout: float, max_wait: float,
+                upload_limit: int | None, part_size: int | None, follow: bool, interval: float) -> int:
+    """Record the passed check, upload the files and create the job (once), then follow it with --watch."""
+    from .finetune.backend import make_backend
+    from .finetune.submit import PART_SIZE, SINGLE_UPLOAD_LIMIT, Submitter, digest
+
     train_d = digest(train)
     val_d = digest(validation) if validation else None
     with _open_ledger(ledger_path) as ledger:
         check_id = ledger.record_check(
-            (str(train), train_d.sha256), (str(validation), val_d.sha256) if val_d else None, report_hash, report.passed, s
+            (str(train), train_d.sha256), (str(validation), val_d.sha256) if val_d else None, report_hash, report.passed, report.summary()
         )
-        api = make_backend(name, timeout, _retry(max_wait))
+        api = make_backend(spec.backend, timeout, _retry(max_wait))
         # options the provider would refuse are refused before anything is uploaded
         api.preflight(spec.job_request("file-to-be-uploaded", "file-to-be-uploaded" if validation else None, {}))
-
-        def price_check(request: Any) -> None:
-            who = PROVIDERS.get(api.name, api.name)
-            est = api.estimate(request)
-            if est is None or est.price_usd is None:
-                if est is not None:
-                    click.echo(f"{who}'s price estimate is not available ({(est.note or 'no reason given').replace('_', ' ')})")
-                if estimate is None:
-                    _cost_gate(None, max_cost, yes, f"neither dsqa nor {who}")
-                return
-            tokens = f" for {est.train_tokens:,.0f} training tokens" if est.train_tokens else ""
-            click.echo(f"{who}'s price estimate: {_usd(est.price_usd)}{tokens}")
-            if est.allowed is False:
-                raise DsqaError(f"{who} says this job would exceed the account's credit limit (estimate {_usd(est.price_usd)}); not created")
-            _cost_gate(est.price_usd, max_cost, yes, f"{who}'s estimate")
-
         submitter = Submitter(ledger, api, _echo, single_limit=upload_limit or SINGLE_UPLOAD_LIMIT, part_size=part_size or PART_SIZE,
-                              before_create=price_check)
+                              before_create=_price_check(api, estimate, max_cost, yes))
         job, _created = submitter.submit(check_id, report_hash, train_d, val_d, spec)
         click.echo(f"job: {job.id} ({job.status}) on {api.name}")
         if follow:
@@ -330,40 +372,13 @@ def jobs(offline: bool, remote: bool, limit: int, backend: str | None, ledger_pa
     Jobs that are still running are refreshed from the API unless --offline. With --remote, list the
     account's jobs on --backend instead, marking those the ledger knows.
     """
-    from .finetune.backend import TERMINAL_STATUSES, BackendError, make_backend
-
     if remote:
         if offline:
             raise UsageError("--remote and --offline exclude each other")
-        name = backend or "openai"
-        api = make_backend(name, timeout, _retry(max_wait))
-        found = api.list_jobs(limit)
-        with _open_ledger(ledger_path) as ledger:
-            known = {r["job_id"] for r in ledger.overview() if r["job_id"]}
-            for job in found:
-                if job.id in known:
-                    ledger.record_job(job, api.name, api.endpoint)
-        if not found:
-            click.echo(f"no jobs on {api.endpoint}")
-            return EXIT_OK
-        for job in found:
-            mark = "ledger" if job.id in known else "not in the ledger"
-            click.echo(f"{_when(job.created_at)}  {job.id}  {job.status}  {job.model}  -> {job.fine_tuned_model or '-'}  ({mark})")
-        return EXIT_OK
+        return _remote_jobs(limit, backend, ledger_path, timeout, max_wait)
     with _open_ledger(ledger_path, create=False) as ledger:
-        rows = ledger.overview()
-        backends: dict[str, Any] = {}
-        for row in rows:
-            if offline or not row["job_id"] or row["status"] in TERMINAL_STATUSES:
-                continue
-            name = backend or row["backend"]
-            try:
-                if name not in backends:
-                    backends[name] = make_backend(name, timeout, _retry(max_wait))
-                ledger.record_job(backends[name].get_job(row["job_id"]), name, backends[name].endpoint)
-            except BackendError as exc:
-                click.echo(f"dsqa: not refreshed: {exc}", err=True)
-                offline = True
+        if not offline:
+            _refresh_running(ledger, backend, timeout, max_wait)
         rows = ledger.overview()
     if not rows:
         click.echo("no submissions yet")
@@ -371,6 +386,45 @@ def jobs(offline: bool, remote: bool, limit: int, backend: str | None, ledger_pa
     for row in rows:
         click.echo(_overview_line(row))
     return EXIT_OK
+
+
+def _remote_jobs(limit: int, backend: str | None, ledger_path: Path | None, timeout: float, max_wait: float) -> int:
+    """`jobs --remote`: list the account's jobs on the backend, refreshing those the ledger knows."""
+    from .finetune.backend import make_backend
+
+    name = backend or "openai"
+    api = make_backend(name, timeout, _retry(max_wait))
+    found = api.list_jobs(limit)
+    with _open_ledger(ledger_path) as ledger:
+        known = {r["job_id"] for r in ledger.overview() if r["job_id"]}
+        for job in found:
+            if job.id in known:
+                ledger.record_job(job, api.name, api.endpoint)
+    if not found:
+        click.echo(f"no jobs on {api.endpoint}")
+        return EXIT_OK
+    for job in found:
+        mark = "ledger" if job.id in known else "not in the ledger"
+        click.echo(f"{_when(job.created_at)}  {job.id}  {job.status}  {job.model}  -> {job.fine_tuned_model or '-'}  ({mark})")
+    return EXIT_OK
+
+
+def _refresh_running(ledger: Ledger, backend: str | None, timeout: float, max_wait: float) -> None:
+    """Record the current status of every job in the ledger that has not ended; stop at the first API error."""
+    from .finetune.backend import TERMINAL_STATUSES, BackendError, make_backend
+
+    backends: dict[str, Any] = {}
+    for row in ledger.overview():
+        if not row["job_id"] or row["status"] in TERMINAL_STATUSES:
+            continue
+        name = backend or row["backend"]
+        try:
+            if name not in backends:
+                backends[name] = make_backend(name, timeout, _retry(max_wait))
+            ledger.record_job(backends[name].get_job(row["job_id"]), name, backends[name].endpoint)
+        except BackendError as exc:
+            click.echo(f"dsqa: not refreshed: {exc}", err=True)
+            return
 
 
 def _overview_line(row: dict[str, Any]) -> str:
@@ -555,47 +609,70 @@ def metrics(job_id: str, output: Path, chart: Path | None, backend: str | None, 
 @_max_wait_option
 def files(delete_ids: tuple[str, ...], prune: bool, backend: str | None, ledger_path: Path | None, timeout: float, max_wait: float) -> int:
     """List the uploaded files the ledger knows (id, size, name, when, the jobs that used them), or delete them."""
-    from .finetune.backend import TERMINAL_STATUSES, make_backend
-
     with _open_ledger(ledger_path, create=False) as ledger:
         known = ledger.known_files()
         if backend is not None:
             known = [f for f in known if f["backend"] == backend]
         if not delete_ids and not prune:
-            if not known:
-                click.echo("no uploaded files in the ledger")
-            for f in known:
-                uses = [u for u in (f["uses"] or "").split(",") if u]
-                used = f"used by {_count(len(uses), 'submission')} ({', '.join(uses)})" if uses else "not used by any job"
-                click.echo(f"{f['file_id']}  {f['bytes'] or 0:,} bytes  {f['filename'] or '-'}  {_when(f['created_at'])}  {f['backend']}  {used}")
+            _list_files(known)
             return EXIT_OK
-        by_id = {f["file_id"]: f for f in known}
-        targets = []
-        for fid in delete_ids:
-            if fid not in by_id:
-                raise UsageError(f"{fid}: not a file in the ledger (`dsqa files` lists them)")
-            targets.append(by_id[fid])
-        if prune:
-            for f in known:
-                uses = [u for u in (f["uses"] or "").split(",") if u]
-                if f not in targets and uses and all(u in TERMINAL_STATUSES or u == "rejected" for u in uses):
-                    targets.append(f)
+        targets = _files_to_delete(known, delete_ids, prune)
         if not targets:
             click.echo("nothing to delete: every file still has a job that has not ended")
             return EXIT_OK
-        apis: dict[str, Backend] = {}
-        for f in targets:
-            if f["backend"] not in apis:
-                apis[f["backend"]] = make_backend(f["backend"], timeout, _retry(max_wait))
-            api = apis[f["backend"]]
-            try:
-                api.delete_file(f["file_id"])
-            except DsqaError as exc:
-                if getattr(exc, "kind", None) != "not_found":
-                    raise
-            ledger.forget_file_id(f["backend"], f["endpoint"], f["file_id"])
-            click.echo(f"deleted {f['file_id']} ({f['filename'] or '-'}) on {f['backend']}")
+        _delete_files(ledger, targets, timeout, max_wait)
     return EXIT_OK
+
+
+def _file_uses(f: dict[str, Any]) -> list[str]:
+    """The statuses of the jobs (or states of the submissions) that used an uploaded file."""
+    return [u for u in (f["uses"] or "").split(",") if u]
+
+
+def _list_files(known: list[dict[str, Any]]) -> None:
+    """One line per uploaded file: id, size, name, when, backend and the submissions that used it."""
+    if not known:
+        click.echo("no uploaded files in the ledger")
+    for f in known:
+        uses = _file_uses(f)
+        used = f"used by {_count(len(uses), 'submission')} ({', '.join(uses)})" if uses else "not used by any job"
+        click.echo(f"{f['file_id']}  {f['bytes'] or 0:,} bytes  {f['filename'] or '-'}  {_when(f['created_at'])}  {f['backend']}  {used}")
+
+
+def _files_to_delete(known: list[dict[str, Any]], delete_ids: tuple[str, ...], prune: bool) -> list[dict[str, Any]]:
+    """The files named by --delete, then (with --prune) every file whose jobs have all ended."""
+    from .finetune.backend import TERMINAL_STATUSES
+
+    by_id = {f["file_id"]: f for f in known}
+    targets = []
+    for fid in delete_ids:
+        if fid not in by_id:
+            raise UsageError(f"{fid}: not a file in the ledger (`dsqa files` lists them)")
+        targets.append(by_id[fid])
+    if prune:
+        for f in known:
+            uses = _file_uses(f)
+            if f not in targets and uses and all(u in TERMINAL_STATUSES or u == "rejected" for u in uses):
+                targets.append(f)
+    return targets
+
+
+def _delete_files(ledger: Ledger, targets: list[dict[str, Any]], timeout: float, max_wait: float) -> None:
+    """Delete each file on its backend (one already gone counts as deleted) and forget it in the ledger."""
+    from .finetune.backend import make_backend
+
+    apis: dict[str, Backend] = {}
+    for f in targets:
+        if f["backend"] not in apis:
+            apis[f["backend"]] = make_backend(f["backend"], timeout, _retry(max_wait))
+        api = apis[f["backend"]]
+        try:
+            api.delete_file(f["file_id"])
+        except DsqaError as exc:
+            if getattr(exc, "kind", None) != "not_found":
+                raise
+        ledger.forget_file_id(f["backend"], f["endpoint"], f["file_id"])
+        click.echo(f"deleted {f['file_id']} ({f['filename'] or '-'}) on {f['backend']}")
 
 
 @click.command()
