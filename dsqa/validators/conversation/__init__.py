@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from ...formats import CHAT, PREFERENCE
 from ...model import Finding, Record
+from ...wording import article, plural
 from ..base import Code, DatasetContext, Validator
 from ..turns import turns
 from . import annotations, ends, images, markup, reasoning, repeats, short_replies, turn_order
@@ -15,7 +16,7 @@ from .annotations import tags_in
 from .ends import Ends
 from .images import Image, ImageCount, read_image
 from .markup import markup_in, may_hold_markup
-from .messages import Conversation, article, plural, read_conversation, text_pointer
+from .messages import Conversation, read_conversation, text_pointer
 from .reasoning import Reasoning
 from .repeats import copy_of
 from .short_replies import ShortReplies
@@ -174,7 +175,7 @@ class ConversationValidator(Validator):
     def _markup_finding(self, record: Record, role: str, pointer: str, tag: str, count: int) -> Finding:
         more = f" (and in {plural(count - 1, 'more message')})" if count > 1 else ""
         return self.finding(
-            "TPL001", record, f"{tag!r} in {article(role)} {role} message is chat-template markup{more}", pointer,
+            "TPL001", record, f"{tag!r} in {article(role)} message is chat-template markup{more}", pointer,
             "strip the template markup; the trainer applies the target model's own template",
             {"markup": tag, "messages": count},
         )

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from ...model import Finding, Record, Severity
 from ..base import Code
-from .messages import plural, text_pointer
+from ...wording import plural
+from .messages import text_pointer
 
 if TYPE_CHECKING:
     from . import ConversationValidator

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ...model import Finding, Record, Severity
+from ...wording import plural
 from ..base import Code
-from .messages import plural
 
 if TYPE_CHECKING:
     from . import ConversationValidator

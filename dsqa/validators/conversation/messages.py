@@ -63,14 +63,3 @@ def text_pointer(messages: list[Any], index: int, needle: str) -> str:
             if isinstance(part, dict) and isinstance(part.get("text"), str) and needle in part["text"]:
                 return f"/messages/{index}/content/{j}/text"
     return f"/messages/{index}/content"
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """"1 reply", "2 replies", with thousands separators."""
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {many or word + 's'}"
-
-
-def article(word: str) -> str:
-    """"a" or "an" as the word sounds: "an assistant", "a user", "a tool"."""
-    w = word.lower()
-    return "an" if w[:1] in "aeiou" and not w.startswith(("us", "uni", "eu", "one")) else "a"

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...model import Finding, Severity
+from ...wording import plural
 from ..base import Code
-from .messages import plural
 
 CODES: dict[str, Code] = {
     "TPL002": Code(

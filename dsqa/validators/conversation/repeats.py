@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ...model import Finding, Record, Severity
+from ...wording import plural
 from ..base import Code
-from .messages import Conversation, plural, text_pointer
+from .messages import Conversation, text_pointer
 
 if TYPE_CHECKING:
     from . import ConversationValidator

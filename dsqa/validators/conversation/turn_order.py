@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ...model import Finding, Record, Severity
+from ...wording import plural
 from ..base import Code
-from .messages import Conversation, plural
+from .messages import Conversation
 
 if TYPE_CHECKING:
     from . import ConversationValidator
