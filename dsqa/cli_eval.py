@@ -261,6 +261,4 @@ def _check_models(backend: str, model: str, against: str | None) -> dict[str, st
     return out
 
 
-COMMANDS = (diagnose, eval_command)
-
-__all__ = ["COMMANDS", "diagnosis", "print_diagnosis"]
+__all__ = ["diagnosis", "print_diagnosis"]

@@ -704,5 +704,3 @@ def models(backend: str | None, show_all: bool) -> int:
             click.echo(f"  {t.id}  {methods}  {limit}  {price}  {ends}{retired}")
     return EXIT_OK
 
-
-COMMANDS = (submit, jobs, status, watch, cancel, events, metrics, files, models)

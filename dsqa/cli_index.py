@@ -26,18 +26,21 @@ def build(files: tuple[str, ...], output: Path) -> int:
     `validators: {contamination: {indexes: [FILE]}}` in a rule pack.
     """
     from .contamination import build as build_index
-    from .contamination import gzip_aware, parts_of_file
+    from .contamination import parts_of_file
+    from .inputs import Inputs
 
     parts = []
-    for spec in files:
-        name, sep, path = spec.partition("=")
-        if not sep:
-            name, path = "", spec
-        src = Path(path)
-        if not src.is_file():
-            raise DsqaError(f"{src}: cannot read: No such file or directory")
-        for benchmark, item, part, text in parts_of_file(gzip_aware(src)):
-            parts.append((name or benchmark, item, part, text))
+    with Inputs() as inputs:  # .gz, .bz2, .xz, .zst and pipes, decompressed or spooled and removed after
+        for spec in files:
+            name, sep, path = spec.partition("=")
+            if not sep:
+                name, path = "", spec
+            src = Path(path)
+            if not src.is_file():
+                raise DsqaError(f"{src}: cannot read: No such file or directory")
+            local = inputs.open(str(src)).path
+            for benchmark, item, part, text in parts_of_file(local, src.name.split(".")[0]):
+                parts.append((name or benchmark, item, part, text))
     idx = build_index(parts, ", ".join(Path(spec.partition("=")[2] or spec).name for spec in files))
     idx.save(output)
     sets = len({i.benchmark for i in idx.items})

@@ -25,6 +25,8 @@ _POSITION = [np.uint64(c) for c in (
 #: chosen by content, so the index and the data keep the same runs (and do a quarter of the work)
 _SAMPLE_SHIFT = np.uint64(62)
 _SAMPLE_MUL = np.uint64(0xD1B54A32D192ED03)
+#: the low ``n`` bytes of a little-endian 64-bit word, for a word of ``n`` bytes
+_WORD_MASK = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
 #: bits of the presence filter that every lookup goes through before the exact search
 _FILTER_BITS = 21
 
@@ -79,7 +81,11 @@ def shingles(texts: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     if m < k:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
     grams = np.ndarray((len(data) - 7,), dtype="<u8", buffer=buf, strides=(1,))
-    tokens = grams[starts]
+    # a word is its own bytes only, up to 8: what follows it (how many spaces, which word) must not
+    # change it, or "day. she" and "day she" would differ
+    ends = np.flatnonzero(space | (data == 0))
+    width = np.minimum(ends[np.searchsorted(ends, starts)] - starts, 8)
+    tokens = grams[starts] & _WORD_MASK[width]
     with np.errstate(over="ignore"):
         first = np.flatnonzero(((tokens[: m - k + 1] * _SAMPLE_MUL) >> _SAMPLE_SHIFT) == 0)
         h = tokens[first] * _POSITION[0]
@@ -184,7 +190,7 @@ def build(parts: Iterable[tuple[str, str, str, str]], source: str) -> Index:
     return Index(hashes, owners, items, source)
 
 
-def parts_of_file(path: Path) -> Iterator[tuple[str, str, str, str]]:
+def parts_of_file(path: Path, benchmark: str | None = None) -> Iterator[tuple[str, str, str, str]]:
     """(benchmark, item name, part, text) for each text of each record of an evaluation file.
 
     GSM8K (question, answer) and HumanEval (prompt, canonical_solution) are read by their
@@ -193,7 +199,7 @@ def parts_of_file(path: Path) -> Iterator[tuple[str, str, str, str]]:
     """
     from .sources import read_records
 
-    benchmark = path.name.split(".")[0]
+    benchmark = benchmark or path.name.split(".")[0]
     for rec in read_records(path, str(path)):
         if rec.index < 0:
             continue
@@ -224,19 +230,3 @@ def _texts_of(value: dict[str, Any]) -> Iterator[tuple[str, str]]:
     for key, text in value.items():
         if isinstance(text, str):
             yield key, text
-
-
-def gzip_aware(path: Path) -> Path:
-    """``path`` itself, or a decompressed copy of a ``.gz`` file in a temporary directory."""
-    if path.suffix != ".gz":
-        return path
-    import gzip
-    import tempfile
-
-    out = Path(tempfile.mkdtemp(prefix="dsqa-index-")) / path.stem
-    try:
-        with gzip.open(path, "rb") as src:
-            out.write_bytes(src.read())
-    except OSError as exc:
-        raise DsqaError(f"{path}: cannot read: {exc}") from None
-    return out

@@ -81,17 +81,20 @@ def assign_roles(paths: Sequence[str], validation: Sequence[str], config_validat
     which is added to the run when it is not in it. When no validation file is named at all, the
     config's entries are checked alongside, as before.
     """
-    roles = Roles(validation=list(validation))
+    roles = Roles(validation=list(dict.fromkeys(validation)))
     for p in paths:
+        if p in roles.validation:
+            continue
         if _matches(p, config_validation) or validation_by_name(p):
             roles.validation.append(p)
         else:
             roles.train.append(p)
-    named = [p for p in roles.validation if p in paths]
+    named = list(roles.validation)
     if not roles.validation:
         roles.validation = expand(config_validation)
     for p in named:
-        roles.notes.append(f"{p} is checked as a validation file")
+        if p in paths:
+            roles.notes.append(f"{p} is checked as a validation file")
     for p in named:
         partner = training_partner(p)
         if partner is not None and partner not in roles.train:

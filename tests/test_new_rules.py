@@ -171,9 +171,9 @@ def test_replies_piled_up_at_a_length_cap(tmp_path: Path) -> None:
     assert finding.line is None and finding.data is not None
     assert finding.data["replies"] == 80 and finding.data["cut"] == 80 and finding.data["lines"] == [1, 6, 11]
     assert finding.message.startswith("80 of 400 final replies (20.0%) end at ")
+    three = check([path], load_config("default").with_overrides(select=("TOK006",)), jobs=3)
+    assert [f.to_dict() for f in three.findings] == [finding.to_dict()]
     # the same lengths with full stops are not a cap: the replies ended on their own
     ended = [{"messages": [r["messages"][0], {"role": "assistant", "content": r["messages"][1]["content"].rstrip(".") + "."}]} for r in rows]
     path.write_text("".join(json.dumps(r) + "\n" for r in ended), encoding="utf-8")
     assert not check([path], load_config("default").with_overrides(select=("TOK006",))).findings
-    three = check([path], load_config("default").with_overrides(select=("TOK006",)), jobs=3)
-    assert not three.findings

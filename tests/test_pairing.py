@@ -84,3 +84,12 @@ def test_config_glob_pairs_other_names(tmp_path: Path) -> None:
 def test_roles_keep_explicit_validation_and_training_files() -> None:
     roles = assign_roles(["a.jsonl", "b_val.jsonl"], ["c.jsonl"], [])
     assert roles.train == ["a.jsonl"] and roles.validation == ["c.jsonl", "b_val.jsonl"]
+
+
+def test_a_file_given_with_validation_gets_its_training_partner_once(tmp_path: Path, monkeypatch: Any) -> None:
+    _pair(tmp_path, "train.jsonl", "val.jsonl")
+    monkeypatch.chdir(tmp_path)
+    roles = assign_roles(["val.jsonl"], ["val.jsonl"], [])
+    assert roles.validation == ["val.jsonl"] and roles.train == ["train.jsonl"]
+    assert roles.notes == ["val.jsonl is checked as a validation file",
+                           "val.jsonl is checked for leakage against train.jsonl, which is checked too"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .backend import BackendError, CheckpointInfo, Estimate, EventInfo, JobInfo, JobRequest, RemoteFile
-from .transport import Retry
+from .transport import Retry, retry_after
 
 T = TypeVar("T")
 
@@ -28,20 +28,6 @@ def _body_field(exc: Any, key: str) -> str | None:
         return str(value) if value is not None else None
     return None
 
-
-def _retry_after(exc: Any) -> float | None:
-    response = getattr(exc, "response", None)
-    if response is None:
-        return None
-    headers = response.headers
-    try:
-        if "retry-after-ms" in headers:
-            return float(headers["retry-after-ms"]) / 1000
-        if "retry-after" in headers:
-            return float(headers["retry-after"])
-    except ValueError:
-        return None
-    return None
 
 
 class OpenAIBackend:
@@ -81,7 +67,7 @@ class OpenAIBackend:
             if isinstance(exc, openai.NotFoundError):
                 return BackendError(f"{what}: not found (404): {detail}", "not_found", code=code)
             if status == 429 or status >= 500:
-                return BackendError(f"{what}: HTTP {status} from {self.endpoint}: {detail}", "transient", retry_after=_retry_after(exc), code=code,
+                return BackendError(f"{what}: HTTP {status} from {self.endpoint}: {detail}", "transient", retry_after=retry_after(getattr(exc, "response", None)), code=code,
                                     short=f"HTTP {status}" + (" (rate limited)" if status == 429 else ""))
             return BackendError(f"{what}: HTTP {status}: {detail}", "rejected", code=code)
         if isinstance(exc, openai.APITimeoutError):

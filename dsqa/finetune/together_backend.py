@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .backend import BackendError, CheckpointInfo, Estimate, EventInfo, JobInfo, JobRequest, RemoteFile
-from .transport import Retry
+from .transport import Retry, retry_after
 
 T = TypeVar("T")
 
@@ -23,19 +23,6 @@ METRIC_NAMES = {
     "eval_loss": "valid_loss", "valid_loss": "valid_loss", "eval/loss": "valid_loss",
 }
 
-
-def _retry_after(response: Any) -> float | None:
-    if response is None:
-        return None
-    headers = response.headers
-    try:
-        if "retry-after-ms" in headers:
-            return float(headers["retry-after-ms"]) / 1000
-        if "retry-after" in headers:
-            return float(headers["retry-after"])
-    except ValueError:
-        return None
-    return None
 
 
 def _stamp(value: Any) -> int | None:
@@ -102,7 +89,7 @@ class TogetherBackend:
                 return BackendError(f"{what}: not found (404): {detail}", "not_found")
             if status == 429 or status >= 500:
                 return BackendError(f"{what}: HTTP {status} from {self.endpoint}: {detail}", "transient",
-                                    retry_after=_retry_after(exc.response),
+                                    retry_after=retry_after(exc.response),
                                     short=f"HTTP {status}" + (" (rate limited)" if status == 429 else ""))
             return BackendError(f"{what}: HTTP {status}: {detail}", "rejected")
         if isinstance(exc, together.APITimeoutError):

@@ -6,7 +6,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .backend import BackendError
 
@@ -29,6 +29,21 @@ def backoff_delay(attempt: int, rand: Callable[[], float] = random.random, base:
     """Exponential backoff with jitter: ``min(cap, base * 2**attempt)`` scaled into [50 %, 100 %]."""
     ceiling = min(cap, base * (2 ** min(attempt, 30)))
     return ceiling * (0.5 + 0.5 * rand())
+
+
+def retry_after(response: Any) -> float | None:
+    """Seconds the server asks to wait (``retry-after-ms`` or ``retry-after``), if it says."""
+    if response is None:
+        return None
+    headers = response.headers
+    try:
+        if "retry-after-ms" in headers:
+            return float(headers["retry-after-ms"]) / 1000
+        if "retry-after" in headers:
+            return float(headers["retry-after"])
+    except ValueError:
+        return None
+    return None
 
 
 def _seconds(value: float) -> str:

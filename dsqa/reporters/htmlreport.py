@@ -171,7 +171,7 @@ def _severity_counts(findings: list[dict[str, Any]]) -> str:
     counts = Counter(f["severity"] for f in findings)
     # only a severity that occurs gets its colour; a red "0 error" reads as a problem
     return ", ".join(
-        f'<span class="{f"sev-{s}" if counts[s] else "muted"}">{plural(counts[s], s, "info" if s == "info" else None)}</span>'
+        f'<span class="{f"sev-{s}" if counts[s] else "muted"}">{plural(counts[s], s)}</span>'
         for s in _SEVERITIES
     )
 

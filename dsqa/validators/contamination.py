@@ -40,7 +40,7 @@ class ContaminationValidator(Validator):
             why="""
                 A prompt of the example holds most of a test item of an evaluation set: at least
                 min_share of the item's runs of eight words (one run in four is compared, chosen
-                by its first word, and at least min_shingles of them), letter case and
+                by its first word, and at least min_shingles of them, or all of a short item's), letter case and
                 punctuation aside. Replies are looked at too with replies: true. A model trained on it has seen the test, and the score
                 people report on that benchmark is inflated. dsqa ships an index of the GSM8K
                 test split (questions and answers) and HumanEval (prompts and solutions); add
@@ -135,7 +135,8 @@ class ContaminationValidator(Validator):
             pairs, counts = np.unique(triples[:2], axis=1, return_counts=True)
             for (text, item), shared in zip(pairs.T.tolist(), counts.tolist()):
                 it = index.items[item]
-                if shared >= self.options["min_shingles"] and shared >= self.options["min_share"] * it.shingles:
+                # a short item may have fewer sampled runs than min_shingles: then it needs them all
+                if shared >= min(self.options["min_shingles"], it.shingles) and shared >= self.options["min_share"] * it.shingles:
                     held.setdefault(text, []).append((index, item, shared))
         for text in sorted(held):
             self.found.append(self._finding(self.lines[text], held[text]))
