@@ -118,6 +118,8 @@ def _watch(ledger: Ledger, backend: Backend, job_id: str, interval: float) -> in
 @click.option("--max-cost", type=click.FloatRange(min=0), metavar="USD", help="Refuse when the estimated cost is higher (or unknown) unless --yes.")
 @click.option("--yes", is_flag=True, help="Submit even when the estimate is over --max-cost.")
 @click.option("--watch", "follow", is_flag=True, help="Follow the job until it ends (like `dsqa watch`).")
+@click.option("--new", "new", is_flag=True, help="Create a new job even when an earlier submit of the same data may have created one "
+              "(by default an unresolved earlier submit is looked up first, and an existing job is reported, not duplicated).")
 @click.option("-r", "--rules", metavar="PACK", help="Rule pack for the check (default: the project's configuration).")
 @_backend_option
 @_ledger_option
@@ -131,15 +133,17 @@ def submit(
     learning_rate_multiplier: float | None, learning_rate: float | None, beta: float | None, lora: bool | None,
     lora_r: int | None, lora_alpha: float | None, lora_dropout: float | None, lora_trainable_modules: str | None,
     n_evals: int | None, n_checkpoints: int | None, warmup_ratio: float | None, suffix: str | None, seed: int | None,
-    tokenizer: Path | None, dry_run: bool, max_cost: float | None, yes: bool, follow: bool,
+    tokenizer: Path | None, dry_run: bool, max_cost: float | None, yes: bool, follow: bool, new: bool,
     rules: str | None, backend: str | None, ledger_path: Path | None, timeout: float, interval: float, max_wait: float,
     upload_limit: int | None, part_size: int | None,
 ) -> int:
     """Check TRAIN (and --validation) and, only if the check passes, upload them and create a fine-tuning job.
 
     An identical file is uploaded once (its sha256 is kept in the ledger and checked against the API);
-    a job is never created twice: OpenAI jobs carry the dataset and report hashes as metadata, and
-    Together jobs (which have no metadata) are found by listing the account's jobs.
+    a job is never created twice: OpenAI jobs carry the dataset, report and settings hashes as metadata, and
+    Together jobs (which have no metadata) are found by listing the account's jobs. A creation or upload whose
+    answer was lost is looked up for DSQA_RESOLVE_WINDOW seconds (default 120) before it counts as not made, and
+    two submits of the same data take turns on a lock beside the ledger; --new creates a job regardless.
     Exit status: 0 job created (or already there, or --dry-run passed), 1 the check failed (nothing is
     uploaded), 2 usage or API error, an unknown model, or an estimate over --max-cost.
     """
@@ -147,9 +151,10 @@ def submit(
     from .engine import check as run_check
     from .engine import default_jobs
     from .finetune.backend import make_backend, require_env
-    from .finetune.submit import JobSpec, check_method_format, report_sha256
+    from .finetune.submit import JobSpec, check_method_format, report_sha256, resolve_settings
 
     name = backend or "openai"
+    resolve_settings()  # a bad DSQA_RESOLVE_WINDOW is a usage error before any work
     _check_suffix(suffix, name)
     extra = (("learning_rate", learning_rate), ("lora", lora), ("lora_r", lora_r), ("lora_alpha", lora_alpha),
              ("lora_dropout", lora_dropout), ("lora_trainable_modules", lora_trainable_modules), ("n_evals", n_evals),
@@ -179,7 +184,8 @@ def submit(
     if estimate is not None:
         _cost_gate(estimate, max_cost, yes, "dsqa's token estimate")  # refused before anything is uploaded
     return _create_job(spec, report, report_hash, train, validation, ledger_path, estimate=estimate, max_cost=max_cost, yes=yes,
-                       timeout=timeout, max_wait=max_wait, upload_limit=upload_limit, part_size=part_size, follow=follow, interval=interval)
+                       timeout=timeout, max_wait=max_wait, upload_limit=upload_limit, part_size=part_size, follow=follow, interval=interval,
+                       new=new)
 
 
 def _check_suffix(suffix: str | None, backend: str) -> None:
@@ -247,10 +253,10 @@ def _price_check(api: Backend, estimate: float | None, max_cost: float | None, y
 
 def _create_job(spec: Any, report: Any, report_hash: str, train: Path, validation: Path | None, ledger_path: Path | None, *,
                 estimate: float | None, max_cost: float | None, yes: bool, timeout: float, max_wait: float,
-                upload_limit: int | None, part_size: int | None, follow: bool, interval: float) -> int:
+                upload_limit: int | None, part_size: int | None, follow: bool, interval: float, new: bool = False) -> int:
     """Record the passed check, upload the files and create the job (once), then follow it with --watch."""
     from .finetune.backend import make_backend
-    from .finetune.submit import PART_SIZE, SINGLE_UPLOAD_LIMIT, Submitter, digest
+    from .finetune.submit import PART_SIZE, SINGLE_UPLOAD_LIMIT, Submitter, digest, resolve_settings
 
     train_d = digest(train)
     val_d = digest(validation) if validation else None
@@ -261,8 +267,10 @@ def _create_job(spec: Any, report: Any, report_hash: str, train: Path, validatio
         api = make_backend(spec.backend, timeout, _retry(max_wait))
         # options the provider would refuse are refused before anything is uploaded
         api.preflight(spec.job_request("file-to-be-uploaded", "file-to-be-uploaded" if validation else None, {}))
+        window, pause = resolve_settings()
         submitter = Submitter(ledger, api, _echo, single_limit=upload_limit or SINGLE_UPLOAD_LIMIT, part_size=part_size or PART_SIZE,
-                              before_create=_price_check(api, estimate, max_cost, yes))
+                              before_create=_price_check(api, estimate, max_cost, yes), say=lambda text: click.echo(text, err=True),
+                              window=window, interval=pause, new=new)
         job, _created = submitter.submit(check_id, report_hash, train_d, val_d, spec)
         click.echo(f"job: {job.id} ({job.status}) on {api.name}")
         if follow:
@@ -319,7 +327,8 @@ def _dry_run(api: Backend, spec: Any, train: Path, validation: Path | None, esti
     val_placeholder = f"<file id of {validation.name} after upload>" if validation else None
     request = spec.job_request(placeholder, val_placeholder, {"dsqa_dataset_sha256": "<sha256 of the training file>",
                                                                 "dsqa_report_sha256": "<sha256 of the check report>",
-                                                                "dsqa_submission": "<new submission id>"})
+                                                                "dsqa_submission": "<new submission id>",
+                                                                "dsqa_request_sha256": "<sha256 of the job settings>"})
     if api.name == "together":
         path = "/v1/fine-tunes"
         body: dict[str, Any] = {"model": request.model, "training_file": placeholder}

@@ -27,6 +27,8 @@ class Fault:
 
     ``status``: answer with that HTTP error and do nothing. ``drop``: do the work, then close the
     connection without an answer. ``hang``: do the work (unless ``before``), then wait until released.
+    ``delay``: wait that many seconds before doing the work (a slow server). ``truncate``: do the work,
+    then answer 200 with the JSON cut in half.
     """
 
     status: int | None = None
@@ -36,6 +38,8 @@ class Fault:
     drop: bool = False
     hang: bool = False
     before: bool = False
+    delay: float = 0.0
+    truncate: bool = False
 
 
 @dataclass
@@ -63,6 +67,13 @@ class FakeOpenAI:
         self.statuses = statuses
         self.state = State()
         self.faults: dict[str, list[Fault]] = defaultdict(list)
+        #: seconds after creation before a job shows in the job list (a lagging index)
+        self.list_lag = 0.0
+        #: a provider that keeps no job metadata: the list ignores the metadata filter and jobs show none
+        self.omit_metadata = False
+        #: this many next requests, whatever the route, answer 429 with ``storm_headers``
+        self.storm = 0
+        self.storm_headers: dict[str, str] = {}
         self.lock = threading.Lock()
         self.arrived: dict[str, threading.Event] = defaultdict(threading.Event)
         self.release = threading.Event()
@@ -94,6 +105,11 @@ class FakeOpenAI:
 
     def count(self, route: str) -> int:
         return sum(1 for _, r, _ in self.state.requests if r == route)
+
+    @property
+    def uploads(self) -> int:
+        """Training data files stored (each upload that reached the server, however its answer went)."""
+        return sum(1 for f in self.state.files.values() if f["purpose"] == "fine-tune")
 
     def new_id(self, prefix: str) -> str:
         self.state.counter += 1
@@ -154,7 +170,8 @@ class FakeOpenAI:
 
 
 def _public(obj: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in obj.items() if k != "content"}
+    """What the API shows of a stored object (without the fake's own bookkeeping)."""
+    return {k: v for k, v in obj.items() if k != "content" and not k.startswith("_")}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -167,7 +184,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None) -> None:
         body = raw if raw is not None else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/octet-stream" if raw is not None else "application/json")
+        if "Content-Type" not in (headers or {}):
+            self.send_header("Content-Type", "application/octet-stream" if raw is not None else "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("x-request-id", "req_test")
         for k, v in (headers or {}).items():
@@ -212,11 +230,16 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(401, f"Incorrect API key provided: {key}.", "invalid_api_key")
         fault = None
         with fake.lock:
-            if fake.faults[route]:
+            if fake.storm > 0:
+                fake.storm -= 1
+                fault = Fault(status=429, code="rate_limit_exceeded", message="Rate limit reached", headers=dict(fake.storm_headers))
+            elif fake.faults[route]:
                 fault = fake.faults[route].pop(0)
         fake.arrived[route].set()
         if fault is not None and fault.status is not None:
             return self._error(fault.status, fault.message, fault.code, fault.headers)
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
         if fault is not None and fault.hang and fault.before:
             fake.release.wait(30)
             self.close_connection = True
@@ -233,6 +256,9 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if status >= 400:
             return self._error(status, payload["message"], payload.get("code"))
+        if fault is not None and fault.truncate:
+            whole = json.dumps(payload).encode()
+            return self._send(status, None, raw=whole[: len(whole) // 2], headers={"Content-Type": "application/json"})
         return self._send(status, payload, raw=raw)
 
     def _multipart(self, body: bytes) -> dict[str, tuple[str | None, bytes]]:
@@ -295,18 +321,21 @@ class _Handler(BaseHTTPRequestHandler):
                 "model": req["model"], "organization_id": "org-test", "result_files": [], "seed": req.get("seed", 42),
                 "status": fake.statuses[0], "trained_tokens": None, "training_file": req["training_file"],
                 "validation_file": req.get("validation_file"), "metadata": req.get("metadata"), "method": method,
-                "user_provided_suffix": req.get("suffix"),
+                "user_provided_suffix": req.get("suffix"), "_listed_from": time.time() + fake.list_lag,
             }
             fake.add_event(jid, "Created fine-tuning job")
-            return 200, st.jobs[jid], None
+            return 200, _public(st.jobs[jid]), None
         if route == "jobs.list":
             wanted = {k[len("metadata["):-1]: v for k, v in query.items() if k.startswith("metadata[")}
-            jobs = [j for j in reversed(list(st.jobs.values())) if all((j["metadata"] or {}).get(k) == v for k, v in wanted.items())]
+            visible = [j for j in reversed(list(st.jobs.values())) if time.time() >= j["_listed_from"]]
+            if fake.omit_metadata:
+                return 200, _page([{**_public(j), "metadata": None} for j in visible], query), None
+            jobs = [_public(j) for j in visible if all((j["metadata"] or {}).get(k) == v for k, v in wanted.items())]
             return 200, _page(jobs, query), None
         if route == "jobs.retrieve":
             job = st.jobs[args[0]]
             fake.advance(job)
-            return 200, job, None
+            return 200, _public(job), None
         if route == "jobs.events":
             st.jobs[args[0]]
             return 200, _page(list(reversed(st.events[args[0]])), query), None
@@ -319,7 +348,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return 400, {"message": f"Job {job['id']} has already completed"}, None
             job.update(status="cancelled", finished_at=int(time.time()))
             fake.add_event(job["id"], "Fine-tuning job cancelled")
-            return 200, job, None
+            return 200, _public(job), None
         return 404, {"message": f"no route {route}"}, None
 
 

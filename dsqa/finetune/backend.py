@@ -24,6 +24,7 @@ class RemoteFile:
     bytes: int | None
     filename: str | None
     status: str | None = None
+    purpose: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,11 +122,13 @@ class BackendError(DsqaError):
     """
 
     def __init__(self, message: str, kind: str, *, retry_after: float | None = None, code: str | None = None,
-                 short: str | None = None) -> None:
+                 short: str | None = None, status: int | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.retry_after = retry_after
         self.code = code
+        #: the HTTP status of the answer (None: no answer, or not an HTTP error); 429 means nothing was done
+        self.status = status
         #: a few words for the wait message of a retry (e.g. "HTTP 429 from ...")
         self.short = short
 
@@ -169,6 +172,67 @@ class Backend(Protocol):
         ...
 
     def estimate(self, request: JobRequest) -> Estimate | None: ...
+
+
+#: query parameters whose value is a credential when an endpoint URL carries one
+_SECRET_PARAMS = frozenset({"key", "api-key", "api_key", "apikey", "access_token", "token", "sig", "code", "password", "secret"})
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The credentials inside an endpoint URL: its user-info and the values of key-like query parameters."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ()
+    found: list[str] = []
+    userinfo = parts.netloc.rpartition("@")[0]
+    if userinfo:
+        user, _, password = userinfo.partition(":")
+        found += [v for v in (password, unquote(password), user, unquote(user)) if v]
+    for name, value in parse_qsl(parts.query, keep_blank_values=False):
+        if name.lower() in _SECRET_PARAMS and value:
+            found.append(value)
+    raw = parts.query
+    for piece in raw.split("&"):  # the encoded spelling too, as it appears in the URL itself
+        name, _, value = piece.partition("=")
+        if unquote(name).lower() in _SECRET_PARAMS and value:
+            found.append(value)
+    # longest first, so that a secret containing another is replaced whole
+    return tuple(sorted(set(found), key=len, reverse=True))
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its user-info and key-like query values replaced by ``***`` (what dsqa prints and records)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<an endpoint URL dsqa cannot parse>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    query = "&".join(
+        f"{name}=***" if _is_secret_param(name) and value else (f"{name}={value}" if sep else name)
+        for name, sep, value in (piece.partition("=") for piece in parts.query.split("&") if piece)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _is_secret_param(name: str) -> bool:
+    from urllib.parse import unquote
+
+    return unquote(name).lower() in _SECRET_PARAMS
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` as one line with every secret (longest first) replaced by ``***``."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "***")
+    return " ".join(text.split())
 
 
 BackendFactory = Callable[[float, Any], Backend]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 from ..errors import DsqaError
 from .backend import JobInfo
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 LEDGER_ENV = "DSQA_LEDGER"
 DEFAULT_LEDGER = Path(".dsqa") / "ledger.sqlite"
 
@@ -94,6 +95,20 @@ CREATE TABLE eval_replies (
     PRIMARY KEY (backend, endpoint, model, request_sha256)
 );
 """,
+    # issue 19: when a job creation was last sent (an unresolved one is looked up until a window after it),
+    # and uploads whose answer never came (the next submit looks for the file before uploading again)
+    3: """
+ALTER TABLE submissions ADD COLUMN attempted_at REAL;
+CREATE TABLE uploads_started (
+    backend TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    started_at REAL NOT NULL,
+    PRIMARY KEY (backend, endpoint, sha256)
+);
+""",
 }
 
 
@@ -113,6 +128,8 @@ class Submission:
     request: dict[str, Any]
     error: str | None
     created_at: float | None = None
+    #: when the job creation was last sent (None: never sent)
+    attempted_at: float | None = None
 
 
 def default_path(start: Path | None = None) -> Path:
@@ -228,10 +245,51 @@ class Ledger:
                 "INSERT OR REPLACE INTO files (backend, endpoint, sha256, file_id, bytes, filename, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (backend, endpoint, sha256, file_id, size, filename, time.time()),
             )
+            db.execute("DELETE FROM uploads_started WHERE backend=? AND endpoint=? AND sha256=?", (backend, endpoint, sha256))
 
     def forget_file(self, backend: str, endpoint: str, sha256: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM files WHERE backend=? AND endpoint=? AND sha256=?", (backend, endpoint, sha256))
+
+    def upload_started(self, backend: str, endpoint: str, sha256: str, filename: str, size: int) -> None:
+        """An upload is about to be sent: until its file is remembered, its answer may be lost."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO uploads_started (backend, endpoint, sha256, filename, bytes, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (backend, endpoint, sha256, filename, size, time.time()),
+            )
+
+    def upload_pending(self, backend: str, endpoint: str, sha256: str) -> float | None:
+        """When an upload of this content was sent without its answer being recorded, else None."""
+        row = self._db.execute(
+            "SELECT started_at FROM uploads_started WHERE backend=? AND endpoint=? AND sha256=?", (backend, endpoint, sha256)
+        ).fetchone()
+        return float(row["started_at"]) if row else None
+
+    def upload_settled(self, backend: str, endpoint: str, sha256: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM uploads_started WHERE backend=? AND endpoint=? AND sha256=?", (backend, endpoint, sha256))
+
+    @contextmanager
+    def lock(self, key: str, on_wait: Callable[[Path], None] | None = None) -> Iterator[None]:
+        """Hold an exclusive lock for ``key`` (one byte of a lock file beside the ledger) across processes.
+
+        The operating system releases it when the process ends, even on SIGKILL, so a crash never leaves it held.
+        """
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        offset = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) & 0x3FFFFFFF
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise DsqaError(f"{lock_path}: cannot open the ledger's lock file: {exc.strerror or exc}") from None
+        try:
+            if not _try_lock(fd, offset, blocking=False):
+                if on_wait is not None:
+                    on_wait(lock_path)
+                _try_lock(fd, offset, blocking=True)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
 
     # -- submissions and jobs ----------------------------------------------------------------
 
@@ -259,7 +317,14 @@ class Ledger:
                 (sid, backend, endpoint, check_id, train_sha256, validation_sha256, report_sha256, training_file,
                  validation_file, _canonical(request), now, now),
             )
-        return Submission(sid, backend, endpoint, train_sha256, report_sha256, "pending", None, training_file, validation_file, request, None)
+        return Submission(sid, backend, endpoint, train_sha256, report_sha256, "pending", None, training_file, validation_file, request, None, now)
+
+    def submission_attempt(self, submission_id: str) -> float:
+        """The job creation is about to be sent; returns the time recorded."""
+        now = time.time()
+        with self._tx() as db:
+            db.execute("UPDATE submissions SET attempted_at=?, updated_at=? WHERE id=?", (now, now, submission_id))
+        return now
 
     def submission_created(self, submission_id: str, job: JobInfo) -> None:
         """The API has the job: link it to the submission and record its first status, atomically."""
@@ -384,5 +449,30 @@ def _canonical(request: dict[str, Any]) -> str:
 def _submission(row: sqlite3.Row) -> Submission:
     return Submission(
         row["id"], row["backend"], row["endpoint"], row["train_sha256"], row["report_sha256"], row["state"], row["job_id"], row["training_file"],
-        row["validation_file"], json.loads(row["request"]), row["error"], row["created_at"],
+        row["validation_file"], json.loads(row["request"]), row["error"], row["created_at"], row["attempted_at"],
     )
+
+
+def _try_lock(fd: int, offset: int, *, blocking: bool) -> bool:
+    """Lock one byte at ``offset`` of ``fd``; False when another process holds it and ``blocking`` is off."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: msvcrt locks byte ranges from the current position
+        import msvcrt
+
+        os.lseek(fd, offset, os.SEEK_SET)
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+                return True
+            except OSError:
+                if not blocking:
+                    return False
+                time.sleep(0.2)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB), 1, offset)
+    except OSError:
+        if blocking:
+            raise
+        return False
+    return True

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .backend import BackendError, CheckpointInfo, Estimate, EventInfo, JobInfo, JobRequest, RemoteFile
+from .backend import BackendError, CheckpointInfo, Estimate, EventInfo, JobInfo, JobRequest, RemoteFile, mask_url, redact, url_secrets
 from .transport import Retry, retry_after
 
 T = TypeVar("T")
@@ -19,6 +20,8 @@ TRAINING_NOT_AVAILABLE = (
 )
 #: events are fetched newest first; this many pages at most per poll so a runaway job cannot hang dsqa
 MAX_EVENT_PAGES = 20
+#: a job listed without metadata and created this long before the submission still counts (clock skew)
+CLOCK_SKEW = 300.0
 
 
 def _body_field(exc: Any, key: str) -> str | None:
@@ -47,19 +50,21 @@ class OpenAIBackend:
     # -- error translation -------------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return " ".join(text.split())
+        return redact(text, self._secrets)
 
     def _error(self, exc: Exception, what: str) -> BackendError:
         import openai
 
+        if isinstance(exc, (json.JSONDecodeError, openai.APIResponseValidationError)):
+            # a 200 whose body is cut off or is not the object asked for: the request may have taken effect
+            return BackendError(f"{what}: {self.endpoint} sent a malformed answer (not the JSON object expected)", "malformed",
+                                short="malformed answer")
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
             code = _body_field(exc, "code")
             detail = self._redact(_body_field(exc, "message") or str(exc))
             if isinstance(exc, openai.AuthenticationError):
-                return BackendError(f"{what}: the API key was rejected (401); check {self._key_env}", "config", code=code)
+                return BackendError(f"{what}: the API key was rejected (401); check {self._key_env}", "config", code=code, status=status)
             if status == 403 and code == "training_not_available":
                 return BackendError(TRAINING_NOT_AVAILABLE, "rejected", code=code)
             if status == 400 and (code == "model_not_available" or "not available for fine-tuning" in detail):
@@ -68,8 +73,8 @@ class OpenAIBackend:
                 return BackendError(f"{what}: not found (404): {detail}", "not_found", code=code)
             if status == 429 or status >= 500:
                 return BackendError(f"{what}: HTTP {status} from {self.endpoint}: {detail}", "transient", retry_after=retry_after(getattr(exc, "response", None)), code=code,
-                                    short=f"HTTP {status}" + (" (rate limited)" if status == 429 else ""))
-            return BackendError(f"{what}: HTTP {status}: {detail}", "rejected", code=code)
+                                    short=f"HTTP {status}" + (" (rate limited)" if status == 429 else ""), status=status)
+            return BackendError(f"{what}: HTTP {status}: {detail}", "rejected", code=code, status=status)
         if isinstance(exc, openai.APITimeoutError):
             return BackendError(f"{what}: {self.endpoint} did not answer in time", "transient", short="no answer in time")
         if isinstance(exc, openai.APIConnectionError):
@@ -81,36 +86,37 @@ class OpenAIBackend:
         import openai
 
         def translate(exc: Exception) -> BackendError | None:
-            return self._error(exc, what) if isinstance(exc, openai.OpenAIError) else None
+            return self._error(exc, what) if isinstance(exc, (openai.OpenAIError, json.JSONDecodeError)) else None
 
         return translate
 
     def _call(self, what: str, fn: Callable[[], T], *, safe: bool = True) -> T:
-        """Run one API call; repeat it on transient failures only when ``safe`` (it has no effect twice)."""
-        if safe:
-            return self.retry.run(what, fn, self._translate(what))
-        import openai
-
-        try:
-            return fn()
-        except openai.OpenAIError as exc:
-            raise self._error(exc, what) from None
+        """Run one API call; repeat it on transient failures when ``safe`` (it has no effect twice), else only after a 429."""
+        return self.retry.run(what, fn, self._translate(what), rate_limits_only=not safe)
 
     # -- files -------------------------------------------------------------------------------
 
-    def upload(self, path: Path, *, size: int, md5: str, single_limit: int, part_size: int) -> RemoteFile:
+    def upload_name(self, path: Path, sha256: str) -> str:
+        """The file name sent with the upload: it carries the content's sha256, so a file found by name and size is this content."""
+        return f"{path.stem}.sha256-{sha256[:16]}{path.suffix}"
+
+    def upload(self, path: Path, *, size: int, md5: str, single_limit: int, part_size: int, filename: str | None = None) -> RemoteFile:
+        # never repeated after an answer that may have been lost (only after a 429): the Submitter
+        # first looks for the file by name and size, so a lost answer does not cost a second upload
+        name = filename or path.name
         if size <= single_limit:
             def single() -> Any:
                 with path.open("rb") as fh:
-                    return self._client.files.create(file=(path.name, fh), purpose="fine-tune")
+                    return self._client.files.create(file=(name, fh), purpose="fine-tune")
 
-            obj = self._call(f"uploading {path}", single)
-            return RemoteFile(obj.id, obj.bytes, obj.filename, obj.status)
+            obj = self._call(f"uploading {path}", single, safe=False)
+            return RemoteFile(obj.id, obj.bytes, obj.filename, obj.status, getattr(obj, "purpose", None))
         upload = self._call(
             f"uploading {path} in parts",
             lambda: self._client.uploads.upload_file_chunked(
-                file=path, mime_type="application/jsonl", purpose="fine-tune", part_size=part_size, md5=md5
+                file=path, mime_type="application/jsonl", purpose="fine-tune", part_size=part_size, md5=md5, filename=name
             ),
+            safe=False,
         )
         if upload.status != "completed" or upload.file is None:
             raise BackendError(f"uploading {path}: the upload ended {upload.status!r} without a file", "transient")
@@ -170,7 +176,11 @@ class OpenAIBackend:
             page = self._client.fine_tuning.jobs.list(metadata=dict(metadata), limit=100)
             found = [_job(j) for j in page.data]
             # a provider that ignores the filter must not make dsqa adopt someone else's job
-            return [j for j in found if all(j.metadata.get(k) == v for k, v in metadata.items())]
+            tagged = [j for j in found if all(j.metadata.get(k) == v for k, v in metadata.items())]
+            if tagged:
+                return tagged
+            # a provider that drops metadata: the same training file, validation file and model, created since the submission
+            return [j for j in found if not j.metadata and _same_job(j, request, since)]
 
         return self._call("looking up jobs by metadata", find)
 
@@ -212,7 +222,7 @@ class OpenAIBackend:
 
     def list_files(self) -> list[RemoteFile]:
         page = self._call("listing files", lambda: self._client.files.list(purpose="fine-tune"))
-        return [RemoteFile(f.id, f.bytes, f.filename, f.status) for f in page.data]
+        return [RemoteFile(f.id, f.bytes, f.filename, f.status, getattr(f, "purpose", None)) for f in page.data]
 
     def delete_file(self, file_id: str) -> None:
         self._call(f"deleting file {file_id}", lambda: self._client.files.delete(file_id))
@@ -224,6 +234,15 @@ class OpenAIBackend:
             if event.type == "metrics" and event.data and isinstance(event.data.get("step"), int):
                 rows[event.data["step"]] = dict(event.data)
         return [rows[k] for k in sorted(rows)]
+
+
+def _same_job(job: JobInfo, request: JobRequest, since: float | None) -> bool:
+    """A job listed without metadata that this request may have created."""
+    if job.training_file != request.training_file or (job.validation_file or None) != (request.validation_file or None):
+        return False
+    if (job.model or "").lower() != request.model.lower():
+        return False
+    return since is None or job.created_at is None or job.created_at >= since - CLOCK_SKEW
 
 
 def _job(job: Any) -> JobInfo:
@@ -266,8 +285,13 @@ def make_openai(timeout: float, retry: Retry | None = None) -> OpenAIBackend:
     openai = _sdk()
 
     base_url = os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-    client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=0)
-    return OpenAIBackend("openai", client, str(client.base_url).rstrip("/"), "OPENAI_API_KEY", (key,), retry)
+    secrets = (key, *url_secrets(base_url))
+    try:
+        client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=0)
+    except Exception as exc:  # noqa: BLE001 - an unusable URL, reported without the key it may hold
+        raise BackendError(f"OPENAI_BASE_URL {mask_url(base_url)}: {redact(str(exc), secrets)}", "config") from None
+    # the endpoint is printed and recorded in the ledger: never with a key that is part of the URL
+    return OpenAIBackend("openai", client, mask_url(str(client.base_url).rstrip("/")), "OPENAI_API_KEY", secrets, retry)
 
 
 def make_azure(timeout: float, retry: Retry | None = None) -> OpenAIBackend:
@@ -279,11 +303,15 @@ def make_azure(timeout: float, retry: Retry | None = None) -> OpenAIBackend:
 
     key = os.environ["AZURE_OPENAI_API_KEY"].strip()
     endpoint = os.environ["AZURE_OPENAI_ENDPOINT"].strip()
-    client = openai.AzureOpenAI(
-        api_key=key,
-        azure_endpoint=endpoint,
-        api_version=os.environ["OPENAI_API_VERSION"].strip(),
-        timeout=timeout,
-        max_retries=0,
-    )
-    return OpenAIBackend("azure", client, endpoint.rstrip("/"), "AZURE_OPENAI_API_KEY", (key,), retry)
+    secrets = (key, *url_secrets(endpoint))
+    try:
+        client = openai.AzureOpenAI(
+            api_key=key,
+            azure_endpoint=endpoint,
+            api_version=os.environ["OPENAI_API_VERSION"].strip(),
+            timeout=timeout,
+            max_retries=0,
+        )
+    except Exception as exc:  # noqa: BLE001 - an unusable URL, reported without the key it may hold
+        raise BackendError(f"AZURE_OPENAI_ENDPOINT {mask_url(endpoint)}: {redact(str(exc), secrets)}", "config") from None
+    return OpenAIBackend("azure", client, mask_url(endpoint.rstrip("/")), "AZURE_OPENAI_API_KEY", secrets, retry)

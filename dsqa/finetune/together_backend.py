@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .backend import BackendError, CheckpointInfo, Estimate, EventInfo, JobInfo, JobRequest, RemoteFile
+from .backend import BackendError, CheckpointInfo, Estimate, EventInfo, JobInfo, JobRequest, RemoteFile, mask_url, redact, url_secrets
 from .transport import Retry, retry_after
 
 T = TypeVar("T")
@@ -60,9 +61,7 @@ class TogetherBackend:
     # -- error translation -------------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return " ".join(text.split())
+        return redact(text, self._secrets)
 
     def _detail(self, exc: Any) -> str:
         body = getattr(exc, "body", None)
@@ -79,19 +78,23 @@ class TogetherBackend:
     def _error(self, exc: Exception, what: str) -> BackendError | None:
         import together
 
+        if isinstance(exc, (json.JSONDecodeError, together.APIResponseValidationError)):
+            # a 200 whose body is cut off or is not the object asked for: the request may have taken effect
+            return BackendError(f"{what}: {self.endpoint} sent a malformed answer (not the JSON object expected)", "malformed",
+                                short="malformed answer")
         if isinstance(exc, together.APIStatusError):
             status = exc.status_code
             detail = self._detail(exc)
             if status == 401:
                 return BackendError(f"{what}: the API key was rejected or the account is out of credit (401): {detail}; check TOGETHER_API_KEY",
-                                    "config")
+                                    "config", status=status)
             if status == 404:
-                return BackendError(f"{what}: not found (404): {detail}", "not_found")
+                return BackendError(f"{what}: not found (404): {detail}", "not_found", status=status)
             if status == 429 or status >= 500:
                 return BackendError(f"{what}: HTTP {status} from {self.endpoint}: {detail}", "transient",
                                     retry_after=retry_after(exc.response),
-                                    short=f"HTTP {status}" + (" (rate limited)" if status == 429 else ""))
-            return BackendError(f"{what}: HTTP {status}: {detail}", "rejected")
+                                    short=f"HTTP {status}" + (" (rate limited)" if status == 429 else ""), status=status)
+            return BackendError(f"{what}: HTTP {status}: {detail}", "rejected", status=status)
         if isinstance(exc, together.APITimeoutError):
             return BackendError(f"{what}: {self.endpoint} did not answer in time", "transient", short="no answer in time")
         if isinstance(exc, together.APIConnectionError):
@@ -109,19 +112,16 @@ class TogetherBackend:
         def translate(exc: Exception) -> BackendError | None:
             return self._error(exc, what)
 
-        if safe:
-            return self.retry.run(what, fn, translate)
-        try:
-            return fn()
-        except Exception as exc:
-            err = translate(exc)
-            if err is None:
-                raise
-            raise err from None
+        # a call that must not run twice is repeated only after a 429 (the request was refused)
+        return self.retry.run(what, fn, translate, rate_limits_only=not safe)
 
     # -- files -------------------------------------------------------------------------------
 
-    def upload(self, path: Path, *, size: int, md5: str, single_limit: int, part_size: int) -> RemoteFile:
+    def upload_name(self, path: Path, sha256: str) -> str:
+        """The SDK uploads under the file's own name (Together itself de-duplicates by content)."""
+        return path.name
+
+    def upload(self, path: Path, *, size: int, md5: str, single_limit: int, part_size: int, filename: str | None = None) -> RemoteFile:
         from together.lib import check_file
 
         report = check_file(path, purpose="fine-tune")
@@ -131,7 +131,7 @@ class TogetherBackend:
         counted = f", {samples:,} examples" if isinstance(samples, int) else ""
         self.file_checks.append(f"{path}: Together's file check passed ({report.get('filetype') or 'jsonl'}{counted})")
         # Together de-duplicates by sha256: a repeated upload answers 409 and the SDK returns the existing file
-        obj = self._call(f"uploading {path}", lambda: self._client.files.upload(path, purpose="fine-tune", check=False))
+        obj = self._call(f"uploading {path}", lambda: self._client.files.upload(path, purpose="fine-tune", check=False), safe=False)
         return _file(obj)
 
     def get_file(self, file_id: str) -> RemoteFile | None:
@@ -285,7 +285,9 @@ def _same_settings(raw: Any, params: dict[str, Any]) -> bool:
 
 def _file(obj: Any) -> RemoteFile:
     status = getattr(obj, "processing_status", None)
-    return RemoteFile(obj.id, obj.bytes, obj.filename, str(status).lower() if status else None)
+    purpose = getattr(obj, "purpose", None)
+    return RemoteFile(obj.id, obj.bytes, obj.filename, str(status).lower() if status else None,
+                      str(getattr(purpose, "value", purpose)) if purpose is not None else None)
 
 
 def _job(job: Any) -> JobInfo:
@@ -334,5 +336,10 @@ def make_together(timeout: float, retry: Retry | None = None) -> TogetherBackend
     except ImportError:
         raise BackendError("the together package is not installed: pip install 'dsqa[together]'", "config") from None
     base_url = os.environ.get("TOGETHER_BASE_URL", "").strip() or DEFAULT_BASE_URL
-    client = together.Together(api_key=key, base_url=base_url, timeout=timeout, max_retries=0)
-    return TogetherBackend(client, str(client.base_url).rstrip("/"), (key,), retry)
+    secrets = (key, *url_secrets(base_url))
+    try:
+        client = together.Together(api_key=key, base_url=base_url, timeout=timeout, max_retries=0)
+    except Exception as exc:  # noqa: BLE001 - an unusable URL, reported without the key it may hold
+        raise BackendError(f"TOGETHER_BASE_URL {mask_url(base_url)}: {redact(str(exc), secrets)}", "config") from None
+    # the endpoint is printed and recorded in the ledger: never with a key that is part of the URL
+    return TogetherBackend(client, mask_url(str(client.base_url).rstrip("/")), secrets, retry)

@@ -61,10 +61,13 @@ class Retry:
     rand: Callable[[], float] = random.random
     waits: list[float] = field(default_factory=list)
 
-    def run(self, what: str, fn: Callable[[], T], translate: Callable[[Exception], BackendError | None]) -> T:
+    def run(self, what: str, fn: Callable[[], T], translate: Callable[[Exception], BackendError | None], *,
+            rate_limits_only: bool = False) -> T:
         """Call ``fn`` until it succeeds, a non-transient error occurs, or the budget is spent.
 
         ``translate`` turns an SDK exception into a BackendError (None: not an API error, re-raise).
+        ``rate_limits_only``: repeat only after HTTP 429 (the request was refused, so it did nothing);
+        for calls that must not run twice, such as creating a job or uploading a file.
         """
         start = CLOCK()
         attempt = 0
@@ -75,7 +78,7 @@ class Retry:
                 exc = translate(raw)
                 if exc is None:
                     raise
-            if exc.kind != "transient":
+            if exc.kind != "transient" or (rate_limits_only and exc.status != 429):
                 raise exc from None
             elapsed = CLOCK() - start
             left = self.max_wait - elapsed
@@ -88,7 +91,7 @@ class Retry:
                 spent = f"{attempts:,} attempt{'s' if attempts != 1 else ''} in {_seconds(elapsed)}"
                 asked = f"; the server asked to wait {_seconds(delay)}" if exc.retry_after is not None else ""
                 raise BackendError(f"{exc}; gave up after {spent} (--max-wait {self.max_wait:,g} s{asked})", "transient",
-                                   retry_after=exc.retry_after, code=exc.code) from None
+                                   retry_after=exc.retry_after, code=exc.code, status=exc.status) from None
             if self.echo is not None:
                 self.echo(f"dsqa: {exc.short or 'transient error'} while {what}; waiting {_seconds(delay)} {why}, "
                           f"then attempt {attempts + 1} ({_seconds(elapsed)} of --max-wait {self.max_wait:,g} s used)")
