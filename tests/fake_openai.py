@@ -28,7 +28,8 @@ class Fault:
     ``status``: answer with that HTTP error and do nothing. ``drop``: do the work, then close the
     connection without an answer. ``hang``: do the work (unless ``before``), then wait until released.
     ``delay``: wait that many seconds before doing the work (a slow server). ``truncate``: do the work,
-    then answer 200 with the JSON cut in half.
+    then answer 200 with the JSON cut in half. ``hold``: wait until released, then do the work and answer.
+    ``fail_after``: do the work, then answer with that HTTP error status.
     """
 
     status: int | None = None
@@ -40,6 +41,8 @@ class Fault:
     before: bool = False
     delay: float = 0.0
     truncate: bool = False
+    hold: bool = False
+    fail_after: int | None = None
 
 
 @dataclass
@@ -74,11 +77,13 @@ class FakeOpenAI:
         #: this many next requests, whatever the route, answer 429 with ``storm_headers``
         self.storm = 0
         self.storm_headers: dict[str, str] = {}
+        #: also accept HTTP basic auth (a proxy that takes the credentials of the endpoint URL)
+        self.accept_basic = False
         self.lock = threading.Lock()
         self.arrived: dict[str, threading.Event] = defaultdict(threading.Event)
         self.release = threading.Event()
         handler = type("Handler", (_Handler,), {"fake": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = _QuietServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -169,6 +174,17 @@ class FakeOpenAI:
         return obj
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that went away (killed, timed out) is part of the faults under test, not a server error to print."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+
 def _public(obj: dict[str, Any]) -> dict[str, Any]:
     """What the API shows of a stored object (without the fake's own bookkeeping)."""
     return {k: v for k, v in obj.items() if k != "content" and not k.startswith("_")}
@@ -225,7 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
         route, args = _route(method, path)
         with fake.lock:
             fake.state.requests.append((method, route, url.query))
-        if key != fake.api_key:
+        if key != fake.api_key and not (fake.accept_basic and key.startswith("Basic ")):
             # the real API echoes part of a wrong key; this one echoes all of it so leaks are caught
             return self._error(401, f"Incorrect API key provided: {key}.", "invalid_api_key")
         fault = None
@@ -240,6 +256,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(fault.status, fault.message, fault.code, fault.headers)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
+        if fault is not None and fault.hold:
+            fake.release.wait(60)
         if fault is not None and fault.hang and fault.before:
             fake.release.wait(30)
             self.close_connection = True
@@ -256,6 +274,8 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if status >= 400:
             return self._error(status, payload["message"], payload.get("code"))
+        if fault is not None and fault.fail_after is not None:
+            return self._error(fault.fail_after, "injected after the work was done")
         if fault is not None and fault.truncate:
             whole = json.dumps(payload).encode()
             return self._send(status, None, raw=whole[: len(whole) // 2], headers={"Content-Type": "application/json"})

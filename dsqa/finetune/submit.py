@@ -232,7 +232,7 @@ class Submitter:
             if left <= 0:
                 return None
             wait = min(self.interval, left) if self.interval > 0 else left
-            self.say(f"dsqa: {what} not found yet; looking again in {_seconds(wait)} ({_seconds(left)} left of the "
+            self.say(f"dsqa: {what} is not there yet; looking again in {_seconds(wait)} ({_seconds(left)} left of the "
                      f"{_seconds(self.window)} allowed for it to appear)")
             self.sleep(wait)
         return None
@@ -281,7 +281,7 @@ class Submitter:
         if started is not None:
             self.say(f"dsqa: {d.path}: an earlier upload of this file got no answer; waiting up to {_seconds(self.window)} "
                      "after it for the file to appear")
-            found = self._poll(f"{name}", lambda: self._listed_file(d, name), started)
+            found = self._poll(f"the file {name}", lambda: self._listed_file(d, name), started)
         else:
             found = self._listed_file(d, name)
         if found is not None:
@@ -311,7 +311,7 @@ class Submitter:
                     led.upload_settled(b.name, b.endpoint, d.sha256)  # refused: nothing was stored
                     raise
                 self.say(f"dsqa: {d.path}: the upload got no usable answer ({exc}); looking for the file by name and size")
-                found = self._poll(name, lambda: self._listed_file(d, name), self.clock())
+                found = self._poll(f"the file {name}", lambda: self._listed_file(d, name), self.clock())
                 if found is not None:
                     self.say(f"dsqa: {d.path}: the upload had arrived: {found.id}")
                     return found
