@@ -26,6 +26,17 @@ TRAINABLE = {
 PRICE_PER_1M = 0.48
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that went away (killed, timed out) is part of the faults under test, not a server error to print."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+
 def iso(stamp: float) -> str:
     return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
@@ -56,7 +67,7 @@ class FakeTogether:
         self.arrived: dict[str, threading.Event] = defaultdict(threading.Event)
         self.release = threading.Event()
         handler = type("Handler", (_Handler,), {"fake": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = _QuietServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -198,6 +209,8 @@ class _Handler(BaseHTTPRequestHandler):
         fake.arrived[route].set()
         if fault is not None and fault.status is not None:
             return self._error(fault.status, fault.message, fault.headers)
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)  # a slow server: the work is done after the wait
         if fault is not None and fault.before and (fault.hang or fault.drop):
             if fault.hang:
                 fake.release.wait(30)

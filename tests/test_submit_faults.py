@@ -317,3 +317,56 @@ def test_mask_url(url: str, masked: str) -> None:
 
     assert mask_url(url) == masked
     assert all(s not in redact(f"failed: {url}", url_secrets(url)) for s in ("pa%40ss", "pa@ss", "abc123", "k1", "t2"))
+
+
+# -- the same logic on Together (the together SDK; jobs found by listing, no metadata) ------
+
+
+@pytest.fixture
+def together(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[object]:
+    pytest.importorskip("together")
+    from tests.fake_together import FakeTogether
+    from tests.test_together import KEY as TKEY
+
+    for name in (*ENV_VARS, "TOGETHER_API_KEY", "TOGETHER_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TOGETHER_API_KEY", TKEY)
+    monkeypatch.setenv("DSQA_LEDGER", str(tmp_path / "ledger.sqlite"))
+    monkeypatch.setenv("DSQA_RESOLVE_WINDOW", WINDOW)
+    monkeypatch.setenv("DSQA_RESOLVE_INTERVAL", "0.25")
+    with FakeTogether(TKEY) as server:
+        monkeypatch.setenv("TOGETHER_BASE_URL", server.base_url)
+        yield server
+
+
+TOGETHER_MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+
+
+def _together_counts(server: object) -> tuple[int, int]:
+    state = server.state  # type: ignore[attr-defined]
+    return len(state.jobs), sum(1 for f in state.files.values() if f.get("purpose") == "fine-tune")
+
+
+def test_together_a_create_slower_than_the_timeout_is_found_by_listing_not_repeated(together: object, data: tuple[Path, Path]) -> None:
+    from tests.fake_together import FakeTogether
+
+    assert isinstance(together, FakeTogether)
+    together.inject("jobs.create", Fault(delay=3))
+    proc = _dsqa("submit", str(data[0]), "--backend", "together", "--model", TOGETHER_MODEL, "--timeout", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "looking the job up by listing jobs" in proc.stdout and "the job is not there yet" in proc.stderr
+    assert _together_counts(together) == (1, 1) and together.count("jobs.create") == 1
+
+
+def test_together_two_concurrent_submits_make_one_job(together: object, data: tuple[Path, Path]) -> None:
+    from tests.fake_together import FakeTogether
+
+    assert isinstance(together, FakeTogether)
+    together.inject("jobs.create", Fault(delay=4))
+    procs = [subprocess.Popen([sys.executable, "-m", "dsqa", "submit", str(data[0]), "--backend", "together", "--model", TOGETHER_MODEL],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    (job_id,) = together.state.jobs
+    assert all(f"job: {job_id} " in out for out, _ in outs)
+    assert _together_counts(together) == (1, 1) and together.count("jobs.create") == 1

@@ -275,6 +275,9 @@ class Submitter:
             led.forget_file(b.name, b.endpoint, d.sha256)
             self.echo(f"{d.path}: {known} is no longer usable on {b.endpoint}; uploading again")
         name = self._remote_name(d)
+        if getattr(b, "dedupes_uploads", False):
+            # the API keeps one file per content, so sending it again returns the file it has (no name-and-size guess)
+            return self._record_upload(d, self._upload(d, name))
         # the ledger may have been lost, or an earlier upload's answer: the API is asked before uploading
         # (quietly: only what it finds is reported, so a plain first submit prints nothing more)
         started = led.upload_pending(b.name, b.endpoint, d.sha256)
@@ -286,11 +289,14 @@ class Submitter:
             found = self._listed_file(d, name)
         if found is not None:
             return self._adopt_file(d, found, "found on the API")
-        remote = self._upload(d, name)
+        return self._record_upload(d, self._upload(d, name))
+
+    def _record_upload(self, d: Digest, remote: RemoteFile) -> str:
+        b = self.backend
         checks: list[str] = getattr(b, "file_checks", [])
         while checks:  # the provider's own file check (Together's), shown as the upload happens
             self.echo(checks.pop(0))
-        led.remember_file(b.name, b.endpoint, d.sha256, remote.id, d.size, d.path.name)
+        self.ledger.remember_file(b.name, b.endpoint, d.sha256, remote.id, d.size, d.path.name)
         self.echo(f"{d.path}: uploaded as {remote.id}")
         return remote.id
 
@@ -310,6 +316,11 @@ class Submitter:
                 if exc.kind != "transient" or exc.status == 429:
                     led.upload_settled(b.name, b.endpoint, d.sha256)  # refused: nothing was stored
                     raise
+                if getattr(b, "dedupes_uploads", False):
+                    if attempt == 1:
+                        raise
+                    self.say(f"dsqa: {d.path}: the upload got no usable answer ({exc}); sending it again ({b.name} keeps one file per content)")
+                    continue
                 self.say(f"dsqa: {d.path}: the upload got no usable answer ({exc}); looking for the file by name and size")
                 found = self._poll(f"the file {name}", lambda: self._listed_file(d, name), self.clock())
                 if found is not None:
@@ -388,6 +399,8 @@ class Submitter:
                    validation_file: str | None, spec: JobSpec) -> JobInfo | None:
         """A job the API has for this dataset, report and settings that the ledger does not know (the ledger was lost)."""
         b, led = self.backend, self.ledger
+        if not getattr(b, "job_metadata", True):
+            return None  # without metadata a job the ledger does not know cannot be told from someone else's
         # the ledger has no submission of this data with these settings: it may have been lost (looked up quietly)
         wanted = {"dsqa_dataset_sha256": train.sha256, "dsqa_report_sha256": report_hash, "dsqa_request_sha256": _request_sha(spec)}
         found = [j for j in self._find(spec.job_request(training_file, validation_file, wanted), None) if not j.failed_or_cancelled]
@@ -397,7 +410,7 @@ class Submitter:
         sub = led.new_submission(b.name, b.endpoint, check_id, train.sha256, val_sha, report_hash, training_file, validation_file, spec.request())
         led.submission_created(sub.id, job)
         self.echo(f"this dataset was already submitted with the same settings: {job.id} ({job.status}); found on {b.endpoint} "
-                  f"{_how_dataset(b)}, not in the ledger")
+                  "(the dataset, report and settings hashes in its metadata), not in the ledger")
         return job
 
     def _create(self, submission_id: str, training_file: str, validation_file: str | None, train_sha: str, report_hash: str, spec: JobSpec) -> JobInfo:
@@ -463,12 +476,6 @@ def _how(backend: Backend) -> str:
     if backend.name == "together":
         return "by listing jobs (same training file, model and creation time; Together has no job metadata)"
     return "by its metadata"
-
-
-def _how_dataset(backend: Backend) -> str:
-    if backend.name == "together":
-        return "(same training file, model and settings)"
-    return "(the dataset, report and settings hashes in the job's metadata)"
 
 
 def _request_sha(spec: JobSpec) -> str:

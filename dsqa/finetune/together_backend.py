@@ -48,6 +48,10 @@ class TogetherBackend:
     """Files and fine-tuning jobs through a `together.Together` client (its own retries off; dsqa's Retry on)."""
 
     name = "together"
+    #: jobs carry no metadata: a job the ledger does not know is never adopted (it may be someone else's)
+    job_metadata = False
+    #: Together keeps one file per content (sha256): a repeated upload answers 409 with the existing file
+    dedupes_uploads = True
 
     def __init__(self, client: Any, endpoint: str, secrets: tuple[str, ...], retry: Retry | None = None) -> None:
         self.endpoint = endpoint
