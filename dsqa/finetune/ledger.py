@@ -17,9 +17,12 @@ from typing import Any
 from ..errors import DsqaError
 from .backend import JobInfo
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 2
 LEDGER_ENV = "DSQA_LEDGER"
 DEFAULT_LEDGER = Path(".dsqa") / "ledger.sqlite"
+#: the file id of a `files` row whose upload was sent but whose answer never came (its created_at is
+#: when it was sent): the next submit looks for the file on the API before uploading it again
+UPLOAD_PENDING = ""
 
 _SCHEMA = """
 CREATE TABLE checks (
@@ -93,20 +96,6 @@ CREATE TABLE eval_replies (
     reply TEXT NOT NULL,
     created_at REAL NOT NULL,
     PRIMARY KEY (backend, endpoint, model, request_sha256)
-);
-""",
-    # issue 19: when a job creation was last sent (an unresolved one is looked up until a window after it),
-    # and uploads whose answer never came (the next submit looks for the file before uploading again)
-    3: """
-ALTER TABLE submissions ADD COLUMN attempted_at REAL;
-CREATE TABLE uploads_started (
-    backend TEXT NOT NULL,
-    endpoint TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    filename TEXT NOT NULL,
-    bytes INTEGER NOT NULL,
-    started_at REAL NOT NULL,
-    PRIMARY KEY (backend, endpoint, sha256)
 );
 """,
 }
@@ -235,7 +224,7 @@ class Ledger:
 
     def file_id(self, backend: str, endpoint: str, sha256: str) -> str | None:
         row = self._db.execute(
-            "SELECT file_id FROM files WHERE backend=? AND endpoint=? AND sha256=?", (backend, endpoint, sha256)
+            "SELECT file_id FROM files WHERE backend=? AND endpoint=? AND sha256=? AND file_id != ?", (backend, endpoint, sha256, UPLOAD_PENDING)
         ).fetchone()
         return row["file_id"] if row else None
 
@@ -245,7 +234,6 @@ class Ledger:
                 "INSERT OR REPLACE INTO files (backend, endpoint, sha256, file_id, bytes, filename, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (backend, endpoint, sha256, file_id, size, filename, time.time()),
             )
-            db.execute("DELETE FROM uploads_started WHERE backend=? AND endpoint=? AND sha256=?", (backend, endpoint, sha256))
 
     def forget_file(self, backend: str, endpoint: str, sha256: str) -> None:
         with self._tx() as db:
@@ -255,20 +243,20 @@ class Ledger:
         """An upload is about to be sent: until its file is remembered, its answer may be lost."""
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO uploads_started (backend, endpoint, sha256, filename, bytes, started_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (backend, endpoint, sha256, filename, size, time.time()),
+                "INSERT OR REPLACE INTO files (backend, endpoint, sha256, file_id, bytes, filename, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (backend, endpoint, sha256, UPLOAD_PENDING, size, filename, time.time()),
             )
 
     def upload_pending(self, backend: str, endpoint: str, sha256: str) -> float | None:
         """When an upload of this content was sent without its answer being recorded, else None."""
         row = self._db.execute(
-            "SELECT started_at FROM uploads_started WHERE backend=? AND endpoint=? AND sha256=?", (backend, endpoint, sha256)
+            "SELECT created_at FROM files WHERE backend=? AND endpoint=? AND sha256=? AND file_id=?", (backend, endpoint, sha256, UPLOAD_PENDING)
         ).fetchone()
-        return float(row["started_at"]) if row else None
+        return float(row["created_at"]) if row else None
 
     def upload_settled(self, backend: str, endpoint: str, sha256: str) -> None:
         with self._tx() as db:
-            db.execute("DELETE FROM uploads_started WHERE backend=? AND endpoint=? AND sha256=?", (backend, endpoint, sha256))
+            db.execute("DELETE FROM files WHERE backend=? AND endpoint=? AND sha256=? AND file_id=?", (backend, endpoint, sha256, UPLOAD_PENDING))
 
     @contextmanager
     def lock(self, key: str, on_wait: Callable[[Path], None] | None = None) -> Iterator[None]:
@@ -320,10 +308,10 @@ class Ledger:
         return Submission(sid, backend, endpoint, train_sha256, report_sha256, "pending", None, training_file, validation_file, request, None, now)
 
     def submission_attempt(self, submission_id: str) -> float:
-        """The job creation is about to be sent; returns the time recorded."""
+        """The job creation is about to be sent; returns the time recorded (a pending submission's updated_at)."""
         now = time.time()
         with self._tx() as db:
-            db.execute("UPDATE submissions SET attempted_at=?, updated_at=? WHERE id=?", (now, now, submission_id))
+            db.execute("UPDATE submissions SET updated_at=? WHERE id=?", (now, submission_id))
         return now
 
     def submission_created(self, submission_id: str, job: JobInfo) -> None:
@@ -382,7 +370,7 @@ class Ledger:
             "SELECT f.backend, f.endpoint, f.sha256, f.file_id, f.bytes, f.filename, f.created_at,"
             " (SELECT group_concat(COALESCE(j.status, s.state), ',') FROM submissions s LEFT JOIN jobs j ON j.job_id = s.job_id"
             "  WHERE s.backend = f.backend AND s.endpoint = f.endpoint AND (s.training_file = f.file_id OR s.validation_file = f.file_id)) AS uses"
-            " FROM files f ORDER BY f.created_at"
+            " FROM files f WHERE f.file_id != '' ORDER BY f.created_at"
         ).fetchall()
         return [dict(r) for r in rows]
 
@@ -449,7 +437,9 @@ def _canonical(request: dict[str, Any]) -> str:
 def _submission(row: sqlite3.Row) -> Submission:
     return Submission(
         row["id"], row["backend"], row["endpoint"], row["train_sha256"], row["report_sha256"], row["state"], row["job_id"], row["training_file"],
-        row["validation_file"], json.loads(row["request"]), row["error"], row["created_at"], row["attempted_at"],
+        row["validation_file"], json.loads(row["request"]), row["error"], row["created_at"],
+        # a pending submission changes only when its creation is sent, so its updated_at is that time
+        row["updated_at"] if row["state"] == "pending" else None,
     )
 
 
