@@ -77,14 +77,27 @@ def test_a_create_slower_than_the_timeout_is_waited_for_not_repeated(fake: FakeO
 
 
 def test_sigkill_while_the_create_is_stalled_then_an_immediate_rerun_finds_the_late_job(fake: FakeOpenAI, data: tuple[Path, Path], tmp_path: Path) -> None:
-    fake.inject("jobs.create", Fault(delay=3))  # the job lands 3 s after the request, long after the kill
+    fake.inject("jobs.create", Fault(hold=True))  # the server creates the job only when released
     proc = _popen(data[0])
     assert fake.arrived["jobs.create"].wait(120)
     _kill(proc)
     assert _states(tmp_path) == ["pending"] and fake.state.jobs == {}
+    lookups = fake.count("jobs.list")
+
+    def land_after_the_first_lookup() -> None:
+        # the killed request lands only after the rerun has looked once and found nothing
+        for _ in range(2400):
+            if fake.count("jobs.list") > lookups:
+                break
+            threading.Event().wait(0.05)
+        fake.release.set()
+
+    lander = threading.Thread(target=land_after_the_first_lookup, daemon=True)
+    lander.start()
     again = _dsqa("submit", str(data[0]), "--model", MODEL)
+    lander.join(10)
     assert again.returncode == 0, again.stderr
-    assert "found the job the interrupted submit created" in again.stdout
+    assert "the job is not there yet" in again.stderr and "found the job the interrupted submit created" in again.stdout
     assert _counts(fake) == (1, 1) and fake.count("jobs.create") == 1
     assert _states(tmp_path) == ["created"]
 
@@ -218,10 +231,14 @@ def test_sigkill_during_the_upload_then_a_rerun_waits_for_the_file_instead_of_up
 
 def test_a_429_storm_is_waited_out_as_the_server_asks(fake: FakeOpenAI, data: tuple[Path, Path]) -> None:
     fake.storm, fake.storm_headers = 12, {"retry-after-ms": "20"}
+    # then four more on the job creation itself (it used to give up after three attempts)
+    fake.inject("jobs.create", *[Fault(status=429, code="rate_limit_exceeded", headers={"retry-after-ms": "20"})] * 4)
     proc = _dsqa("submit", str(data[0]), "--model", MODEL)
     assert proc.returncode == 0, proc.stderr
     waits = [line for line in proc.stderr.splitlines() if "HTTP 429 (rate limited) while" in line]
-    assert len(waits) == 12 and all("as the server asked (retry-after)" in line for line in waits)
+    assert len(waits) == 16 and all("as the server asked (retry-after)" in line for line in waits)
+    assert sum("while creating the fine-tuning job" in line for line in waits) == 4
+    assert fake.count("jobs.create") == 5
     assert _counts(fake) == (1, 1)
     # a server that asks for more than --max-wait allows: one clear line, nothing created
     other = data[0].with_name("other.jsonl")
