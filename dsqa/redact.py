@@ -365,13 +365,15 @@ KINDS: dict[str, Kind] = {
     # '+' only opens a match, so it never splits the run)
     "phone": Kind("phone number", "SEC004", re.compile(
         r"(?<![\w+.-])(?:\+[0-9]{1,3}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-][0-9]{2,4}){1,4}"
-        r"|(?:\([0-9]{3}\) ?|[0-9]{3}[.-])[0-9]{3}[.-][0-9]{4})(?![\w.-]*\d)"
+        r"|(?:\([0-9]{3}\) ?|[0-9]{3}[.-])[0-9]{3}[.-][0-9]{4})(?![\w.-]*\d)",
+        re.ASCII,  # a number right after a Chinese or Japanese word is still a number
     ), run=Run(_DIGITS, " .-()", 8), confirm=_phone_ok),
     # national formats (a trunk 0, or a two-digit area code in parentheses, then groups; North
     # American ones are the kind above), confirmed by the
     # phonenumbers library (Google's libphonenumber metadata, Apache 2.0) for common regions
     "phone_national": Kind("phone number", "SEC004", re.compile(
-        r"(?<![\w+.,/:-])(?>\((?:0[0-9]{1,4}+|[1-9][0-9])\) ?|0[0-9]{1,4}+[ .-]?)[0-9]{2,8}+(?:[ .-]?[0-9]{2,8}+){0,4}+(?![\w.,/:-]{0,16}\d)"
+        r"(?<![\w+.,/:-])(?>\((?:0[0-9]{1,4}+|[1-9][0-9])\) ?|0[0-9]{1,4}+[ .-]?)[0-9]{2,8}+(?:[ .-]?[0-9]{2,8}+){0,4}+(?![\w.,/:-]{0,16}\d)",
+        re.ASCII,
     ), run=Run(_DIGITS, " .-()", 8), context=_national_phone),
 }
 
