@@ -334,8 +334,10 @@ KINDS: dict[str, Kind] = {
     "url_password": _kind("password in a URL",
                           r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,15}+://[^\s:/@?#\"'<>]{1,64}+:(?P<s>[^\s/@?#\"'<>]{1,128}+)@(?=[A-Za-z0-9\[])",
                           "://", confirm=_not_stand_in),
+    # password=... as in configuration, environment and query strings; "password: ..." is left
+    # out: in chat data it is mostly a made-up example ("Here is your new password: aB3#fG7!")
     "password": _kind("password",
-                      r"(?<![A-Za-z0-9])(?i:password|passwd|passwort|pwd)(?![A-Za-z_])[\"']?\s*+[=:]\s*+[\"']?"
+                      r"(?<![A-Za-z0-9])(?:password|Password|PASSWORD|passwd|PASSWD|Passwort|PASSWORT|pwd|PWD|Pwd)(?![A-Za-z_])[\"']?\s*+=\s*+[\"']?"
                       r"(?P<s>[^\s\"'<>{}$,;&]{4,128}+)",
                       "password", "Password", "PASSWORD", "passwd", "PASSWD", "Passwort", "PASSWORT", "pwd", "PWD", "Pwd",
                       confirm=_password_ok),
