@@ -176,9 +176,14 @@ def _not_stand_in(value: str) -> bool:
     return len(set(value)) >= 3 and not any(w in low for w in _STAND_INS)
 
 
+#: code on the right of "password =": a call, an index, or a dotted name (os.environ, self.pw)
+_CODE_VALUE = re.compile(r"[^()\[\]]*[()\[\]]|[A-Za-z_]+(?:\.[A-Za-z_]+)+$")
+
+
 def _password_ok(value: str) -> bool:
-    # a word alone ("Password: required") is prose; a password has a digit or a symbol
-    return _not_stand_in(value) and any(not ch.isalpha() for ch in value)
+    # a word alone is prose, and code reads the password from elsewhere; a password has a digit or a symbol
+    return (_not_stand_in(value) and any(not ch.isalpha() for ch in value)
+            and _CODE_VALUE.match(value) is None)
 
 
 def _token_ok(value: str) -> bool:

@@ -26,10 +26,11 @@ CODES: dict[str, Code] = {
             GitLab (glpat-), Slack (xoxb-..., webhook URLs), Discord webhooks, Google (AIza...,
             GOCSPX-), Stripe (sk_live_, sk_test_, rk_), Hugging Face (hf_), SendGrid (SG.), Twilio
             (SK...), npm (npm_), PyPI, Telegram bots, Azure (storage AccountKey=, client
-            secrets), Groq, Replicate, Databricks, DigitalOcean, Shopify, Mailchimp, Linear,
-            Postman, Doppler, Square, New Relic, Atlassian, HashiCorp Vault and age; JSON Web
-            Tokens (eyJ...); and passwords: password=..., Bearer and Basic credentials, and
-            scheme://user:password@host URLs. The token rules follow gitleaks' (MIT licence).
+            secrets), Groq, Replicate, DigitalOcean, Shopify, Linear, Postman, Square, New Relic,
+            Atlassian and age; JSON Web Tokens (eyJ...); and passwords: password=..., Bearer and
+            Basic credentials, and scheme://user:password@host URLs (code such as
+            password = os.environ.get(...) is not one). The token rules follow gitleaks' (MIT
+            licence).
             {_LEAK}
             Revoke the credential now, then remove it from the data.
             Prose such as "sk-learn" is not a key, nor stand-ins such as password=your_password
