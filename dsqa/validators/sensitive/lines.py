@@ -90,17 +90,22 @@ class Group(NamedTuple):
 def plan(tests: Iterable[LineTest]) -> list[LineTest | Group]:
     """The tests in the order ``candidates`` tries them: those that share a run test grouped
     under it (dozens of token kinds share one), the others alone."""
-    groups: dict[tuple[bytes, bytes | None, bytes, bytes], list[LineTest]] = {}
     out: list[LineTest | Group] = []
+    where: dict[tuple[bytes, bytes | None, bytes, bytes], int] = {}
     for test in tests:
         if test.run is None:
             out.append(test)
             continue
-        if test.run not in groups:
-            groups[test.run] = []
-            out.append(test.run)  # type: ignore[arg-type]  # a place holder, replaced below
-        groups[test.run].append(test._replace(run=None))
-    return [Group(t, tuple(groups[t])) if type(t) is tuple else t for t in out]  # type: ignore[arg-type]
+        member = test._replace(run=None)
+        i = where.get(test.run)
+        if i is None:
+            where[test.run] = len(out)
+            out.append(Group(test.run, (member,)))
+        else:
+            group = out[i]
+            assert isinstance(group, Group)
+            out[i] = Group(group.run, (*group.members, member))
+    return out
 
 
 def _common(parts: list[str]) -> str:
@@ -170,13 +175,13 @@ def candidates(tests: Iterable[LineTest | Group], raw: bytes, sig: bytes) -> lis
     found: list[str] = []
     text = ""
     for test in tests:
-        if type(test) is Group:
+        if isinstance(test, Group):
             table, sig_delete, line_delete, need = test.run
             if ((sig_delete is None or sig.translate(table, sig_delete).find(need) >= 0)
                     and raw.translate(table, line_delete).find(need) >= 0):
                 text = _needles(test.members, raw, sig, text, found)
-            continue
-        text = _needles((test,), raw, sig, text, found)  # type: ignore[arg-type]
+        else:
+            text = _needles((test,), raw, sig, text, found)
     return found
 
 
