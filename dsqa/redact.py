@@ -7,7 +7,7 @@ import binascii
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 MASK = "[masked]"
 
@@ -302,7 +302,7 @@ KINDS: dict[str, Kind] = {
                              "AKIA", "ASIA", "ABIA", "ACCA", "A3T"),
     # 40 characters of base64 with "aws" or "secret access key" shortly before it
     "aws_secret_key": _kind("AWS secret access key", r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
-                            confirm=_mixed, context=_near(_AWS_WORDS, 60)),
+                            *_AWS_WORDS, confirm=_mixed, context=_near(_AWS_WORDS, 60)),
     "github_token": _token("GitHub token", r"(?:gh[pousr]_[A-Za-z0-9]{36,255}+|github_pat_[A-Za-z0-9_]{22,255}+)",
                            "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     "gitlab_token": _token("GitLab token", r"(?:glpat|glptt|glrt)-[A-Za-z0-9_.-]{20,255}+", "glpat-", "glptt-", "glrt-"),
@@ -422,11 +422,11 @@ def find_secrets(text: str, kinds: Iterable[str] | None = None, *, reference: bo
     # tells whether a match overlaps one, however many there are
     starts: list[int] = []
     ends: list[int] = []
-    counted: dict[str, int] = {}  # characters of a run's kind, counted when first needed
+    seen: dict[Any, Any] = {}  # the text's answers about runs, found when first needed
     for name, kind in KINDS.items():
         if wanted is not None and name not in wanted:
             continue
-        if not reference and not may_match(kind, text, counted):
+        if not reference and not may_match(kind, text, seen):
             continue
         confirm = kind.confirm
         context = kind.context
@@ -450,23 +450,43 @@ def find_secrets(text: str, kinds: Iterable[str] | None = None, *, reference: bo
     return found
 
 
-def may_match(kind: Kind, text: str, counted: dict[str, int] | None = None) -> bool:
-    """The kind's prefilter on a text: does it hold its marker, and one of the needles or as many
-    of the run's characters as a run needs? (``counted`` caches the counts of one text.)"""
+def may_match(kind: Kind, text: str, seen: dict[Any, Any] | None = None) -> bool:
+    """The kind's prefilter on a text: does it hold its marker, the run's characters in a row (as
+    many as it needs, separators taken out) and one of the needles? (``seen`` caches the answers
+    about runs for one text: kinds that share a run share the answer.)"""
     if kind.marker and kind.marker not in text:
         return False
-    if kind.needles:  # with a run as well, the needles alone answer (a cheaper test, as valid)
-        return any(n in text for n in kind.needles)
-    if kind.run is None:
-        return True
-    chars = kind.run.chars
-    n = None if counted is None else counted.get(chars)
-    if n is None:
-        raw = text.encode("utf-8", "surrogatepass")
-        n = len(raw) - len(raw.translate(None, chars.encode("ascii")))
-        if counted is not None:
-            counted[chars] = n
-    return n >= kind.run.length
+    run = kind.run
+    if run is not None:
+        hit = None if seen is None else seen.get(run)
+        if hit is None:
+            hit = _holds_run(run, text, seen)
+            if seen is not None:
+                seen[run] = hit
+        if not hit:
+            return False
+    return not kind.needles or any(n in text for n in kind.needles)
+
+
+#: per run: the table that turns its characters into NUL bytes, and the bytes it deletes
+_RUN_TABLES: dict[Run, tuple[bytes, bytes, bytes]] = {}
+
+
+def _holds_run(run: Run, text: str, seen: dict[Any, Any] | None) -> bool:
+    """Does ``text`` hold ``run.length`` of the run's characters in a row once its separators are
+    taken out? (The same test as the sensitive validator's on a raw line.)"""
+    tables = _RUN_TABLES.get(run)
+    if tables is None:
+        chars = run.chars.encode("ascii")
+        tables = _RUN_TABLES[run] = (bytes.maketrans(chars, b"\0" * len(chars)), run.separators.encode("ascii"),
+                                     b"\0" * run.length)
+    raw = None if seen is None else seen.get("")
+    if raw is None:
+        raw = text.encode("utf-8", "surrogatepass").replace(b"\0", b"\1")  # a NUL in the text is not a run character
+        if seen is not None:
+            seen[""] = raw
+    table, separators, need = tables
+    return raw.translate(table, separators).find(need) >= 0
 
 
 def mask_secrets(text: str) -> str:

@@ -82,3 +82,21 @@ def test_the_raw_line_gate_finds_what_the_reference_finds(kind: str) -> None:
         for ensure_ascii in (False, True):
             gated, full = gated_and_full(validator, value, ensure_ascii)
             assert gated == full and len(full) == 1, (kind, where, ensure_ascii)
+
+
+def test_the_prefilters_of_find_secrets_lose_nothing(tmp_path: Path) -> None:
+    from dsqa.redact import find_secrets
+
+    texts = [text for text, _ in SAMPLES.values()]
+    # each sample alone, glued to others, inside JSON, and cut short (where a run test must say no)
+    texts += [" ".join(texts), json.dumps(texts), *(t[: len(t) // 2] for t in texts), *(t.upper() for t in texts)]
+    for text in texts:
+        assert find_secrets(text) == find_secrets(text, reference=True), text
+    records = [_placed(text)[where][0] for text, _ in SAMPLES.values() for where in PLACEMENTS]
+    data = write_jsonl(tmp_path / "planted.jsonl", records)
+
+    def sec(reference: bool) -> list[tuple[Any, ...]]:
+        report = check([data], load_config("default"), reference=reference)
+        return [(f.line, f.code, f.pointer, f.message) for f in report.findings if f.code.startswith("SEC")]
+
+    assert sec(False) == sec(True)
