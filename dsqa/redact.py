@@ -289,7 +289,7 @@ _SSN_WORDS = ("SSN", "ssn", "Ssn", "ocial security", "ocial Security", "OCIAL SE
 #: match); each with its pattern and, next to it, its prefilter. The token patterns follow the
 #: rules of gitleaks (https://github.com/gitleaks/gitleaks, config/gitleaks.toml, MIT licence),
 #: written here with possessive quantifiers so that every search is linear in the text length;
-#: the context rules (AWS secret keys, Basic credentials) follow Yelp's detect-secrets (Apache 2.0).
+#: the AWS secret key in context and the password in a URL follow Yelp's detect-secrets (Apache 2.0).
 KINDS: dict[str, Kind] = {
     "private_key": Kind("private key block", "SEC002", re.compile(
         r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",

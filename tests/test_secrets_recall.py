@@ -69,7 +69,7 @@ def test_every_kind_in_every_placement_is_found_with_its_code_and_masked(report:
                 assert secret not in shown, (kind, where, shown)
                 assert "[masked]" in f.data["masked"]
     assert missed == []
-    # 46 kinds x 4 placements, one finding each
+    # every kind (42) x 4 placements, one finding each
     assert sum(len(v) for v in by_line.values()) == len(SAMPLES) * len(PLACEMENTS)
 
 
