@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from ...model import Severity
 from ..base import Code
@@ -136,3 +137,55 @@ def may_hold_placeholder_words(raw: bytes, sig: bytes) -> bool:
             return True
         i = raw.find(b"[", i + 1)
     return False
+
+
+# -- the strings of a chat record that the content walk does not read as message text
+
+#: keys whose values are identifiers or structure, never text a person wrote
+_NOT_TEXT = frozenset({"role", "type", "id", "tool_call_id", "weight", "image_url", "input_audio", "file", "refusal"})
+
+
+def other_strings(messages: list[Any]) -> Iterator[tuple[Any, str, str]]:
+    """(role, JSON Pointer, text) of every string in a chat record's messages that is not a message's
+    string content or a text part's "text": content parts with other keys (e.g. "value"), strings
+    in a content list, tool-call arguments and names, and any other key's strings, whatever the
+    record's schema errors. Identifiers (role, type, ids) are left out."""
+    for i, m in enumerate(messages):
+        if type(m) is not dict:
+            continue
+        role = m.get("role")
+        for key, value in m.items():
+            if key in _NOT_TEXT:
+                continue
+            base = f"/messages/{i}/{_escape(str(key))}"
+            if key == "content":
+                if type(value) is not list:
+                    continue  # string content is message text already
+                for j, part in enumerate(value):
+                    if type(part) is dict:
+                        text_part = part.get("type") == "text"
+                        for pk, pv in part.items():
+                            if pk in _NOT_TEXT or (pk == "text" and text_part and type(pv) is str):
+                                continue
+                            yield from _walk(role, f"{base}/{j}/{_escape(str(pk))}", pv)
+                    else:
+                        yield from _walk(role, f"{base}/{j}", part)
+            else:
+                yield from _walk(role, base, value)
+
+
+def _walk(role: Any, where: str, value: Any) -> Iterator[tuple[Any, str, str]]:
+    """Every string in ``value`` with its pointer (below ``where``), identifiers left out."""
+    stack = [(where, value)]
+    while stack:
+        at, node = stack.pop()
+        if type(node) is str:
+            yield role, at, node
+        elif type(node) is dict:
+            stack.extend((f"{at}/{_escape(str(k))}", v) for k, v in reversed(node.items()) if k not in _NOT_TEXT)
+        elif type(node) is list:
+            stack.extend((f"{at}/{j}", v) for j, v in reversed(list(enumerate(node))))
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")

@@ -13,7 +13,7 @@ from ...wording import article
 from ..base import Code, Validator
 from ..turns import turns
 from . import cnt001_empty, cnt002_placeholders, cnt003_boilerplate, cnt004_loops, cnt005_cutoff, cnt006_mojibake
-from .cnt002_placeholders import find_placeholders, may_hold_placeholder
+from .cnt002_placeholders import find_placeholders, may_hold_placeholder, other_strings
 from .cnt003_boilerplate import find_boilerplate, find_boilerplate_gated
 from .cnt004_loops import find_loop, may_loop
 from .cnt005_cutoff import looks_cut_off, may_look_cut_off
@@ -147,6 +147,11 @@ class ContentValidator(Validator):
                 for j, part in enumerate(content):
                     if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
                         self._text(out, record, m.get("role"), part["text"], m, f"/messages/{i}/content/{j}/text", gates)
+        if gates.placeholder:
+            # placeholders hide in every string, not only in message text (issue 14 C)
+            for role, where, text in other_strings(messages):
+                if text and (self._reference or may_hold_placeholder(text, self._extra)):
+                    self._placeholders(out, record, role, text, where)
         return out
 
     def _text(self, out: list[Finding], record: Record, role: Any, text: str, message: dict[str, Any],

@@ -1,6 +1,6 @@
-"""Secrets and personal data in training text: API keys, private keys, e-mail, phone, card numbers, IBANs.
+"""Secrets and personal data in training text: API keys, passwords, private keys, e-mail, phone, card, IBAN and Social Security numbers.
 
-``codes`` documents SEC001 to SEC006, ``validator`` runs the search, and ``lines`` derives the
+``codes`` documents SEC001 to SEC007, ``validator`` runs the search, and ``lines`` derives the
 tests on a record's raw line from each kind's prefilter in ``dsqa.redact.KINDS``.
 """
 

@@ -28,13 +28,14 @@ class LineTest(NamedTuple):
     tested first when it is not empty.
     A ``run`` is (table, deleted from the signature, deleted from the line, what to find): the
     line passes when what is left holds the run's characters in a row, as many as it needs (the
-    signature is not tested when its deletions are None).
+    signature is not tested when its deletions are None). ``marker`` is the kind's marker byte.
     """
 
     kind: str
     core: str
     needles: tuple[tuple[int, str, bytes], ...]
     run: tuple[bytes, bytes | None, bytes, bytes] | None
+    marker: int = -1  # a byte the line must hold before anything else is tested (-1: none)
 
 
 def _kept(literal: bytes) -> bytes:
@@ -53,23 +54,58 @@ def _needle(literal: bytes) -> tuple[int, str, bytes]:
 def line_test(name: str, kind: Kind) -> LineTest | None:
     """The kind's prefilter as a test on raw JSON lines, or None when it cannot be one (a literal
     or character a JSON writer may spell in more than one way): then every line may hold it."""
+    if kind.marker and not set(kind.marker) <= _PLAIN:
+        return None
+    marker = ord(kind.marker) if kind.marker else -1
+    needles: tuple[tuple[int, str, bytes], ...] = ()
+    core = ""
     if kind.needles:
         if any(not set(n) <= _PLAIN for n in kind.needles):
             return None
         literals = [n.encode("ascii") for n in kind.needles]
         needles = tuple(_needle(b) for b in literals)
         core = _common([part for _, part, _ in needles]) if len(needles) > 1 else ""
-        return LineTest(name, core, needles, None)
     run = kind.run
-    if run is None or not set(run.chars + run.separators) <= _PLAIN:
-        return None
+    if run is None:
+        return LineTest(name, core, needles, None, marker) if needles else None
+    if not set(run.chars + run.separators) <= _PLAIN:
+        return LineTest(name, core, needles, None, marker) if needles else None
     chars = run.chars.encode("ascii")
     separators = run.separators.encode("ascii")
     table = bytes.maketrans(chars, _HIDDEN * len(chars))
     # the signature deletes what is not in KEEP, so a run there is made of the characters and
     # the kept separators; with a character the signature drops, only the line can tell
     sig_delete = bytes(b for b in separators if b in KEEP) if set(chars) <= set(KEEP) else None
-    return LineTest(name, "", (), (table, sig_delete, separators, _HIDDEN * run.length))
+    return LineTest(name, core, needles, (table, sig_delete, separators, _HIDDEN * run.length), marker)
+
+
+class Group(NamedTuple):
+    """Line tests that share one run test: when a line fails it, none of them is tried. The
+    members keep their needles and marker (their run is the group's)."""
+
+    run: tuple[bytes, bytes | None, bytes, bytes]
+    members: tuple[LineTest, ...]
+
+
+def plan(tests: Iterable[LineTest]) -> list[LineTest | Group]:
+    """The tests in the order ``candidates`` tries them: those that share a run test grouped
+    under it (dozens of token kinds share one), the others alone."""
+    out: list[LineTest | Group] = []
+    where: dict[tuple[bytes, bytes | None, bytes, bytes], int] = {}
+    for test in tests:
+        if test.run is None:
+            out.append(test)
+            continue
+        member = test._replace(run=None)
+        i = where.get(test.run)
+        if i is None:
+            where[test.run] = len(out)
+            out.append(Group(test.run, (member,)))
+        else:
+            group = out[i]
+            assert isinstance(group, Group)
+            out[i] = Group(group.run, (*group.members, member))
+    return out
 
 
 def _common(parts: list[str]) -> str:
@@ -86,7 +122,7 @@ def relied_on(kinds: Iterable[Kind]) -> set[str]:
     """The characters the line tests of these kinds look for: a \\u escape of one hides it."""
     out: set[str] = set()
     for kind in kinds:
-        out.update(*kind.needles)
+        out.update(*kind.needles, kind.marker)
         if kind.run is not None:
             out.update(kind.run.chars, kind.run.separators)
     return out & _PLAIN
@@ -131,18 +167,32 @@ def _any_needle(needles: tuple[tuple[int, str, bytes], ...], raw: bytes, sig: by
     return False
 
 
-def candidates(tests: Iterable[LineTest], raw: bytes, sig: bytes) -> list[str]:
-    """The kinds whose line test the raw line (and its signature ``sig``) passes."""
+def candidates(tests: Iterable[LineTest | Group], raw: bytes, sig: bytes) -> list[str]:
+    """The kinds whose line test the raw line (and its signature ``sig``) passes; ``tests`` as
+    ``plan`` orders them."""
     # the short signature is tested first (a byte with ``int in bytes``, a part in its Latin-1
     # text, both faster than ``bytes.find``), and the line, ten times longer, only on a hit
-    found = []
+    found: list[str] = []
     text = ""
-    for kind, core, needles, run in tests:
-        if run is not None:
-            table, sig_delete, line_delete, need = run
+    for test in tests:
+        if isinstance(test, Group):
+            table, sig_delete, line_delete, need = test.run
             if ((sig_delete is None or sig.translate(table, sig_delete).find(need) >= 0)
                     and raw.translate(table, line_delete).find(need) >= 0):
-                found.append(kind)
+                text = _needles(test.members, raw, sig, text, found)
+        else:
+            text = _needles((test,), raw, sig, text, found)
+    return found
+
+
+def _needles(tests: Iterable[LineTest], raw: bytes, sig: bytes, text: str, found: list[str]) -> str:
+    """Add to ``found`` the kinds whose marker and needle tests the line passes (a test with
+    neither passes); returns the signature's Latin-1 text if it was made (else ``text``)."""
+    for kind, core, needles, _, marker in tests:
+        if marker >= 0 and marker not in raw:
+            continue
+        if not needles:
+            found.append(kind)
             continue
         if core:
             text = text or sig.decode("latin-1")
@@ -161,4 +211,4 @@ def candidates(tests: Iterable[LineTest], raw: bytes, sig: bytes) -> list[str]:
                 continue
         if not literal or raw.find(literal) >= 0:
             found.append(kind)
-    return found
+    return text

@@ -11,7 +11,7 @@ from ...redact import find_secrets
 from ..base import Code, Validator, pointer_of
 from ..rawsig import signature
 from .codes import CODES, HINTS
-from .lines import LineTest, candidates, hides, line_test, relied_on
+from .lines import Group, LineTest, candidates, hides, line_test, plan, relied_on
 
 _BACKSLASH = ord("\\")  # ``int in bytes`` is a memchr; most lines hold no escape at all
 DEFAULT_ALLOWED_DOMAINS = (
@@ -23,9 +23,10 @@ DEFAULT_ALLOWED_DOMAINS = (
 class SensitiveValidator(Validator):
     """Secrets and personal data in any string of a record, reported only masked.
 
-    Every string value of the record is searched (message text, tool-call arguments, tool
-    definitions). A finding names the kind, the JSON Pointer and the column, and shows the value
-    masked; one finding per kind and string, and ``data.count`` says how many there were.
+    Every string of the record is searched (message text, tool-call arguments, tool definitions,
+    roles, names, and the keys of objects), whatever its schema. A finding names the kind, the
+    JSON Pointer and the column, and shows the value masked; one finding per kind and string, and
+    ``data.count`` says how many there were.
     """
 
     wants_signature = True
@@ -57,7 +58,7 @@ class SensitiveValidator(Validator):
         tests = [(k, line_test(k, redact.KINDS[k])) for k in self._kinds]
         #: kinds whose prefilter says nothing about a raw line: every line may hold them
         self._always = [k for k, t in tests if t is None]
-        self._tests: list[LineTest] = [t for _, t in tests if t is not None]
+        self._tests: list[LineTest | Group] = plan(t for _, t in tests if t is not None)
         self._hides = hides(relied_on(redact.KINDS[k] for k, t in tests if t is not None))
 
     def _candidates(self, record: Record) -> list[str]:
@@ -92,12 +93,16 @@ class SensitiveValidator(Validator):
                 if len(node) >= 6:
                     out.extend(self._scan(record, node, path, kinds))
             elif isinstance(node, dict):
+                for k in node:
+                    # a secret used as a key: reported at the member it names
+                    if type(k) is str and len(k) >= 6:
+                        out.extend(self._scan(record, k, (*path, k), kinds, key=True))
                 stack.extend((v, (*path, k)) for k, v in reversed(list(node.items())))
             elif isinstance(node, list):
                 stack.extend((v, (*path, i)) for i, v in reversed(list(enumerate(node))))
         return out
 
-    def _scan(self, record: Record, text: str, path: tuple[Any, ...], kinds: list[str]) -> Iterator[Finding]:
+    def _scan(self, record: Record, text: str, path: tuple[Any, ...], kinds: list[str], key: bool = False) -> Iterator[Finding]:
         first: dict[str, tuple[int, str, str]] = {}
         counts: dict[str, int] = {}
         for m in find_secrets(text, kinds, reference=self._reference):
@@ -109,9 +114,13 @@ class SensitiveValidator(Validator):
         for code, (start, kind, masked) in sorted(first.items()):
             n = counts[code]
             more = f" ({n} in this string)" if n > 1 else ""
+            data: dict[str, Any] = {"kind": kind, "masked": masked, "column": start + 1, "count": n}
+            if key:
+                data["in"] = "key"
+            where = " of the key" if key else ""
             yield self.finding(
-                code, record, f"{redact.KINDS[kind].label} {masked} at column {start + 1}{more}", pointer_of(path),
-                hint=HINTS[code], data={"kind": kind, "masked": masked, "column": start + 1, "count": n},
+                code, record, f"{redact.KINDS[kind].label} {masked} at column {start + 1}{where}{more}", pointer_of(path),
+                hint=HINTS[code], data=data,
             )
 
     def _allowed_email(self, address: str) -> bool:
@@ -122,7 +131,7 @@ class SensitiveValidator(Validator):
 
 
 def _strings(value: Any) -> list[str]:
-    """Every string value in a parsed record (not the keys), in no particular order."""
+    """Every string in a parsed record (values and keys), in no particular order."""
     out: list[str] = []
     stack = [value]
     while stack:
@@ -130,6 +139,7 @@ def _strings(value: Any) -> list[str]:
         if type(node) is str:
             out.append(node)
         elif type(node) is dict:
+            out.extend(node)
             stack.extend(node.values())
         elif type(node) is list:
             stack.extend(node)
