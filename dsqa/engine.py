@@ -60,8 +60,16 @@ def _count(finding: Finding) -> int:
     return n if type(n) is int and n >= 1 else 1
 
 
+def _place(finding: Finding) -> tuple[int, ...]:
+    """The array indexes on a finding's way into its record: "/messages/2/..." comes before
+    "/messages/10/..."; between keys the validator's own order stands (``min`` keeps the first)."""
+    if not finding.pointer:
+        return ()
+    return tuple(int(p) if p.isdigit() else -1 for p in finding.pointer.split("/")[1:])
+
+
 def _folded(group: list[Finding]) -> Finding:
-    first = group[0]
+    first = min(group, key=_place)
     total = sum(map(_count, group))
     data = dict(first.data or {})
     data["count"] = total
