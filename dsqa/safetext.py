@@ -64,15 +64,15 @@ def _mask_text(text: str) -> str:
     return masked
 
 
-def _mask_value(value: Any, mask: Any) -> Any:
+def _map_strings(value: Any, mask: Any) -> Any:
     if isinstance(value, str):
         return mask(value)
     if isinstance(value, dict):
-        return {mask(k) if isinstance(k, str) else k: _mask_value(v, mask) for k, v in value.items()}
+        return {mask(k) if isinstance(k, str) else k: _map_strings(v, mask) for k, v in value.items()}
     if isinstance(value, list):
-        return [_mask_value(v, mask) for v in value]
+        return [_map_strings(v, mask) for v in value]
     if isinstance(value, tuple):
-        return tuple(_mask_value(v, mask) for v in value)
+        return tuple(_map_strings(v, mask) for v in value)
     return value
 
 
@@ -97,7 +97,7 @@ def mask_finding(finding: Finding, *, reference: bool = False) -> Finding:
             if masked != value:
                 changes[name] = masked
     if finding.data:
-        data = _mask_value(finding.data, mask)
+        data = _map_strings(finding.data, mask)
         if data != finding.data:
             changes["data"] = data
     return dataclasses.replace(finding, **changes) if changes else finding
@@ -110,7 +110,7 @@ def mask_stats(stats: dict[str, Any], *, reference: bool = False) -> dict[str, A
     _strings(stats, texts)
     if not reference and not find_secrets("\n".join(t for t in texts if len(t) >= MIN_SECRET_CHARS)):
         return stats
-    masked: dict[str, Any] = _mask_value(stats, mask_secrets)
+    masked: dict[str, Any] = _map_strings(stats, mask_secrets)
     return masked
 
 
@@ -134,13 +134,22 @@ def _printable_finding(f: Finding) -> Finding:
     return dataclasses.replace(f, **fields)
 
 
+def _printable_value(value: Any) -> Any:
+    """``value`` (a stats block) with every string in it, keys included, made printable."""
+    texts: list[str] = []
+    _strings(value, texts)
+    if all(t.isprintable() for t in texts):
+        return value
+    return _map_strings(value, printable)
+
+
 def for_humans(report: Report) -> Report:
     """The report as the human formats (text, Markdown, HTML, JUnit, GitHub) print it: each
-    finding's message, path, pointer, hint and excerpt, and each dataset path, on one line and
-    free of control characters, so a record cannot forge or hide report lines."""
+    finding's message, path, pointer, hint and excerpt, each dataset path and the strings of its
+    stats (roles, openings quoted from the records) on one line and free of control characters,
+    so a record cannot forge or hide report lines."""
     findings = [_printable_finding(f) for f in report.findings]
-    datasets = [d if printable(d.path) == d.path else dataclasses.replace(d, path=printable(d.path))
-                for d in report.datasets]
+    datasets = [dataclasses.replace(d, path=printable(d.path), stats=_printable_value(d.stats)) for d in report.datasets]
     baseline = report.baseline
     if baseline is not None:
         baseline = dataclasses.replace(
