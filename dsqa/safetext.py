@@ -114,10 +114,11 @@ def mask_stats(stats: dict[str, Any], *, reference: bool = False) -> dict[str, A
     return masked
 
 
-# C0 controls but tab, DEL, C1 controls (NEL, CSI...), line and paragraph separators, and the
-# bidirectional marks, embeddings, overrides and isolates that reorder what a terminal shows
+# C0 controls but tab, DEL, C1 controls (NEL, CSI...), line and paragraph separators, the
+# bidirectional marks, embeddings, overrides and isolates that reorder what a terminal shows, and
+# lone surrogates (a JSON "\ud800" escape), which no UTF-8 output can write
 _UNSAFE = [*range(0x00, 0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F,
-           0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+           0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A), *range(0xD800, 0xE000)]
 _ESCAPES = {c: (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}") for c in _UNSAFE}
 
 

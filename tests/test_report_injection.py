@@ -94,3 +94,4 @@ def test_convert_and_clean_summaries_escape_too(data: Path, tmp_path: Path) -> N
 def test_printable_escapes_only_what_a_terminal_acts_on() -> None:
     assert printable("tab\tstays, ünïcödé and emoji 🙂 stay") == "tab\tstays, ünïcödé and emoji 🙂 stay"
     assert printable("a\nb\r\x1b[0m\u2028\u202e\x85") == "a\\x0ab\\x0d\\x1b[0m\\u2028\\u202e\\x85"
+    assert printable("lone \ud800 surrogate") == "lone \\ud800 surrogate"
