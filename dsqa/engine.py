@@ -78,7 +78,8 @@ def _folded(group: list[Finding]) -> Finding:
 
 
 def fold_repeats(findings: list[Finding]) -> list[Finding]:
-    """One finding per record (line) and code: the first, standing for the others.
+    """One finding per line and code among what a validator found in one record: the first,
+    standing for the others.
 
     A record with the same problem in many places (every message with the same bad key) gets
     one finding, at the first place, with "(and N more in this record)" and ``data.count``, how
@@ -120,14 +121,16 @@ class _Pass:
     reference: bool = False
 
     def emit(self, findings: Any, record: Record | None = None) -> None:
-        """Keep what one validator found (in one record, or at the end): the one way into the report.
+        """Keep what one validator found (in ``record``, or at the end): the one way into the report.
 
-        Every finding is filtered by the config, folded to one per record and code, and has
-        its secrets masked here, whatever validator made it.
+        Every finding is filtered by the config, a record's findings are folded to one per code,
+        and every finding has its secrets masked here, whatever validator made it.
         """
         apply = self.config.apply
         kept = [k for k in map(apply, findings) if k is not None]
-        if len(kept) > 1:
+        # only one record's findings fold: records of a one-line JSON array all have line 1, and
+        # what ``finish`` reports (duplicates, leakage) relates records to each other
+        if record is not None and len(kept) > 1:
             kept = fold_repeats(kept)
         out = self.findings
         reference = self.reference

@@ -117,3 +117,13 @@ def test_a_thousand_repeats_read_with_separators() -> None:
     many = [_finding("SCH006", 1, f"/messages/{i}/x") for i in range(1_235)]
     (one,) = fold_repeats(many)
     assert one.message.endswith("(and 1,234 more in this record)") and one.data == {"count": 1_235}
+
+
+def test_records_of_a_one_line_json_array_fold_each_on_its_own(tmp_path: Path) -> None:
+    # every record of a compact .json array is on line 1: the fold is per record, not per line
+    path = tmp_path / "compact.json"
+    path.write_text(json.dumps([_record(i) for i in range(12)]), "utf-8")
+    report = check([path], load_config("default"))
+    sch006 = [f for f in report.findings if f.code == "SCH006"]
+    assert len(sch006) == 12
+    assert {(f.line, f.data["count"]) for f in sch006 if f.data} == {(1, TURNS)}
