@@ -30,6 +30,8 @@ def _interrupt_on_sigterm() -> None:
 
 def _summary(report: Report, path: Path, what: str) -> None:
     """The verdict of a check and one line per code, most frequent first."""
+    from .safetext import printable
+
     s = report.summary()
     verdict = "passed" if report.passed else "FAILED"
     click.echo(f"check of {path} ({what}): {verdict}: {plural(s['error'], 'error')}, {plural(s['warning'], 'warning')}, {plural(s['info'], 'info')}")
@@ -40,7 +42,7 @@ def _summary(report: Report, path: Path, what: str) -> None:
     for code, n in sorted(counts.items(), key=lambda kv: (-first[kv[0]].severity, -kv[1], kv[0]))[:_SHOWN_CODES]:
         f = first[code]
         where = f"first at line {f.line}" if f.line is not None else "dataset"
-        click.echo(f"  {code} {f.severity} ×{n:,} ({where}): {f.message}")
+        click.echo(f"  {code} {f.severity} ×{n:,} ({where}): {printable(f.message)}")
     if len(counts) > _SHOWN_CODES:
         click.echo(f"  … and {plural(len(counts) - _SHOWN_CODES, 'more code')}; run `dsqa check {path}` for every finding")
 

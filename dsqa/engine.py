@@ -18,6 +18,7 @@ from .pairing import expand
 from .progress import Progress
 from .inputs import Inputs
 from .reading import WRONG_KIND, crlf_finding, file_kind, read_records
+from .safetext import mask_finding, mask_stats
 from .spans import Span, map_spans, split_lines
 from .stats import DatasetStats
 from .validators import DatasetContext, Validator
@@ -53,6 +54,56 @@ def _crash(validator: Validator, record: Record | None, exc: BaseException, path
     )
 
 
+def _count(finding: Finding) -> int:
+    """How many times the finding's problem occurs (its ``data.count`` when it has one, else once)."""
+    n = finding.data.get("count") if finding.data else None
+    return n if type(n) is int and n >= 1 else 1
+
+
+def _place(finding: Finding) -> tuple[int, ...]:
+    """The array indexes on a finding's way into its record: "/messages/2/..." comes before
+    "/messages/10/..."; between keys the validator's own order stands (``min`` keeps the first)."""
+    if not finding.pointer:
+        return ()
+    return tuple(int(p) if p.isdigit() else -1 for p in finding.pointer.split("/")[1:])
+
+
+def _folded(group: list[Finding]) -> Finding:
+    first = min(group, key=_place)
+    total = sum(map(_count, group))
+    data = dict(first.data or {})
+    data["count"] = total
+    more = total - _count(first)
+    return replace(first, message=f"{first.message} (and {more:,} more in this record)", data=data)
+
+
+def fold_repeats(findings: list[Finding]) -> list[Finding]:
+    """One finding per line and code among what a validator found in one record: the first,
+    standing for the others.
+
+    A record with the same problem in many places (every message with the same bad key) gets
+    one finding, at the first place, with "(and N more in this record)" and ``data.count``, how
+    many times in all. Findings about the whole file (no line) are left as they are.
+    """
+    groups: dict[tuple[int, str], list[Finding]] = {}
+    located = 0
+    for f in findings:
+        if f.line is not None:
+            located += 1
+            groups.setdefault((f.line, f.code), []).append(f)
+    if len(groups) == located:  # nothing repeats
+        return findings
+    out = []
+    for f in findings:
+        if f.line is None:
+            out.append(f)
+            continue
+        group = groups.pop((f.line, f.code), None)
+        if group is not None:  # else it was folded into the first of its group
+            out.append(group[0] if len(group) == 1 else _folded(group))
+    return out
+
+
 @dataclass
 class _Pass:
     """One streaming pass of the validators over a file or a span of it."""
@@ -66,14 +117,26 @@ class _Pass:
     progress: Progress | None = None
     #: the file is not JSONL at all (RDR010): its one finding says so, and no rule has anything to say
     wrong_kind: bool = False
+    #: mask secrets in findings with no prefilter (``check(reference=True)``)
+    reference: bool = False
 
     def emit(self, findings: Any, record: Record | None = None) -> None:
+        """Keep what one validator found (in ``record``, or at the end): the one way into the report.
+
+        Every finding is filtered by the config, a record's findings are folded to one per code,
+        and every finding has its secrets masked here, whatever validator made it.
+        """
         apply = self.config.apply
+        kept = [k for k in map(apply, findings) if k is not None]
+        # only one record's findings fold: records of a one-line JSON array all have line 1, and
+        # what ``finish`` reports (duplicates, leakage) relates records to each other
+        if record is not None and len(kept) > 1:
+            kept = fold_repeats(kept)
         out = self.findings
-        for f in findings:
-            kept = apply(f)
-            if kept is not None:
-                out.append(kept if record is None or kept.line != record.line else stamp(kept, record))
+        reference = self.reference
+        for f in kept:
+            f = mask_finding(f, reference=reference)
+            out.append(f if record is None or f.line != record.line else stamp(f, record))
 
     def run(self, path: Path, display: str, span: Span | None) -> None:
         forced = self.config.data_format
@@ -156,7 +219,7 @@ def _make_validators(config: Config, context: DatasetContext) -> list[Validator]
 
 
 def _run_span(path: Path, display: str, context: DatasetContext, config: Config, span: Span) -> _Pass:
-    run = _Pass(_make_validators(config, context), config)
+    run = _Pass(_make_validators(config, context), config, reference=context.reference)
     run.run(path, display, span)
     return run
 
@@ -222,7 +285,7 @@ def _check_dataset(
     if jobs > 1 and size >= PARALLEL_MIN_BYTES and file_kind(path, display) == (False, None):  # plain JSONL
         run = _parallel(path, display, context, config, jobs, progress)
     if run is None:
-        run = _Pass(_make_validators(config, context), config, progress=progress)
+        run = _Pass(_make_validators(config, context), config, progress=progress, reference=reference)
         run.run(path, display, None)
     if progress is not None:
         progress.read_all()
@@ -242,6 +305,7 @@ def _check_dataset(
         if peers is not None and role == "train" and type(v).link is not Validator.link:
             peers.setdefault(v.name, []).append(v)
     fmt = config.data_format or (run.first_format[0] if run.first_format else None)
+    stats = mask_stats(stats, reference=reference)  # type: ignore[arg-type, assignment]
     return DatasetResult(display, fmt, run.records, stats), stamp_late(path, display, run.findings)
 
 def check(

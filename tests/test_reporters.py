@@ -136,7 +136,8 @@ def test_github_escaping() -> None:
     finding = Finding("SCH003", Severity.ERROR, "bad: role, 100%\nnext", "schema", "dir,1/a:b.jsonl", 7, "/messages/0/role")
     report = Report([finding], [DatasetResult("dir,1/a:b.jsonl", "openai-chat", 10)])
     out = _render("github", report)
-    assert out == "::error file=dir%2C1/a%3Ab.jsonl,line=7,title=SCH003::bad: role, 100%25%0Anext (at /messages/0/role)\n"
+    # a line break that came from the data is shown, not followed (as in every human format)
+    assert out == "::error file=dir%2C1/a%3Ab.jsonl,line=7,title=SCH003::bad: role, 100%25\\x0anext (at /messages/0/role)\n"
 
 
 def test_github_levels(sample_report: Report) -> None:

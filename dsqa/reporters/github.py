@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from ..model import Report
+from ..safetext import for_humans
 
 LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
 
@@ -20,6 +21,7 @@ def escape_property(text: str) -> str:
 
 
 def render(report: Report, out: TextIO, *, color: bool = False) -> None:
+    report = for_humans(report)
     data = report.to_dict()
     for f in data["findings"]:
         props = [f"file={escape_property(f['path'])}"]

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, TextIO
 
 from .. import charts
 from ..model import Report
+from ..safetext import for_humans
 from ..wording import plural
 from .common import fmt_number, rule_docs, where
 
@@ -252,6 +253,7 @@ def _findings_table(findings: list[dict[str, Any]], out: TextIO) -> None:
 
 
 def render(report: Report, out: TextIO, *, color: bool = False) -> None:
+    report = for_humans(report)
     data = report.to_dict()
     out.write(_head(data))
     for ds in data["datasets"]:

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from typing import Any, TextIO
 
 from ..model import Report
+from ..safetext import for_humans
 from .common import gating_ids, where
 
 # characters XML 1.0 cannot carry at all, even escaped
@@ -34,6 +35,7 @@ def to_junit(report: Report) -> ET.Element:
     Findings below ``--fail-on`` (or unchanged relative to a ``--baseline``) do not fail a test
     case; they are listed in its ``system-out`` so nothing is hidden.
     """
+    report = for_humans(report)
     data = report.to_dict()
     gating = gating_ids(data)
     root = ET.Element("testsuites", name="dsqa")

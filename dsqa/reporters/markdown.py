@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any, TextIO
 
 from ..model import Report
+from ..safetext import for_humans
 from ..wording import plural
 from . import tokenstats
 from .common import findings_at_or_above, rule_docs, where
@@ -90,6 +91,7 @@ def _top(data: dict[str, Any], out: TextIO) -> None:
 
 
 def render(report: Report, out: TextIO, *, color: bool = False) -> None:
+    report = for_humans(report)
     data = report.to_dict()
     _header(data, out)
     _files(data, out)

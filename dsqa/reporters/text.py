@@ -9,6 +9,7 @@ from itertools import groupby
 from typing import Any, TextIO
 
 from ..model import DatasetResult, Finding, Report, Severity
+from ..safetext import for_humans
 from ..wording import plural
 
 #: renderers of a dataset's ``stats[key]`` as a short block of lines under its findings, called
@@ -108,6 +109,7 @@ def render(
 ) -> None:
     """The text report; above ``GROUP_ABOVE`` findings they are grouped by code unless ``show_all``
     or ``max_findings`` (list at most that many, one per line) says otherwise."""
+    report = for_humans(report)
     findings = report.sorted_findings()
     grouped = not show_all and max_findings is None and len(findings) > GROUP_ABOVE
     room = len(findings) if show_all or max_findings is None else max_findings
