@@ -28,16 +28,136 @@ WRONG_KIND = "RDR010"
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 
 
+#: objects nested deeper than this are not checked (RDR014): the checks walk records, and a few
+#: hundred levels would exhaust Python's stack in them; real records nest a dozen levels at most
+MAX_DEPTH = 100
+#: what the parse hooks saw in the document being parsed: ("key", name) for a key that an object
+#: holds twice, ("number", text) for a number too large for a float; cleared before each parse
+_ODD: list[tuple[str, str]] = []
+_INF = float("inf")
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON (only finite numbers are allowed)")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+def _float(text: str) -> float:
+    value = float(text)
+    if value == _INF or value == -_INF:
+        _ODD.append(("number", text))
+    return value
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # the C parser keeps the last value of a repeated key without a word; the pairs show it
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                _ODD.append(("key", key))
+                break
+            seen.add(key)
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_float, object_pairs_hook=_object)
 
 
 def loads(text: str) -> Any:
     """Parse one JSON document strictly (no NaN or Infinity)."""
+    _ODD.clear()
     return _DECODER.decode(text)
+
+
+#: the bytes the hostile-record gates look at: brackets (nesting) and backslashes (escapes)
+_GATE = bytes(b for b in range(256) if b not in b"[{\\")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(value: Any) -> tuple[str, str] | None:
+    """The JSON pointer and escape of the first string (or key) holding a lone surrogate, walked without recursion."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        pointer, node = stack.pop()
+        if isinstance(node, str):
+            m = _LONE_SURROGATE.search(node)
+            if m:
+                return pointer or "/", f"\\u{ord(m.group()):04x}"
+        elif isinstance(node, dict):
+            for key, item in reversed(node.items()):
+                step = f"{pointer}/{_escape_pointer(key)}"
+                m = _LONE_SURROGATE.search(key)
+                if m:
+                    return step, f"\\u{ord(m.group()):04x}"
+                stack.append((step, item))
+        elif isinstance(node, list):
+            stack.extend((f"{pointer}/{i}", item) for i, item in reversed(list(enumerate(node))))
+    return None
+
+
+def _escape_pointer(key: str) -> str:
+    key = key.replace("~", "~0").replace("/", "~1")
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", key)
+
+
+def depth(value: Any) -> int:
+    """How many arrays and objects deep ``value`` nests (0 for a string or number), without recursion."""
+    deepest = 0
+    level: list[Any] = [value]
+    while level:
+        nested = [v for v in level if isinstance(v, (dict, list))]
+        if not nested:
+            break
+        deepest += 1
+        level = [item for v in nested for item in (v.values() if isinstance(v, dict) else v)]
+    return deepest
+
+
+def _hostile(path: str, line: int, raw: bytes | str, value: Any) -> Finding | None:
+    """The finding of a parsed record that the checks must not see, or that parsed to something other than it says.
+
+    Cheap tests on the raw text come first, so that a usual record costs one ``translate``:
+    nesting needs more brackets than MAX_DEPTH, a lone surrogate needs a backslash escape.
+    """
+    for what, text in _ODD:
+        if what == "number":
+            return _finding(
+                "RDR012", Severity.ERROR, path, line,
+                f"number {_short(text)} is too large for a 64-bit float (it reads as infinity); record not checked further",
+                "write a smaller number, or the value as a string",
+            )
+    gate = raw.encode("utf-8", "surrogatepass").translate(None, _GATE) if isinstance(raw, str) else raw.translate(None, _GATE)
+    if len(gate) > MAX_DEPTH and gate.count(b"[") + gate.count(b"{") > MAX_DEPTH:
+        levels = depth(value)
+        if levels > MAX_DEPTH:
+            return _finding(
+                "RDR014", Severity.ERROR, path, line,
+                f"record nests {levels:,} levels deep, over the limit of {MAX_DEPTH}; not checked further",
+                "flatten the record; a training example has no use for such nesting",
+                {"depth": levels},
+            )
+    if b"\\" in gate and (b"\\ud" in raw or b"\\uD" in raw if isinstance(raw, bytes) else "\\ud" in raw or "\\uD" in raw):
+        found = _lone_surrogate(value)
+        if found is not None:
+            pointer, escape = found
+            return Finding(
+                "RDR013", Severity.ERROR,
+                f"string at {pointer} holds the lone surrogate {escape}, which is not a character; record not checked further",
+                READER, path, line, pointer, "remove the escape, or pair it with its other half (as in \\ud83d\\ude00)",
+            )
+    for what, key in _ODD:
+        if what == "key":
+            return _finding(
+                "RDR011", Severity.ERROR, path, line,
+                f"an object holds the key {_short(json.dumps(key))} more than once; only its last value is read",
+                "keep one value per key; other readers may take the first one",
+            )
+    return None
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _finding(
@@ -368,8 +488,10 @@ def _parse_into(record: Record, content: bytes, col_offset: int) -> Finding | No
         return _json_error(path, line_no, exc, col_offset, text)
     if not isinstance(value, dict):
         return _not_object(path, line_no, value)
-    record.value = value
-    return None
+    problem = _hostile(path, line_no, content, value)
+    if problem is None or problem.code == "RDR011":
+        record.value = value
+    return problem
 
 
 def _bom_finding(path: str, what: str) -> Finding:
@@ -578,6 +700,7 @@ def _element(stream: _ArrayStream, path: str, index: int) -> tuple[Record, bool]
     """The record of the array element at the stream's position, and whether it parsed."""
     line = stream.current_line()
     while True:
+        _ODD.clear()
         try:
             value, end = _DECODER.raw_decode(stream.buf, stream.pos)
         except (ValueError, RecursionError) as exc:
@@ -588,10 +711,16 @@ def _element(stream: _ArrayStream, path: str, index: int) -> tuple[Record, bool]
         if end >= len(stream.buf) and stream.more():
             continue  # a number or literal may go on in the next chunk
         break
-    stream.pos = end
+    start, stream.pos = stream.pos, end
     record = Record(path, line, index, value=value if isinstance(value, dict) else None)
     if not isinstance(value, dict):
         record.problems = (_not_object(path, line, value),)
+        return record, True
+    problem = _hostile(path, line, stream.buf[start:end], value)
+    if problem is not None:
+        record.problems = (problem,)
+        if problem.code != "RDR011":
+            record.value = None
     return record, True
 
 

@@ -231,13 +231,39 @@ class ExampleCount:
         return sum(end - max(start, limit) for start, end in self.segments if end > limit)
 
 
+class TokenizerFailed(ValueError):
+    """The tokenizer crashed on one string (tiktoken panics on a run of about a million spaces)."""
+
+
+def guarded(encode: Callable[[str], list[int]]) -> Callable[[str], list[int]]:
+    """``encode``, with a crash of the tokenizer's native code turned into TokenizerFailed.
+
+    tiktoken's Rust code overflows its stack on some long strings and raises pyo3's
+    PanicException, which derives from BaseException: it would pass every ``except Exception``
+    and end the run. As an ordinary exception it becomes a finding on its record.
+    """
+
+    def run(s: str) -> list[int]:
+        try:
+            return encode(s)
+        except Exception:
+            raise
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":
+                raise
+            reason = str(exc).splitlines()[0] if str(exc) else "it panicked"
+            raise TokenizerFailed(f"the tokenizer failed on a {len(s):,}-character string ({reason})") from None
+
+    return run
+
+
 class ChatCounter:
     """Counts chat and preference examples with one encoding, remembering repeated strings."""
 
     def __init__(self, encoding: str, tokenizer: str | None = None) -> None:
         self.encoding_name = encoding
         # a model's own tokenizer.json (--tokenizer) replaces the tiktoken encoding for the strings
-        self._encode = local_tokenizer(tokenizer) if tokenizer else get_encoding(encoding).encode_ordinary
+        self._encode = guarded(local_tokenizer(tokenizer) if tokenizer else get_encoding(encoding).encode_ordinary)
         self._func_init = FUNC_INIT.get(encoding, FUNC_INIT["cl100k_base"])
         self._cache: dict[str, int] = {}
         self._previous: dict[str, int] = {}
