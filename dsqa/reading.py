@@ -350,7 +350,7 @@ def read_records(
         if kind.wrong is not None:
             yield Record(name, 1, -1, problems=(kind.wrong,))
         elif kind.array:
-            yield from _read_array(f, name)
+            yield from _read_array(f, name, max_line_bytes)
         else:
             yield from _read_lines(f, name, max_line_bytes)
 
@@ -375,7 +375,7 @@ def records_at(
         if kind.wrong is not None:
             return
         if kind.array:
-            for record in _read_array(f, name):
+            for record in _read_array(f, name, max_line_bytes):
                 if record.index >= 0 and (record.line in lines or record.index in indexes):
                     yield record
             return
@@ -390,6 +390,46 @@ def records_at(
             record = _line_record(name, number, 0, raw, size, max_line_bytes)
             if record.index >= 0:
                 yield record
+
+
+def line_chunks(path: Path, line: int) -> Iterator[bytes]:
+    """The bytes of line ``line`` of a JSONL file, without its line ending (or a first line's BOM), in pieces.
+
+    For a line over the size limit, which the reader counts but does not keep: whoever must
+    keep its content (a rejects file) copies it from the file piece by piece, in bounded memory.
+    """
+    with open_source(path) as f:
+        number, at_start = 0, True
+        while True:
+            chunk = f.readline(_CHUNK)
+            if not chunk:
+                return
+            if at_start:
+                number += 1
+            at_start = chunk.endswith(b"\n")
+            if number == line:
+                break
+        if line == 1 and chunk.startswith(BOM):
+            chunk = chunk[3:]
+        held = b""  # a CR at the end of a piece may be the start of the CRLF that ends the line
+        while chunk:
+            if chunk.endswith(b"\n"):
+                chunk = held + chunk[:-1]
+                yield chunk[:-1] if chunk.endswith(b"\r") else chunk
+                return
+            chunk, held = held + chunk, b""
+            if chunk.endswith(b"\r"):
+                chunk, held = chunk[:-1], b"\r"
+            if chunk:
+                yield chunk
+            chunk = f.readline(_CHUNK)
+        if held:
+            yield held
+
+
+def over_limit(record: Record) -> bool:
+    """Whether ``record`` is a JSONL line over the size limit, whose bytes were not kept."""
+    return record.value is None and not record.raw and any(p.code == "RDR008" for p in record.problems)
 
 
 def crlf_finding(path: str, first_line: int, count: int) -> Finding:
@@ -616,6 +656,13 @@ class _ArrayStream:
             raise _BadUtf8(line, exc.reason) from None
         return True
 
+    def drop(self) -> None:
+        """Forget all the text read so far (counting its lines), and read on in small pieces."""
+        self.line += self.buf.count("\n")
+        self.buf, self.pos = "", 0
+        self.counted, self.counted_line = 0, self.line
+        self.chunk = _CHUNK
+
     def current_line(self) -> int:
         if self.pos < self.counted:
             self.counted, self.counted_line = 0, self.line
@@ -639,7 +686,7 @@ class _ArrayStream:
                 return ""
 
 
-def _read_array(f: BinaryIO, path: str) -> Iterator[Record]:
+def _read_array(f: BinaryIO, path: str, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Record]:
     stream = _ArrayStream(f)
     index = 0
     try:
@@ -656,7 +703,7 @@ def _read_array(f: BinaryIO, path: str) -> Iterator[Record]:
             if between is not None:
                 yield between
                 return
-            record, parsed = _element(stream, path, index)
+            record, parsed = _element(stream, path, index, max_line_bytes)
             yield record
             if not parsed:
                 return
@@ -696,20 +743,29 @@ def _between_elements(stream: _ArrayStream, path: str, first: bool) -> Record | 
     return None
 
 
-def _element(stream: _ArrayStream, path: str, index: int) -> tuple[Record, bool]:
-    """The record of the array element at the stream's position, and whether it parsed."""
+def _element(stream: _ArrayStream, path: str, index: int, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> tuple[Record, bool]:
+    """The record of the array element at the stream's position, and whether it parsed.
+
+    An element over ``max_line_bytes`` is passed over without being kept (RDR008), as a JSONL
+    line over the limit is: parsing it whole took many times its size in memory.
+    """
     line = stream.current_line()
     while True:
         _ODD.clear()
         try:
             value, end = _DECODER.raw_decode(stream.buf, stream.pos)
         except (ValueError, RecursionError) as exc:
+            if len(stream.buf) - stream.pos > max_line_bytes:
+                return _skip_element(stream, path, line, index, max_line_bytes)
             if stream.more():
                 continue
             at = stream.line + exc.lineno - 1 if isinstance(exc, json.JSONDecodeError) else line
             return Record(path, line, index, problems=(_json_error(path, at, exc),)), False
         if end >= len(stream.buf) and stream.more():
             continue  # a number or literal may go on in the next chunk
+        if end - stream.pos > max_line_bytes:
+            del value
+            return _skip_element(stream, path, line, index, max_line_bytes)
         break
     start, stream.pos = stream.pos, end
     record = Record(path, line, index, value=value if isinstance(value, dict) else None)
@@ -722,6 +778,83 @@ def _element(stream: _ArrayStream, path: str, index: int) -> tuple[Record, bool]
         if problem.code != "RDR011":
             record.value = None
     return record, True
+
+
+#: what ends a run of text outside a JSON string, and a number or literal
+_OUTSIDE = re.compile(r'["\[\]{}]')
+_SCALAR_END = re.compile(r"[,\]\s]")
+
+
+def _skip_element(stream: _ArrayStream, path: str, line: int, index: int, max_line_bytes: int) -> tuple[Record, bool]:
+    """Move past the array element at the stream's position, keeping none of it; its RDR008 record.
+
+    Strings and brackets are followed piece by piece, and the text already passed is dropped, so
+    memory stays at one read however large the element is. False when the file ends inside it.
+    """
+    buf, i = stream.buf, stream.pos
+    size, depth, in_string, escaped = 0, 0, False, False
+    scalar = buf[i] not in '[{"'
+    while True:
+        n = len(buf)
+        while i < n:
+            if scalar:  # a number or literal: it ends at the next comma, bracket or blank
+                m = _SCALAR_END.search(buf, i)
+                i = m.start() if m else n
+                if m:
+                    break
+                continue
+            if in_string:
+                if escaped:  # the first character here was escaped at the end of the last piece
+                    escaped, i = False, i + 1
+                    continue
+                # the next quote ends the string unless an odd run of backslashes escapes it
+                j = buf.find('"', i)
+                end = n if j < 0 else j
+                k = end
+                while k > i and buf[k - 1] == "\\":
+                    k -= 1
+                odd = (end - k) % 2 == 1
+                if j < 0:
+                    escaped, i = odd, n
+                    continue
+                i = j + 1
+                if not odd:
+                    in_string = False
+                    if depth == 0:
+                        break
+                continue
+            m = _OUTSIDE.search(buf, i)
+            if m is None:
+                i = n
+                continue
+            i, c = m.end(), m.group()
+            if c == '"':
+                in_string = True
+            elif c in "[{":
+                depth += 1
+            else:
+                depth -= 1
+                if depth == 0:
+                    break
+        if i < n:
+            size += len(buf[stream.pos:i].encode("utf-8", "surrogatepass"))
+            stream.pos = i
+            break
+        size += len(buf[stream.pos:].encode("utf-8", "surrogatepass"))
+        stream.drop()
+        if not stream.more():
+            return Record(path, line, index, problems=(_finding(
+                "RDR009", Severity.ERROR, path, line,
+                "malformed JSON array: the file ends inside an element; the rest of the file was not read",
+                "a .json dataset must be one array of objects: [{...}, {...}]",
+            ),)), False
+        buf, i = stream.buf, stream.pos
+    return Record(path, line, index, problems=(_finding(
+        "RDR008", Severity.ERROR, path, line,
+        f"array element is {_size(size)}, over the {_size(max_line_bytes)} limit; not parsed",
+        "split the example or raise validators.reader.max_line_bytes in the rule pack",
+        {"bytes": size},
+    ),)), True
 
 
 def _array_error(path: str, line: int, message: str) -> Record:
