@@ -23,6 +23,7 @@ import base64
 import binascii
 import hashlib
 import math
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -231,6 +232,40 @@ class ExampleCount:
         return sum(end - max(start, limit) for start, end in self.segments if end > limit)
 
 
+#: strings longer than this are encoded in pieces of about this size (see ``in_pieces``)
+PIECE_CHARS = 1 << 18
+#: where a piece may end: before a space that follows a letter and comes before one; both
+#: tiktoken encodings start a new pre-token there (" word"), so no token spans the cut
+_CUT = re.compile(r"(?<=[^\W\d_]) (?=[^\W\d_])")
+
+
+def in_pieces(encode: Callable[[str], list[int]]) -> Callable[[str], Any]:
+    """``encode`` for short strings; for long ones, a stand-in list of the right length made piece by piece.
+
+    A 30 MB message made a list of millions of token ids (hundreds of MB) only to be counted.
+    """
+
+    def run(s: str) -> Any:
+        if len(s) <= PIECE_CHARS:
+            return encode(s)
+        return range(sum(len(encode(piece)) for piece in pieces(s)))
+
+    return run
+
+
+def pieces(s: str, size: int = PIECE_CHARS) -> list[str]:
+    """``s`` cut into pieces of at least ``size`` characters, each cut at a ``_CUT`` (or not at all)."""
+    out, start = [], 0
+    while len(s) - start > size:
+        m = _CUT.search(s, start + size)
+        if m is None:
+            break
+        out.append(s[start:m.start()])
+        start = m.start()
+    out.append(s[start:])
+    return out
+
+
 class TokenizerFailed(ValueError):
     """The tokenizer crashed on one string (tiktoken panics on a run of about a million spaces)."""
 
@@ -263,7 +298,10 @@ class ChatCounter:
     def __init__(self, encoding: str, tokenizer: str | None = None) -> None:
         self.encoding_name = encoding
         # a model's own tokenizer.json (--tokenizer) replaces the tiktoken encoding for the strings
-        self._encode = guarded(local_tokenizer(tokenizer) if tokenizer else get_encoding(encoding).encode_ordinary)
+        encode = guarded(local_tokenizer(tokenizer) if tokenizer else get_encoding(encoding).encode_ordinary)
+        # tiktoken splits text into words before it merges bytes, so a long text counts the same
+        # in pieces cut before a word: the token list of one piece at a time is all that is held
+        self._encode = encode if tokenizer else in_pieces(encode)
         self._func_init = FUNC_INIT.get(encoding, FUNC_INIT["cl100k_base"])
         self._cache: dict[str, int] = {}
         self._previous: dict[str, int] = {}
