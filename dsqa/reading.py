@@ -77,22 +77,19 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _lone_surrogate(value: Any) -> tuple[str, str] | None:
     """The JSON pointer and escape of the first string (or key) holding a lone surrogate, walked without recursion."""
-    stack: list[tuple[str, Any]] = [("", value)]
+    # in document order: a key is looked at just before its value
+    stack: list[tuple[str, Any, str]] = [("", value, "")]
     while stack:
-        pointer, node = stack.pop()
-        if isinstance(node, str):
+        pointer, node, key = stack.pop()
+        m = _LONE_SURROGATE.search(key)
+        if m is None and isinstance(node, str):
             m = _LONE_SURROGATE.search(node)
-            if m:
-                return pointer or "/", f"\\u{ord(m.group()):04x}"
-        elif isinstance(node, dict):
-            for key, item in reversed(node.items()):
-                step = f"{pointer}/{_escape_pointer(key)}"
-                m = _LONE_SURROGATE.search(key)
-                if m:
-                    return step, f"\\u{ord(m.group()):04x}"
-                stack.append((step, item))
+        if m is not None:
+            return pointer or "/", f"\\u{ord(m.group()):04x}"
+        if isinstance(node, dict):
+            stack.extend((f"{pointer}/{_escape_pointer(k)}", item, k) for k, item in reversed(node.items()))
         elif isinstance(node, list):
-            stack.extend((f"{pointer}/{i}", item) for i, item in reversed(list(enumerate(node))))
+            stack.extend((f"{pointer}/{i}", item, "") for i, item in reversed(list(enumerate(node))))
     return None
 
 
