@@ -785,6 +785,7 @@ def _element(stream: _ArrayStream, path: str, index: int, max_line_bytes: int = 
 #: what ends a run of text outside a JSON string, and a number or literal
 _OUTSIDE = re.compile(r'["\[\]{}]')
 _SCALAR_END = re.compile(r"[,\]\s]")
+_STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
 
 
 def _skip_element(stream: _ArrayStream, path: str, line: int, index: int, max_line_bytes: int) -> tuple[Record, bool]:
@@ -809,21 +810,16 @@ def _skip_element(stream: _ArrayStream, path: str, line: int, index: int, max_li
                 if escaped:  # the first character here was escaped at the end of the last piece
                     escaped, i = False, i + 1
                     continue
-                # the next quote ends the string unless an odd run of backslashes escapes it
-                j = buf.find('"', i)
-                end = n if j < 0 else j
-                k = end
-                while k > i and buf[k - 1] == "\\":
-                    k -= 1
-                odd = (end - k) % 2 == 1
-                if j < 0:
-                    escaped, i = odd, n
-                    continue
-                i = j + 1
-                if not odd:
+                # the rest of the string in one match: plain text and escape pairs, up to the
+                # closing quote, or to a backslash that ends the piece (it escapes what follows)
+                i = _STRING_BODY.match(buf, i).end()
+                if i < n and buf[i] == '"':
+                    i += 1
                     in_string = False
                     if depth == 0:
                         break
+                elif i < n:
+                    escaped, i = True, n
                 continue
             m = _OUTSIDE.search(buf, i)
             if m is None:

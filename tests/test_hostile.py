@@ -332,3 +332,27 @@ def test_killing_dsqa_kills_its_workers(tmp_path: Path, command: str) -> None:
             proc.kill()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1000])
+def test_an_element_over_the_limit_is_skipped_exactly_whatever_the_reads(tmp_path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Escapes, quotes and brackets in strings, cut anywhere by the reads, do not end the element early."""
+    import dsqa.reading as reading
+
+    monkeypatch.setattr(reading, "_CHUNK", chunk)
+    tricky = 'a\\"b\\\\"c\\\\\\"d [ { ] } \\\\\\\\ é 😀 \\u005c'
+    elements = [
+        GOOD,
+        json.dumps({"messages": [{"role": "user", "content": tricky * 40}], "n": [[1, 2], {"x": "]"}]}),
+        '"' + "\\\\" * 300 + '"',
+        "1" * 500,
+        '{"messages": [' + BAD_ROLE + "]}",
+    ]
+    data = tmp_path / "data.json"
+    data.write_text("[\n" + ",\n".join(elements) + "\n]\n", encoding="utf-8")
+    records = [r for r in reading.read_records(data, max_line_bytes=200) if r.index >= 0]
+    assert [(r.line, [p.code for p in r.problems]) for r in records] == [
+        (2, []), (3, ["RDR008"]), (4, ["RDR008"]), (5, ["RDR008"]), (6, []),
+    ]
+    assert [r.problems[0].data for r in records[1:4]] == [{"bytes": len(e.encode("utf-8"))} for e in elements[1:4]]
+    assert records[4].value == json.loads(elements[4])
