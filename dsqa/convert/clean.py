@@ -13,7 +13,7 @@ from ..engine import check
 from ..errors import UsageError
 from ..model import Record, Report, Severity
 from ..outputs import AtomicOutput, commit_together, write_entry_with_content
-from ..reading import line_chunks, over_limit
+from ..reading import file_kind, line_chunks, over_limit
 from ..sources import read_records
 from .base import dumps
 from .pipeline import default_rejects
@@ -85,6 +85,7 @@ def clean_file(
     is_array = False
     read = kept = rejected = duplicates = 0
     max_line = config.options("reader")["max_line_bytes"]
+    array = file_kind(Path(src)).array  # an array element is not a line: it cannot be copied by line number
     with AtomicOutput(out) as writer, AtomicOutput(rejects) as rejecter:
         for rec in read_records(Path(src), str(src), max_line_bytes=max_line):
             codes = bad.get(rec.line)
@@ -96,7 +97,7 @@ def clean_file(
                 continue
             read += 1
             if codes:
-                if over_limit(rec):  # its bytes were not kept: copied from the file, piece by piece
+                if over_limit(rec) and not array:  # its bytes were not kept: copied from the file, piece by piece
                     head = dumps({"line": rec.line, "codes": sorted(codes)})
                     write_entry_with_content(rejecter, head, partial(line_chunks, Path(src), rec.line))
                 else:

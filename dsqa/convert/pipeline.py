@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..outputs import AtomicOutput, commit_together, write_entry_with_content
-from ..reading import line_chunks
+from ..reading import file_kind, line_chunks
 from . import alpaca, completion, openai_formats, preference, sharegpt
 from .base import Canonical, ConvertError, dumps
 from .containers import Item, container_of, read_items
@@ -177,7 +177,7 @@ def convert_file(
     read = written = rejected = 0
     used: str | None = None
     target_used: str | None = None if target == "auto" else target
-    jsonl = container_of(Path(src), container) == "jsonl"
+    jsonl = container_of(Path(src), container) == "jsonl" and Path(src).is_file() and not file_kind(Path(src)).array
     with AtomicOutput(out) as writer, AtomicOutput(rejects_path) as rejecter:
         for item, record, reason, fmt in _converted(read_items(src, container, split), source, target, mapping or {}):
             read += 1
