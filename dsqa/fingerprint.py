@@ -76,7 +76,39 @@ def stamp(finding: Finding, record: Record) -> Finding:
     """The finding with the fingerprint and excerpt of ``record`` (blank/file-level records have none)."""
     if record.index < 0 or finding.fingerprint is not None:
         return finding
-    return dataclasses.replace(finding, fingerprint=fingerprint(record), excerpt=excerpt(record, finding.pointer))
+    return dataclasses.replace(finding, fingerprint=_memo.fingerprint(record), excerpt=_memo.excerpt(record, finding.pointer))
+
+
+class _Memo:
+    """The fingerprint and excerpts of the last record stamped.
+
+    Findings come record by record, and one record may have thousands (one per unknown key):
+    hashing and masking the whole record for each of them made such a record quadratic.
+    The record is held, so its ``id`` cannot be reused while it is remembered.
+    """
+
+    def __init__(self) -> None:
+        self.record: Record | None = None
+        self.print: str | None = None
+        self.excerpts: dict[int, str | None] = {}
+
+    def _use(self, record: Record) -> None:
+        if self.record is not record:
+            self.record, self.print, self.excerpts = record, fingerprint(record), {}
+
+    def fingerprint(self, record: Record) -> str | None:
+        self._use(record)
+        return self.print
+
+    def excerpt(self, record: Record, pointer: str | None) -> str | None:
+        self._use(record)
+        focus = id(_focus(record.value, pointer)) if record.value is not None else 0
+        if focus not in self.excerpts:
+            self.excerpts[focus] = excerpt(record, pointer)
+        return self.excerpts[focus]
+
+
+_memo = _Memo()
 
 
 def stamp_late(path: Path, display: str, findings: Iterable[Finding]) -> list[Finding]:

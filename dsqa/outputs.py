@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import codecs
+import json
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -122,6 +125,39 @@ class AtomicOutput:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.discard()
+
+
+def write_entry_with_content(out: AtomicOutput, head: str, chunks: Callable[[], Iterable[bytes]]) -> None:
+    """Write one JSONL line: the JSON object ``head`` with the bytes ``chunks()`` yields added, streamed.
+
+    The bytes go in ``"text"``; when they are not valid UTF-8, ``"text"`` shows them with
+    replacement characters and ``"raw_base64"`` holds them exactly. ``chunks`` is called once to
+    test the encoding and once per field written, so a record of any size takes bounded memory.
+    """
+    valid = True
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    try:
+        for chunk in chunks():
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        valid = False
+    out.write(head.rstrip()[:-1].encode("utf-8") + (b', "text": "' if head.rstrip() != "{}" else b'"text": "'))
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    for chunk in chunks():
+        out.write(json.dumps(decoder.decode(chunk), ensure_ascii=False)[1:-1].encode("utf-8"))
+    out.write(json.dumps(decoder.decode(b"", final=True), ensure_ascii=False)[1:-1].encode("utf-8") + b'"')
+    if not valid:
+        out.write(b', "raw_base64": "')
+        rest = b""
+        for chunk in chunks():
+            data = rest + chunk
+            cut = len(data) - len(data) % 3  # whole 3-byte groups, so the pieces join into one base64 text
+            out.write(base64.b64encode(data[:cut]))
+            rest = data[cut:]
+        out.write(base64.b64encode(rest) + b'"')
+    out.write(b"}")
+    out.write_line(b"")
 
 
 def commit_together(outputs: Sequence[AtomicOutput], stale: Sequence[Path] = ()) -> None:

@@ -28,16 +28,133 @@ WRONG_KIND = "RDR010"
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 
 
+#: objects nested deeper than this are not checked (RDR014): the checks walk records, and a few
+#: hundred levels would exhaust Python's stack in them; real records nest a dozen levels at most
+MAX_DEPTH = 100
+#: what the parse hooks saw in the document being parsed: ("key", name) for a key that an object
+#: holds twice, ("number", text) for a number too large for a float; cleared before each parse
+_ODD: list[tuple[str, str]] = []
+_INF = float("inf")
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON (only finite numbers are allowed)")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+def _float(text: str) -> float:
+    value = float(text)
+    if value == _INF or value == -_INF:
+        _ODD.append(("number", text))
+    return value
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # the C parser keeps the last value of a repeated key without a word; the pairs show it
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                _ODD.append(("key", key))
+                break
+            seen.add(key)
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_float, object_pairs_hook=_object)
 
 
 def loads(text: str) -> Any:
     """Parse one JSON document strictly (no NaN or Infinity)."""
+    _ODD.clear()
     return _DECODER.decode(text)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(value: Any) -> tuple[str, str] | None:
+    """The JSON pointer and escape of the first string (or key) holding a lone surrogate, walked without recursion."""
+    # in document order: a key is looked at just before its value
+    stack: list[tuple[str, Any, str]] = [("", value, "")]
+    while stack:
+        pointer, node, key = stack.pop()
+        m = _LONE_SURROGATE.search(key)
+        if m is None and isinstance(node, str):
+            m = _LONE_SURROGATE.search(node)
+        if m is not None:
+            return pointer or "/", f"\\u{ord(m.group()):04x}"
+        if isinstance(node, dict):
+            stack.extend((f"{pointer}/{_escape_pointer(k)}", item, k) for k, item in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((f"{pointer}/{i}", item, "") for i, item in reversed(list(enumerate(node))))
+    return None
+
+
+def _escape_pointer(key: str) -> str:
+    key = key.replace("~", "~0").replace("/", "~1")
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", key)
+
+
+def depth(value: Any) -> int:
+    """How many arrays and objects deep ``value`` nests (0 for a string or number), without recursion."""
+    deepest = 0
+    level: list[Any] = [value]
+    while level:
+        nested = [v for v in level if isinstance(v, (dict, list))]
+        if not nested:
+            break
+        deepest += 1
+        level = [item for v in nested for item in (v.values() if isinstance(v, dict) else v)]
+    return deepest
+
+
+def _hostile(path: str, line: int, raw: bytes | str, value: Any) -> Finding | None:
+    """The finding of a parsed record that the checks must not see, or that parsed to something other than it says.
+
+    Cheap tests on the raw text come first: nesting needs more brackets than MAX_DEPTH, a lone
+    surrogate needs a backslash escape.
+    """
+    for what, text in _ODD:
+        if what == "number":
+            return _finding(
+                "RDR012", Severity.ERROR, path, line,
+                f"number {_short(text)} is too large for a 64-bit float (it reads as infinity); record not checked further",
+                "write a smaller number, or the value as a string",
+            )
+    if raw.count("[" if isinstance(raw, str) else b"[") + raw.count("{" if isinstance(raw, str) else b"{") > MAX_DEPTH:
+        levels = depth(value)
+        if levels > MAX_DEPTH:
+            return _finding(
+                "RDR014", Severity.ERROR, path, line,
+                f"record nests {levels:,} levels deep, over the limit of {MAX_DEPTH}; not checked further",
+                "flatten the record; a training example has no use for such nesting",
+                {"depth": levels},
+            )
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogatepass")
+    # the backslash test is a memchr; few lines hold escapes at all
+    if b"\\" in raw and (b"\\ud" in raw or b"\\uD" in raw):
+        found = _lone_surrogate(value)
+        if found is not None:
+            pointer, escape = found
+            return Finding(
+                "RDR013", Severity.ERROR,
+                f"string at {pointer} holds the lone surrogate {escape}, which is not a character; record not checked further",
+                READER, path, line, pointer, "remove the escape, or pair it with its other half (as in \\ud83d\\ude00)",
+            )
+    for what, key in _ODD:
+        if what == "key":
+            return _finding(
+                "RDR011", Severity.ERROR, path, line,
+                f"an object holds the key {_short(json.dumps(key))} more than once; only its last value is read",
+                "keep one value per key; other readers may take the first one",
+            )
+    return None
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _finding(
@@ -230,7 +347,7 @@ def read_records(
         if kind.wrong is not None:
             yield Record(name, 1, -1, problems=(kind.wrong,))
         elif kind.array:
-            yield from _read_array(f, name)
+            yield from _read_array(f, name, max_line_bytes)
         else:
             yield from _read_lines(f, name, max_line_bytes)
 
@@ -255,7 +372,7 @@ def records_at(
         if kind.wrong is not None:
             return
         if kind.array:
-            for record in _read_array(f, name):
+            for record in _read_array(f, name, max_line_bytes):
                 if record.index >= 0 and (record.line in lines or record.index in indexes):
                     yield record
             return
@@ -270,6 +387,46 @@ def records_at(
             record = _line_record(name, number, 0, raw, size, max_line_bytes)
             if record.index >= 0:
                 yield record
+
+
+def line_chunks(path: Path, line: int) -> Iterator[bytes]:
+    """The bytes of line ``line`` of a JSONL file, without its line ending (or a first line's BOM), in pieces.
+
+    For a line over the size limit, which the reader counts but does not keep: whoever must
+    keep its content (a rejects file) copies it from the file piece by piece, in bounded memory.
+    """
+    with open_source(path) as f:
+        number, at_start = 0, True
+        while True:
+            chunk = f.readline(_CHUNK)
+            if not chunk:
+                return
+            if at_start:
+                number += 1
+            at_start = chunk.endswith(b"\n")
+            if number == line:
+                break
+        if line == 1 and chunk.startswith(BOM):
+            chunk = chunk[3:]
+        held = b""  # a CR at the end of a piece may be the start of the CRLF that ends the line
+        while chunk:
+            if chunk.endswith(b"\n"):
+                chunk = held + chunk[:-1]
+                yield chunk[:-1] if chunk.endswith(b"\r") else chunk
+                return
+            chunk, held = held + chunk, b""
+            if chunk.endswith(b"\r"):
+                chunk, held = chunk[:-1], b"\r"
+            if chunk:
+                yield chunk
+            chunk = f.readline(_CHUNK)
+        if held:
+            yield held
+
+
+def over_limit(record: Record) -> bool:
+    """Whether ``record`` is a JSONL line over the size limit, whose bytes were not kept."""
+    return record.value is None and not record.raw and any(p.code == "RDR008" for p in record.problems)
 
 
 def crlf_finding(path: str, first_line: int, count: int) -> Finding:
@@ -368,8 +525,15 @@ def _parse_into(record: Record, content: bytes, col_offset: int) -> Finding | No
         return _json_error(path, line_no, exc, col_offset, text)
     if not isinstance(value, dict):
         return _not_object(path, line_no, value)
+    # the gates of ``_hostile``, inline: most lines pass all three
+    if _ODD or b"\\" in content or content.count(b"[") + content.count(b"{") > MAX_DEPTH:
+        problem = _hostile(path, line_no, content, value)
+        if problem is not None and problem.code != "RDR011":
+            return problem
+    else:
+        problem = None
     record.value = value
-    return None
+    return problem
 
 
 def _bom_finding(path: str, what: str) -> Finding:
@@ -494,6 +658,13 @@ class _ArrayStream:
             raise _BadUtf8(line, exc.reason) from None
         return True
 
+    def drop(self) -> None:
+        """Forget all the text read so far (counting its lines), and read on in small pieces."""
+        self.line += self.buf.count("\n")
+        self.buf, self.pos = "", 0
+        self.counted, self.counted_line = 0, self.line
+        self.chunk = _CHUNK
+
     def current_line(self) -> int:
         if self.pos < self.counted:
             self.counted, self.counted_line = 0, self.line
@@ -517,7 +688,7 @@ class _ArrayStream:
                 return ""
 
 
-def _read_array(f: BinaryIO, path: str) -> Iterator[Record]:
+def _read_array(f: BinaryIO, path: str, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Record]:
     stream = _ArrayStream(f)
     index = 0
     try:
@@ -534,7 +705,7 @@ def _read_array(f: BinaryIO, path: str) -> Iterator[Record]:
             if between is not None:
                 yield between
                 return
-            record, parsed = _element(stream, path, index)
+            record, parsed = _element(stream, path, index, max_line_bytes)
             yield record
             if not parsed:
                 return
@@ -574,25 +745,114 @@ def _between_elements(stream: _ArrayStream, path: str, first: bool) -> Record | 
     return None
 
 
-def _element(stream: _ArrayStream, path: str, index: int) -> tuple[Record, bool]:
-    """The record of the array element at the stream's position, and whether it parsed."""
+def _element(stream: _ArrayStream, path: str, index: int, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> tuple[Record, bool]:
+    """The record of the array element at the stream's position, and whether it parsed.
+
+    An element over ``max_line_bytes`` is passed over without being kept (RDR008), as a JSONL
+    line over the limit is: parsing it whole took many times its size in memory.
+    """
     line = stream.current_line()
     while True:
+        _ODD.clear()
         try:
             value, end = _DECODER.raw_decode(stream.buf, stream.pos)
         except (ValueError, RecursionError) as exc:
+            if len(stream.buf) - stream.pos > max_line_bytes:
+                return _skip_element(stream, path, line, index, max_line_bytes)
             if stream.more():
                 continue
             at = stream.line + exc.lineno - 1 if isinstance(exc, json.JSONDecodeError) else line
             return Record(path, line, index, problems=(_json_error(path, at, exc),)), False
         if end >= len(stream.buf) and stream.more():
             continue  # a number or literal may go on in the next chunk
+        if end - stream.pos > max_line_bytes:
+            del value
+            return _skip_element(stream, path, line, index, max_line_bytes)
         break
-    stream.pos = end
+    start, stream.pos = stream.pos, end
     record = Record(path, line, index, value=value if isinstance(value, dict) else None)
     if not isinstance(value, dict):
         record.problems = (_not_object(path, line, value),)
+        return record, True
+    problem = _hostile(path, line, stream.buf[start:end], value)
+    if problem is not None:
+        record.problems = (problem,)
+        if problem.code != "RDR011":
+            record.value = None
     return record, True
+
+
+#: what ends a run of text outside a JSON string, and a number or literal
+_OUTSIDE = re.compile(r'["\[\]{}]')
+_SCALAR_END = re.compile(r"[,\]\s]")
+_STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
+
+
+def _skip_element(stream: _ArrayStream, path: str, line: int, index: int, max_line_bytes: int) -> tuple[Record, bool]:
+    """Move past the array element at the stream's position, keeping none of it; its RDR008 record.
+
+    Strings and brackets are followed piece by piece, and the text already passed is dropped, so
+    memory stays at one read however large the element is. False when the file ends inside it.
+    """
+    buf, i = stream.buf, stream.pos
+    size, depth, in_string, escaped = 0, 0, False, False
+    scalar = buf[i] not in '[{"'
+    while True:
+        n = len(buf)
+        while i < n:
+            if scalar:  # a number or literal: it ends at the next comma, bracket or blank
+                m = _SCALAR_END.search(buf, i)
+                i = m.start() if m else n
+                if m:
+                    break
+                continue
+            if in_string:
+                if escaped:  # the first character here was escaped at the end of the last piece
+                    escaped, i = False, i + 1
+                    continue
+                # the rest of the string in one match: plain text and escape pairs, up to the
+                # closing quote, or to a backslash that ends the piece (it escapes what follows)
+                i = _STRING_BODY.match(buf, i).end()
+                if i < n and buf[i] == '"':
+                    i += 1
+                    in_string = False
+                    if depth == 0:
+                        break
+                elif i < n:
+                    escaped, i = True, n
+                continue
+            m = _OUTSIDE.search(buf, i)
+            if m is None:
+                i = n
+                continue
+            i, c = m.end(), m.group()
+            if c == '"':
+                in_string = True
+            elif c in "[{":
+                depth += 1
+            else:
+                depth -= 1
+                if depth == 0:
+                    break
+        if i < n:
+            size += len(buf[stream.pos:i].encode("utf-8", "surrogatepass"))
+            stream.pos = i
+            break
+        size += len(buf[stream.pos:].encode("utf-8", "surrogatepass"))
+        stream.drop()
+        if not stream.more():
+            return Record(path, line, index, problems=(_finding(
+                "RDR009", Severity.ERROR, path, line,
+                "malformed JSON array: the file ends inside an element; the rest of the file was not read",
+                "a .json dataset must be one array of objects: [{...}, {...}]",
+            ),)), False
+        buf, i = stream.buf, stream.pos
+    return Record(path, line, index, problems=(_finding(
+        "RDR008", Severity.ERROR, path, line,
+        f"array element is {_size(size)}, over the {_size(max_line_bytes)} limit; not parsed",
+        "split the example or raise validators.reader.max_line_bytes in the rule pack",
+        {"bytes": size},
+    ),)), True
 
 
 def _array_error(path: str, line: int, message: str) -> Record:

@@ -23,6 +23,7 @@ import base64
 import binascii
 import hashlib
 import math
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -231,13 +232,76 @@ class ExampleCount:
         return sum(end - max(start, limit) for start, end in self.segments if end > limit)
 
 
+#: strings longer than this are encoded in pieces of about this size (see ``in_pieces``)
+PIECE_CHARS = 1 << 18
+#: where a piece may end: before a space that follows a letter and comes before one; both
+#: tiktoken encodings start a new pre-token there (" word"), so no token spans the cut
+_CUT = re.compile(r"(?<=[^\W\d_]) (?=[^\W\d_])")
+
+
+def in_pieces(encode: Callable[[str], list[int]]) -> Callable[[str], Any]:
+    """``encode`` for short strings; for long ones, a stand-in list of the right length made piece by piece.
+
+    A 30 MB message made a list of millions of token ids (hundreds of MB) only to be counted.
+    """
+
+    def run(s: str) -> Any:
+        if len(s) <= PIECE_CHARS:
+            return encode(s)
+        return range(sum(len(encode(piece)) for piece in pieces(s)))
+
+    return run
+
+
+def pieces(s: str, size: int = PIECE_CHARS) -> list[str]:
+    """``s`` cut into pieces of at least ``size`` characters, each cut at a ``_CUT`` (or not at all)."""
+    out, start = [], 0
+    while len(s) - start > size:
+        m = _CUT.search(s, start + size)
+        if m is None:
+            break
+        out.append(s[start:m.start()])
+        start = m.start()
+    out.append(s[start:])
+    return out
+
+
+class TokenizerFailed(ValueError):
+    """The tokenizer crashed on one string (tiktoken panics on a run of about a million spaces)."""
+
+
+def guarded(encode: Callable[[str], list[int]]) -> Callable[[str], list[int]]:
+    """``encode``, with a crash of the tokenizer's native code turned into TokenizerFailed.
+
+    tiktoken's Rust code overflows its stack on some long strings and raises pyo3's
+    PanicException, which derives from BaseException: it would pass every ``except Exception``
+    and end the run. As an ordinary exception it becomes a finding on its record.
+    """
+
+    def run(s: str) -> list[int]:
+        try:
+            return encode(s)
+        except Exception:
+            raise
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":
+                raise
+            reason = str(exc).splitlines()[0] if str(exc) else "it panicked"
+            raise TokenizerFailed(f"the tokenizer failed on a {len(s):,}-character string ({reason})") from None
+
+    return run
+
+
 class ChatCounter:
     """Counts chat and preference examples with one encoding, remembering repeated strings."""
 
     def __init__(self, encoding: str, tokenizer: str | None = None) -> None:
         self.encoding_name = encoding
         # a model's own tokenizer.json (--tokenizer) replaces the tiktoken encoding for the strings
-        self._encode = local_tokenizer(tokenizer) if tokenizer else get_encoding(encoding).encode_ordinary
+        encode = guarded(local_tokenizer(tokenizer) if tokenizer else get_encoding(encoding).encode_ordinary)
+        # tiktoken splits text into words before it merges bytes, so a long text counts the same
+        # in pieces cut before a word: the token list of one piece at a time is all that is held
+        self._encode = encode if tokenizer else in_pieces(encode)
         self._func_init = FUNC_INIT.get(encoding, FUNC_INIT["cl100k_base"])
         self._cache: dict[str, int] = {}
         self._previous: dict[str, int] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ from ..config import Config
 from ..engine import check
 from ..errors import UsageError
 from ..model import Record, Report, Severity
-from ..outputs import AtomicOutput, commit_together
+from ..outputs import AtomicOutput, commit_together, write_entry_with_content
+from ..reading import file_kind, line_chunks, over_limit
 from ..sources import read_records
 from .base import dumps
 from .pipeline import default_rejects
@@ -83,6 +85,7 @@ def clean_file(
     is_array = False
     read = kept = rejected = duplicates = 0
     max_line = config.options("reader")["max_line_bytes"]
+    array = file_kind(Path(src)).array  # an array element is not a line: it cannot be copied by line number
     with AtomicOutput(out) as writer, AtomicOutput(rejects) as rejecter:
         for rec in read_records(Path(src), str(src), max_line_bytes=max_line):
             codes = bad.get(rec.line)
@@ -94,8 +97,12 @@ def clean_file(
                 continue
             read += 1
             if codes:
-                entry = {"line": rec.line, "codes": sorted(codes), **original_text(rec)}
-                rejecter.write_line(dumps(entry).encode("utf-8"))
+                if over_limit(rec) and not array:  # its bytes were not kept: copied from the file, piece by piece
+                    head = dumps({"line": rec.line, "codes": sorted(codes)})
+                    write_entry_with_content(rejecter, head, partial(line_chunks, Path(src), rec.line))
+                else:
+                    entry = {"line": rec.line, "codes": sorted(codes), **original_text(rec)}
+                    rejecter.write_line(dumps(entry).encode("utf-8"))
                 rejected += 1
                 if all(c.startswith(DUPLICATE_PREFIX) for c in codes):
                     duplicates += 1

@@ -5,14 +5,16 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..outputs import AtomicOutput, commit_together
+from ..outputs import AtomicOutput, commit_together, write_entry_with_content
+from ..reading import file_kind, line_chunks
 from . import alpaca, completion, openai_formats, preference, sharegpt
 from .base import Canonical, ConvertError, dumps
-from .containers import Item, read_items
+from .containers import Item, container_of, read_items
 
 Source = Callable[[dict[str, Any], Mapping[str, str]], Canonical]
 Target = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -112,6 +114,11 @@ def reject_line(line: int, reason: str, record: Any, text: str | None = None, ra
     return dumps(entry).encode("utf-8")
 
 
+def _over_limit(item: Item) -> bool:
+    """Whether ``item`` is a JSONL line over the size limit: the reader counted its bytes but kept none."""
+    return item.value is None and not item.text and item.raw is None and (item.problem or "").startswith("RDR008")
+
+
 def _converted(
     items: Iterator[Item], source: str, target: str, mapping: Mapping[str, str]
 ) -> Iterator[tuple[Item, dict[str, Any] | None, str | None, str | None]]:
@@ -170,6 +177,7 @@ def convert_file(
     read = written = rejected = 0
     used: str | None = None
     target_used: str | None = None if target == "auto" else target
+    jsonl = container_of(Path(src), container) == "jsonl" and Path(src).is_file() and not file_kind(Path(src)).array
     with AtomicOutput(out) as writer, AtomicOutput(rejects_path) as rejecter:
         for item, record, reason, fmt in _converted(read_items(src, container, split), source, target, mapping or {}):
             read += 1
@@ -180,7 +188,11 @@ def convert_file(
                 if target_used is None:
                     target_used = "openai-preference" if "preferred_output" in record else "openai-chat"
             else:
-                rejecter.write_line(reject_line(item.line, reason or "rejected", item.value, item.text, item.raw))
+                if jsonl and _over_limit(item):  # its bytes were not kept: copied from the file, piece by piece
+                    head = dumps({"line": item.line, "reason": reason or "rejected", "record": None})
+                    write_entry_with_content(rejecter, head, partial(line_chunks, Path(src), item.line))
+                else:
+                    rejecter.write_line(reject_line(item.line, reason or "rejected", item.value, item.text, item.raw))
                 rejected += 1
         if rejected or rejects is not None:
             commit_together([writer, rejecter])

@@ -120,6 +120,53 @@ class ReaderValidator(Validator):
             failing='a data.json file holding [{"messages": [...]}, {"messages": [...]} with the closing bracket missing',
             passing=_CHAT,
         ),
+        "RDR011": Code(
+            Severity.ERROR, "an object holds one key twice",
+            why="""
+                An object in the record has the same key more than once, as in
+                {"content": "Hi", "content": "Bye"}. JSON leaves open which value counts: Python
+                (and dsqa) keep the last one, other readers the first or reject the line, so the
+                example OpenAI trains on may not be the one that was checked. Keep one value per
+                key. The record is still checked with the last value.
+            """,
+            failing='{"messages": [{"role": "user", "content": "Hi", "content": "Bye"}, {"role": "assistant", "content": "Hello!"}]}',
+            passing=_CHAT,
+        ),
+        "RDR012": Code(
+            Severity.ERROR, "number too large to read",
+            why="""
+                A number such as 1e400 is beyond what a 64-bit float holds. Python reads it as
+                infinity without a word, and infinity is not JSON: a file written back from it
+                (convert, clean) would not parse, and other readers reject the line. Write a
+                smaller number, or the value as a string. The record is not checked further.
+            """,
+            failing='{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!", "weight": 1e400}]}',
+            passing=_CHAT,
+        ),
+        "RDR013": Code(
+            Severity.ERROR, "string holds a lone surrogate",
+            why="""
+                A string holds an escape such as \\ud800: half of a UTF-16 surrogate pair without
+                its other half. It is not a character, cannot be written as UTF-8, and strict
+                JSON readers reject it. It usually comes from text cut in the middle of an emoji.
+                Remove the escape or restore the pair (\\ud83d\\ude00 is one emoji). The finding
+                points at the string; the record is not checked further.
+            """,
+            failing='{"messages": [{"role": "user", "content": "Hi \\ud800"}, {"role": "assistant", "content": "Hello!"}]}',
+            passing='{"messages": [{"role": "user", "content": "Hi \\ud83d\\ude00"}, {"role": "assistant", "content": "Hello!"}]}',
+        ),
+        "RDR014": Code(
+            Severity.ERROR, "record nests too deeply",
+            why="""
+                The record holds arrays or objects nested more than 100 levels deep. No training
+                example needs that; it is generated or hostile data, and walking it would exhaust
+                the stack of dsqa's checks and of other tools. The record is not checked further.
+                Flatten it or drop it. (Past about a thousand levels the line does not parse at
+                all, and is RDR001.)
+            """,
+            failing='a record whose "metadata" field holds an array nested 150 levels deep: [[[[...]]]]',
+            passing=_CHAT,
+        ),
     }
     options_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
