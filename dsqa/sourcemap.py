@@ -319,12 +319,24 @@ def for_file(path: Path, display: str, forced: str | None, mapping: Mapping[str,
             if source not in IN_PLACE:
                 return None
             sm.source = source
+        if source == COMPLETION and _legacy(record.value, sm):
+            return None
         try:
             sm.kind = sm.convert(record.value)[0]
             break
         except ConvertError:
             continue
     return sm if source is not None else None
+
+
+def _legacy(value: dict[str, Any], sm: SourceMap) -> bool:
+    """A prompt/completion record of strings: OpenAI's legacy format, which every rule reads as it is.
+
+    Such a file keeps FMT003 and its own checks (a completion model such as davinci-002 is trained
+    on it as it is); TRL's conversational prompt/completion (lists of messages) is converted to chat.
+    """
+    value = rename(value, sm.columns)
+    return isinstance(value.get("prompt"), str) and isinstance(value.get("completion"), str)
 
 
 def relocate(sm: SourceMap, path: Path, display: str, findings: Iterable[Finding]) -> list[Finding]:
