@@ -5,7 +5,9 @@ is converted as ``dsqa convert`` would convert it and every validator checks the
 record. A record the converter rejects is one FMT004 finding with the converter's reason.
 Afterwards each finding's JSON Pointer is moved into the source record where the mapping is
 known (``/output``, ``/conversations/3/value``); otherwise it stays in the converted record and
-the finding's ``data`` says so (``"pointer_in": "converted"``).
+the finding's ``data`` says so (``"pointer_in": "converted"``). A prompt/completion file of
+strings is OpenAI's legacy format and is checked as it is (FMT003); TRL's conversational
+prompt/completion (lists of messages) is converted to chat.
 """
 
 from __future__ import annotations

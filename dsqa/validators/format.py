@@ -102,8 +102,9 @@ class FormatValidator(Validator):
             yield self.finding(
                 "FMT001", record,
                 f"record matches no known format (top-level keys: {keys})",
-                hint="name its columns with --map, as dsqa convert --map takes them (e.g. --map instruction=question), "
-                "or use {\"messages\": [...]} for chat or input/preferred_output/non_preferred_output for preference data",
+                hint="for Alpaca or ShareGPT data under other column names, name them as for dsqa convert --map "
+                "(e.g. --map instruction=question); else use {\"messages\": [...]} for chat or "
+                "input/preferred_output/non_preferred_output for preference data",
             )
             return
         declared = self.context.data_format
