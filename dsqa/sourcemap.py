@@ -143,6 +143,8 @@ class SourceMap:
 
 def _finding(code: str, severity: Severity, record: Record, message: str, hint: str,
              data: dict[str, Any] | None = None) -> Finding:
+    if not record.raw:  # an element of a JSON array, several of which may share a line
+        data = {**(data or {}), "record": record.index}
     return Finding(code, severity, message, FORMAT, record.path, record.line, None, hint, data)
 
 
@@ -341,23 +343,39 @@ def _legacy(value: dict[str, Any], sm: SourceMap) -> bool:
     return isinstance(value.get("prompt"), str) and isinstance(value.get("completion"), str)
 
 
+def _record_of(sm: SourceMap, finding: Finding, candidates: list[Record]) -> Record | None:
+    """The source record a finding is about: the one at its line (of a JSON array's records on
+    one line, the one whose converted record has the finding's fingerprint)."""
+    index = (finding.data or {}).get("record")
+    if index is not None:
+        return next((r for r in candidates if r.index == index), None)
+    if len(candidates) < 2 or finding.fingerprint is None:
+        return candidates[0] if candidates else None
+    for record in candidates:
+        copy = Record(record.path, record.line, record.index, value=record.value, raw=record.raw)
+        if fingerprint(sm.remap(copy)) == finding.fingerprint:
+            return record
+    return candidates[0]
+
+
 def relocate(sm: SourceMap, path: Path, display: str, findings: Iterable[Finding]) -> list[Finding]:
     """Findings with their pointers moved into the source records, and stamped from them.
 
     The fingerprint and excerpt of a finding at a record are those of the source record, so a
     baseline made before or after ``convert`` names the same records. A pointer with no known
-    place in the source stays in the converted record, and ``data`` says so.
+    place in the source stays in the converted record, and ``data`` says so. A finding in a
+    JSON array also gets the record's index in the array (``data.record``, from 0).
     """
     findings = list(findings)
     lines = {f.line for f in findings if f.line is not None}
     if not lines:
         return findings
-    by_line: dict[int, Record] = {}
+    by_line: dict[int, list[Record]] = {}
     for r in records_at(path, display, lines):
-        by_line.setdefault(r.line, r)
+        by_line.setdefault(r.line, []).append(r)
     out = []
     for f in findings:
-        source = by_line.get(f.line) if f.line is not None else None
+        source = _record_of(sm, f, by_line.get(f.line, []) if f.line is not None else [])
         if source is None or not isinstance(source.value, dict):
             out.append(f)
             continue
@@ -375,6 +393,9 @@ def relocate(sm: SourceMap, path: Path, display: str, findings: Iterable[Finding
         where = None if "data" in changes else pointer
         changes["fingerprint"] = fingerprint(source)
         changes["excerpt"] = excerpt(source, where)
+        if not source.raw and "record" not in (f.data or {}):
+            # a JSON array's record is found by its index too: several may start on one line
+            changes["data"] = {**changes.get("data", f.data or {}), "record": source.index}
         out.append(dataclasses.replace(f, **changes))
     return out
 

@@ -181,3 +181,19 @@ def test_parallel_gives_the_same_findings(tmp_path: Path, monkeypatch: pytest.Mo
     assert key(one) == key(two)
     assert Counter(f.code for f in one.findings)["CNT002"] == 85 * 6
     assert two.datasets[0].format == "alpaca" and two.datasets[0].stats["checked_as"] == "openai-chat"
+
+
+def test_one_line_json_array_names_the_record(tmp_path: Path) -> None:
+    """json.dump without indent puts every record on line 1: data.record says which one."""
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps([
+        {"instruction": "Hi", "input": "", "output": "Hello"},
+        {"instruction": "Who are you?", "input": "", "output": "I am {{name}}."},
+        {"instruction": "Add 1 and 1", "input": "", "output": None},
+    ]), encoding="utf-8")
+    report = check([path], load_config("default"))
+    found = {f.code: f for f in report.findings if f.code in ("CNT002", "FMT004")}
+    assert (found["CNT002"].line, found["CNT002"].pointer, found["CNT002"].data["record"]) == (1, "/output", 1)
+    assert "{{name}}" in (found["CNT002"].excerpt or "")
+    assert (found["FMT004"].line, found["FMT004"].data["record"]) == (1, 2)
+    assert "Add 1 and 1" in (found["FMT004"].excerpt or "")
