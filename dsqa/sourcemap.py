@@ -57,6 +57,8 @@ class SourceMap:
     kind: str | None = None
     #: whether --data-format named the source (then every record is read as it, as ``convert --from``)
     forced: bool = False
+    #: the line of the record that fixed the source format (None when --data-format named it)
+    first_line: int | None = None
 
     @property
     def columns(self) -> dict[str, str]:
@@ -92,7 +94,8 @@ class SourceMap:
                 record.value = None
             record.problems += (_finding(
                 "FMT002", Severity.ERROR, record,
-                f"record is {detected} but the file is {self.source}",
+                f"record is {detected} but the file is {self.source}"
+                + (f" (from line {self.first_line:,})" if self.first_line else ""),
                 "keep one format per file: convert the odd records or move them to a file of their own",
             ),)
             return
@@ -323,6 +326,7 @@ def for_file(path: Path, display: str, forced: str | None, mapping: Mapping[str,
             if source not in IN_PLACE:
                 return None
             sm.source = source
+            sm.first_line = record.line
         if source == COMPLETION and _legacy(record.value, sm):
             return None
         try:
