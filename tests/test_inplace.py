@@ -197,3 +197,28 @@ def test_one_line_json_array_names_the_record(tmp_path: Path) -> None:
     assert "{{name}}" in (found["CNT002"].excerpt or "")
     assert (found["FMT004"].line, found["FMT004"].data["record"]) == (1, 2)
     assert "Add 1 and 1" in (found["FMT004"].excerpt or "")
+
+
+@pytest.mark.parametrize("source, value, converted, expected", [
+    ("alpaca", {"instruction": "Add", "input": "2, 2", "output": "4", "system": "Be brief."}, "/messages/1/content/0/text", "/instruction"),
+    ("alpaca", {"instruction": "Add", "input": "2, 2", "output": "4", "system": "Be brief."}, "/messages/1/content/1/text", "/input"),
+    ("alpaca", {"instruction": "Add", "input": "2, 2", "output": "4", "system": "Be brief."}, "/messages/0/content", "/system"),
+    ("alpaca", {"instruction": "Add", "input": "", "chosen": "4", "rejected": "5"}, "/non_preferred_output/0/content", "/rejected"),
+    ("sharegpt", {"conversations": [{"from": "human", "value": "Hi"}, {"from": "function_call", "value": "{}"}], "tools": "[]"},
+     "/messages/1/tool_calls/0/function/arguments", "/conversations/1/value"),
+    ("sharegpt", {"conversations": [{"from": "human", "value": "Hi"}], "tools": "[]"}, "/tools/0/function/parameters", "/tools"),
+    ("sharegpt", {"conversations": [{"from": "human", "value": "Hi"}]}, "/messages/0/tool_call_id", None),
+    ("trl-preference", {"prompt": "2+2?", "chosen": "4", "rejected": "5"}, "/input/messages/0/content", "/prompt"),
+    ("trl-preference", {"prompt": "2+2?", "chosen": "4", "rejected": "5"}, "/preferred_output/0/content", "/chosen"),
+    ("trl-preference", {"prompt": [{"role": "user", "content": "2+2?"}], "chosen": [{"role": "assistant", "content": "4"}],
+                        "rejected": [{"role": "assistant", "content": "5"}]}, "/non_preferred_output/0/content", "/rejected/0/content"),
+    ("prompt-completion", {"prompt": [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}],
+                           "completion": [{"role": "assistant", "content": "A"}]}, "/messages/2/content", "/completion/0/content"),
+])
+def test_pointer_into_source(source: str, value: dict[str, Any], converted: str, expected: str | None) -> None:
+    assert SourceMap(source, {}).pointer(value, converted) == expected
+
+
+def test_pointer_follows_map() -> None:
+    sm = SourceMap("alpaca", {"instruction": "question", "output": "answer"})
+    assert sm.pointer({"question": "Q", "input": "", "answer": "A"}, "/messages/1/content") == "/answer"
