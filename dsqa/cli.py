@@ -13,7 +13,7 @@ import click
 
 from ._version import __version__
 from .errors import DsqaError, UsageError
-from .formats import FORMATS
+from .formats import FORMATS, IN_PLACE_NAMES
 from .model import FAIL_ON_CHOICES, Finding, Report
 from .wording import plural
 
@@ -101,7 +101,16 @@ def cli() -> None:
     type=click.Choice([*REPORT_FORMATS, *FORMATS]),
     help="Report format. A data format name (openai-chat, ...) is accepted as a shorthand for --data-format.",
 )
-@click.option("--data-format", type=click.Choice(["auto", *FORMATS]), help="Treat every record as this format instead of detecting it.")
+@click.option(
+    "--data-format", type=click.Choice(["auto", *FORMATS, *IN_PLACE_NAMES]),
+    help="Treat every record as this format instead of detecting it. alpaca, sharegpt, sharegpt-preference, "
+    "trl-preference (hh) and prompt-completion records are checked as `dsqa convert` writes them.",
+)
+@click.option(
+    "--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
+    help="Read FIELD from COLUMN when checking a file in place, as `dsqa convert --map` does (repeatable or "
+    "comma-separated), e.g. instruction=question; sharegpt tags too: role_tag=role.",
+)
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), help="Exit 1 when a finding is at or above this severity (default: error).")
 @click.option("--select", multiple=True, metavar="CODES", help="Only report codes starting with these prefixes (comma-separated).")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Do not report codes starting with these prefixes (comma-separated).")
@@ -124,6 +133,7 @@ def check(
     rules: str | None,
     output_format: str,
     data_format: str | None,
+    mapping: tuple[str, ...],
     fail_on: str | None,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
@@ -167,7 +177,8 @@ def check(
     extra = [_report_target(spec) for spec in reports]
     _check_outputs(output, extra, (*roles.train, *roles.validation))
     old = _load_baseline(baseline)  # before the run, so an unusable baseline fails fast
-    report = _apply_baseline(_run_check(roles.train, config, roles.validation, jobs, quiet), old, baseline)
+    columns = _columns(mapping)
+    report = _apply_baseline(_run_check(roles.train, config, roles.validation, jobs, quiet, columns), old, baseline)
     listing = {"show_all": show_all, "max_findings": max_findings}
     for fmt, target in extra:
         _write_report(fmt, report, target, **listing)
@@ -204,7 +215,19 @@ def _apply_baseline(report: Report, old: list[Finding] | None, baseline: Path | 
     return apply_baseline(report, old, str(baseline))
 
 
-def _run_check(paths: list[str], config: Config, validation: list[str], jobs: int | None, quiet: bool) -> Report:
+def _columns(mapping: tuple[str, ...]) -> dict[str, str]:
+    """``--map`` of `check` as `convert` reads it (FIELD=COLUMN pairs); a usage error otherwise."""
+    if not mapping:
+        return {}
+    from .convert.pipeline import parse_map
+
+    return parse_map(list(mapping))
+
+
+def _run_check(
+    paths: list[str], config: Config, validation: list[str], jobs: int | None, quiet: bool,
+    mapping: dict[str, str] | None = None,
+) -> Report:
     """Run the engine, with a progress bar on a terminal unless ``quiet``."""
     from .engine import check as run_check
     from .engine import default_jobs
@@ -215,7 +238,7 @@ def _run_check(paths: list[str], config: Config, validation: list[str], jobs: in
 
         progress = Progress(sys.stderr)
     try:
-        return run_check(paths, config, validation=validation, jobs=jobs or default_jobs(), progress=progress)
+        return run_check(paths, config, validation=validation, jobs=jobs or default_jobs(), progress=progress, mapping=mapping)
     finally:
         if progress is not None:
             progress.close()

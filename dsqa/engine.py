@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -12,7 +12,7 @@ from typing import Any
 from ._version import __version__
 from .config import Config, load_config
 from .fingerprint import stamp, stamp_late
-from .formats import detect_format
+from .formats import CHAT, PREFERENCE, detect_format
 from .model import DatasetResult, Finding, Record, Report, Severity
 from .pairing import expand
 from .progress import Progress
@@ -119,6 +119,8 @@ class _Pass:
     wrong_kind: bool = False
     #: mask secrets in findings with no prefilter (``check(reference=True)``)
     reference: bool = False
+    #: the file's records are in a source format checked in place (see dsqa.sourcemap)
+    source_map: Any = None
 
     def emit(self, findings: Any, record: Record | None = None) -> None:
         """Keep what one validator found (in ``record``, or at the end): the one way into the report.
@@ -146,7 +148,10 @@ class _Pass:
         batch: list[Record] = []
         batch_bytes = 0
         sign = any(v.wants_signature for v in self.validators)
+        mapper = self.source_map
         for record in read_records(path, display, max_line_bytes=max_line, span=span):
+            if mapper is not None and record.value is not None:
+                mapper.apply(record)  # the record as `dsqa convert` writes it, or a finding saying why not
             if progress is not None:
                 pending += 1
                 pending_bytes += len(record.raw) + 1
@@ -163,9 +168,10 @@ class _Pass:
                 continue
             self.records += 1
             if record.value is not None:
-                detected = detect_format(record.value)
-                # a record that plainly is another format stays that format, so FMT002 can say so
-                record.format = forced if forced and detected in (None, forced) else detected
+                if mapper is None:
+                    detected = detect_format(record.value)
+                    # a record that plainly is another format stays that format, so FMT002 can say so
+                    record.format = forced if forced and detected in (None, forced) else detected
                 if self.first_format is None:
                     self.first_format = (record.format, record.line)
             if sign and record.raw:
@@ -219,7 +225,7 @@ def _make_validators(config: Config, context: DatasetContext) -> list[Validator]
 
 
 def _run_span(path: Path, display: str, context: DatasetContext, config: Config, span: Span) -> _Pass:
-    run = _Pass(_make_validators(config, context), config, reference=context.reference)
+    run = _Pass(_make_validators(config, context), config, reference=context.reference, source_map=context.source_map)
     run.run(path, display, span)
     return run
 
@@ -241,7 +247,7 @@ def _parallel(
     spans = split_lines(path, jobs * SPANS_PER_JOB)
     if len(spans) < 2:
         return None
-    first = _first_format(path, display, config)
+    first = _first_format(path, display, config) if context.source_map is None else None
     context = replace(context, first_format=first)
     # built once here so that what validators load on creation (vocabularies, compiled schemas)
     # is loaded before the fork and shared by every worker, and setup errors surface here
@@ -271,12 +277,13 @@ def _parallel(
 
 def _check_dataset(
     path: Path, display: str, role: str, config: Config, jobs: int, progress: Progress | None = None,
-    peers: dict[str, list[Validator]] | None = None, reference: bool = False,
+    peers: dict[str, list[Validator]] | None = None, reference: bool = False, mapping: Mapping[str, str] | None = None,
 ) -> tuple[DatasetResult, list[Finding]]:
+    source_map = _source_map(path, display, config, mapping or {})
     context = DatasetContext(
-        path=display, role=role, data_format=config.data_format,
+        path=display, role=role, data_format=config.data_format if source_map is None else None,
         model=config.model, epochs=config.epochs, reference_date=config.reference_date, reference=reference,
-        enabled=config.reported_codes(),
+        enabled=config.reported_codes(), source_map=source_map,
     )
     run: _Pass | None = None
     size = path.stat().st_size if path.is_file() else 0
@@ -285,7 +292,9 @@ def _check_dataset(
     if jobs > 1 and size >= PARALLEL_MIN_BYTES and file_kind(path, display) == (False, None):  # plain JSONL
         run = _parallel(path, display, context, config, jobs, progress)
     if run is None:
-        run = _Pass(_make_validators(config, context), config, progress=progress, reference=reference)
+        run = _Pass(
+            _make_validators(config, context), config, progress=progress, reference=reference, source_map=source_map
+        )
         run.run(path, display, None)
     if progress is not None:
         progress.read_all()
@@ -306,7 +315,26 @@ def _check_dataset(
             peers.setdefault(v.name, []).append(v)
     fmt = config.data_format or (run.first_format[0] if run.first_format else None)
     stats = mask_stats(stats, reference=reference)  # type: ignore[arg-type, assignment]
-    return DatasetResult(display, fmt, run.records, stats), stamp_late(path, display, run.findings)
+    findings = run.findings
+    if source_map is not None:
+        from .sourcemap import relocate
+
+        fmt = source_map.source
+        if source_map.kind is not None:
+            stats["checked_as"] = source_map.kind
+        # pointers, excerpts and fingerprints now come from the source record: mask them again
+        findings = [mask_finding(f, reference=reference) for f in relocate(source_map, path, display, findings)]
+    return DatasetResult(display, fmt, run.records, stats), stamp_late(path, display, findings)
+
+
+def _source_map(path: Path, display: str, config: Config, mapping: Mapping[str, str]) -> Any:
+    """How the file's records are converted before they are checked, or None (an OpenAI format)."""
+    if config.data_format in (CHAT, PREFERENCE):
+        return None
+    from .sourcemap import for_file
+
+    return for_file(path, display, config.data_format, mapping, config.options("reader")["max_line_bytes"])
+
 
 def check(
     paths: Sequence[str | Path],
@@ -316,6 +344,7 @@ def check(
     jobs: int = 1,
     progress: Progress | None = None,
     reference: bool = False,
+    mapping: Mapping[str, str] | None = None,
 ) -> Report:
     """Check training files (and validation files) and return the report.
 
@@ -325,6 +354,7 @@ def check(
     ``jobs`` > 1 checks large JSONL files in that many worker processes; the report is the same.
     ``progress`` is told how far each file has been read. ``reference`` turns every validator's
     prefilters off (each rule runs its full search): slower, and for tests, the same findings.
+    ``mapping`` is ``--map``: the columns (and ShareGPT tags) of a source format checked in place.
     """
     cfg = config or load_config()
     findings: list[Finding] = []
@@ -336,7 +366,9 @@ def check(
         for role, group in (("train", paths), ("validation", validation or expand(cfg.validation))):
             for p in group:
                 source = inputs.open(p)
-                result, found = _check_dataset(source.path, source.name, role, cfg, jobs, progress, trained, reference)
+                result, found = _check_dataset(
+                    source.path, source.name, role, cfg, jobs, progress, trained, reference, mapping
+                )
                 datasets.append(result)
                 findings.extend(found)
     findings.sort(key=Finding.sort_key)

@@ -8,6 +8,8 @@ CHAT = "openai-chat"
 PREFERENCE = "openai-preference"
 COMPLETION = "prompt-completion"
 FORMATS = (CHAT, PREFERENCE, COMPLETION)
+#: the source formats `check` reads in place by converting each record (dsqa.sourcemap), and aliases
+IN_PLACE_NAMES = ("alpaca", "sharegpt", "sharegpt-preference", "trl-preference", "hh", "trl")
 
 _PREFERENCE_KEYS = ("preferred_output", "non_preferred_output", "preferred_completion", "non_preferred_completion")
 

@@ -886,7 +886,10 @@ def reread_duplicates(validator: Any, positions: Sequence[int], answers_only: Se
         array = file_kind(path, name).array
         # a JSON array may hold several records on one line: they are found by index
         by_pos = {int(validator._index[p] if array else lines[p]): p for p in wanted}
+        source_map = validator.context.source_map  # a file checked in place: the records it checked
         for record in records_at(path, name, () if array else by_pos, by_pos if array else ()):
+            if source_map is not None:
+                record = source_map.remap(record)
             pos = by_pos[record.index if array else record.line]
             if record.line != int(lines[pos]) or record.value is None:
                 return f"{name} changed while it was being checked (line {record.line} differs)"

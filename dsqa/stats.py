@@ -225,6 +225,8 @@ class DatasetStats(TypedDict, total=False):
     duplicates: DuplicatesStats
     diversity: DiversityStats
     preference: PreferenceStats
+    #: a file checked in place (see dsqa.sourcemap): the format its records were converted to and checked as
+    checked_as: str
 
 
 def cluster_links(stats: DatasetStats | None) -> list[tuple[int, int]]:

@@ -143,7 +143,7 @@ def test_broken_records_go_to_rejects_and_counts_reconcile(tmp_path: Path) -> No
     reasons = [e["reason"] for e in entries]
     assert reasons[0].startswith("RDR001 invalid JSON") and entries[0]["text"] == '{"instruction": "broken", '
     assert reasons[1].startswith("RDR006") and reasons[2] == "output is missing"
-    assert reasons[3] == "instruction is a int, not a string"
+    assert reasons[3] == "instruction is a number, not a string"
     assert entries[2]["record"] == {"instruction": "no answer", "input": ""}
     assert _jsonl(out)[1]["messages"] == [
         {"role": "system", "content": "Be brief."},

@@ -26,7 +26,7 @@ def field(value: Mapping[str, Any], key: str, mapping: Mapping[str, str]) -> Any
 def require_text(value: Any, what: str) -> str:
     """``value`` if it is a string, else a ConvertError naming ``what``."""
     if not isinstance(value, str):
-        kind = "missing" if value is None else f"a {type(value).__name__}, not a string"
+        kind = "missing" if value is None else f"{a_json_type(value)}, not a string"
         raise ConvertError(f"{what} is {kind}")
     return value
 
@@ -39,11 +39,24 @@ def text_of(content: Any, what: str) -> str:
         texts = []
         for i, part in enumerate(content):
             if not (isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)):
-                kind = part.get("type") if isinstance(part, dict) else type(part).__name__
-                raise ConvertError(f"{what} part {i} is {kind!r}, only text parts can be converted")
+                kind = part.get("type") if isinstance(part, dict) else _json_type(part)
+                kind = f"'{kind}'" if isinstance(kind, str) else "a part with no type"
+                raise ConvertError(f"{what} part {i} is {kind}, only text parts can be converted")
             texts.append(part["text"])
         return "".join(texts)
-    raise ConvertError(f"{what} is {'missing' if content is None else type(content).__name__}, not text")
+    raise ConvertError(f"{what} is {'missing' if content is None else a_json_type(content)}, not text")
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a value's type (a string, not str)."""
+    names = {str: "string", bool: "boolean", int: "number", float: "number", list: "array", dict: "object"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def a_json_type(value: Any) -> str:
+    """The JSON type of a value with its article: "an array", "a number"."""
+    name = _json_type(value)
+    return ("an " if name[0] in "aeiou" else "a ") + name
 
 
 def dumps(value: Any) -> str:
@@ -63,7 +76,7 @@ def openai_tools(tools: Any) -> list[dict[str, Any]] | None:
     if isinstance(tools, dict):
         tools = [tools]
     if not isinstance(tools, list):
-        raise ConvertError(f"tools is a {type(tools).__name__}, not a list of functions")
+        raise ConvertError(f"tools is {a_json_type(tools)}, not a list of functions")
     out = []
     for i, tool in enumerate(tools):
         if not isinstance(tool, dict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .base import CHAT, Canonical, ConvertError, field
+from .base import CHAT, Canonical, ConvertError, a_json_type, field
 
 
 def _messages(value: Any, what: str, role: str) -> list[dict[str, Any]]:
@@ -13,7 +13,7 @@ def _messages(value: Any, what: str, role: str) -> list[dict[str, Any]]:
         return [{"role": role, "content": value}]
     if isinstance(value, list) and value and all(isinstance(m, dict) for m in value):
         return list(value)
-    kind = "missing" if value is None else "empty" if value == [] else f"a {type(value).__name__}"
+    kind = "missing" if value is None else "empty" if value == [] else a_json_type(value)
     raise ConvertError(f"{what} is {kind}, not a string or a list of messages")
 
 

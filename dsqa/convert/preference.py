@@ -64,7 +64,9 @@ def source(value: dict[str, Any], mapping: Mapping[str, str]) -> Canonical:
         raise ConvertError("chosen and rejected must both be strings or both be lists of messages")
     for name, answer in (("chosen", good), ("rejected", bad)):
         if answer.get("role") != "assistant":
-            raise ConvertError(f"the {name} answer is a {answer.get('role')!r} turn, not the assistant's")
+            role = answer.get("role")
+            raise ConvertError(f"the {name} answer is a '{role}' turn, not the assistant's" if isinstance(role, str)
+                               else f"the {name} answer has no role, so it is not the assistant's")
     return PREFERENCE, {
         "input": {"messages": list(messages)},
         "preferred_output": [good],

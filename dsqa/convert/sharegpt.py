@@ -86,7 +86,10 @@ def _messages(value: dict[str, Any], mapping: Mapping[str, str]) -> list[dict[st
             raise ConvertError(f"{where} is not an object")
         tag = tags.get(str(turn.get(key_from)))
         if tag is None:
-            raise ConvertError(f"{where} has unknown role {turn.get(key_from)!r}")
+            role = turn.get(key_from)
+            if role is None:
+                raise ConvertError(f"{where} has no '{key_from}' key naming its role")
+            raise ConvertError(f"{where} has unknown role {repr(role) if isinstance(role, str) else dumps(role)}")
         text = require_text(turn.get(key_value), f"{where}.{key_value}")
         if tag == "system":
             if messages:

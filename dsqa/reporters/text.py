@@ -125,6 +125,9 @@ def render(
             room -= min(room, len(group))
         writer.stats(ds)
         fmt = ds.format or "unknown format"
+        checked_as = ds.stats.get("checked_as")
+        if checked_as:
+            fmt = f"{fmt}, checked as {checked_as}"  # a source format checked in place (dsqa.sourcemap)
         out.write(_paint(f"{ds.path}: {plural(ds.records, 'record')} ({fmt}): {counts(group)}", "2", color) + "\n")
         if group:
             out.write("\n")

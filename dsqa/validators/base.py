@@ -49,6 +49,9 @@ class DatasetContext:
     #: reference mode: every prefilter answers "maybe", so each rule runs its full search. Tests
     #: compare it with the normal run, which must give the same findings (see ``prefilter``).
     reference: bool = False
+    #: a file in a source format checked in place (alpaca, sharegpt, ...): how its records are
+    #: converted (a ``dsqa.sourcemap.SourceMap``); None for the OpenAI formats
+    source_map: Any = None
 
 
 class Validator:

@@ -25,7 +25,9 @@ class FormatValidator(Validator):
     dsqa recognises ``openai-chat`` (``messages``), ``openai-preference`` (``input``,
     ``preferred_output``, ``non_preferred_output``) and the legacy ``prompt-completion`` by their
     top-level keys. The first record fixes the file's format unless ``--data-format`` (or
-    ``format:`` in the rule pack) names it. Fills ``stats.formats`` with the count of each format.
+    ``format:`` in the rule pack) names it. A file in a source format checked in place (Alpaca,
+    ShareGPT, TRL preference) is converted record by record first (``dsqa.sourcemap``), which
+    reports FMT002 and FMT004 for it. Fills ``stats.formats`` with the count of each format.
     """
 
     name = "format"
@@ -37,10 +39,13 @@ class FormatValidator(Validator):
                 The record has none of the top-level keys of a format dsqa knows (messages;
                 input with preferred_output and non_preferred_output; prompt with completion), so
                 no other rule can check it and OpenAI cannot train on it. The message lists the
-                keys it has. Rewrite it as a chat record ({"messages": [...]}) or a preference
-                record; `dsqa convert` turns Alpaca, ShareGPT and TRL files into either.
+                keys it has. Alpaca, ShareGPT, TRL preference and prompt/completion files are
+                checked in place; a record whose columns have other names is not recognised:
+                name them with --map (as `dsqa convert --map` takes them, e.g.
+                --map instruction=question,output=answer), or rewrite the record as a chat record
+                ({"messages": [...]}) or a preference record.
             """,
-            failing='{"instruction": "Add 2 and 2.", "output": "4"}',
+            failing='{"question": "Add 2 and 2.", "answer": "4"}',
             passing=_CHAT,
         ),
         "FMT002": Code(
@@ -54,6 +59,21 @@ class FormatValidator(Validator):
             """,
             failing=_CHAT + "\n" + _PREFERENCE,
             passing=_CHAT + "\n" + _CHAT.replace("2+2", "3+3").replace('"4"', '"6"'),
+        ),
+        "FMT004": Code(
+            Severity.ERROR, "record cannot be converted from the file's source format",
+            why="""
+                The file is in a format dsqa checks in place (alpaca, sharegpt,
+                sharegpt-preference, trl-preference, prompt-completion: the first record with
+                known keys or --data-format names it), and every record is checked as
+                `dsqa convert` would write it. This record cannot be converted, so nothing else in
+                it was checked; the message gives the converter's reason (a missing or non-text
+                field, an unknown ShareGPT role, an observation with no function call, a function
+                call that is not JSON...), and `dsqa convert` would put it in the rejects file for
+                the same reason. Fix the field the message names.
+            """,
+            failing='{"instruction": "Add 2 and 2.", "input": "", "output": null}',
+            passing='{"instruction": "Add 2 and 2.", "input": "", "output": "4"}',
         ),
         "FMT003": Code(
             Severity.ERROR, "legacy prompt/completion format is not trainable",
@@ -82,11 +102,15 @@ class FormatValidator(Validator):
             yield self.finding(
                 "FMT001", record,
                 f"record matches no known format (top-level keys: {keys})",
-                hint="use {\"messages\": [...]} for chat or input/preferred_output/non_preferred_output for preference data",
+                hint="for Alpaca or ShareGPT data under other column names, name them as for dsqa convert --map "
+                "(e.g. --map instruction=question); else use {\"messages\": [...]} for chat or "
+                "input/preferred_output/non_preferred_output for preference data",
             )
             return
         declared = self.context.data_format
-        if declared is not None and fmt != declared:
+        if self.context.source_map is not None:
+            pass  # dsqa.sourcemap compares each record with the file's source format
+        elif declared is not None and fmt != declared:
             yield self.finding(
                 "FMT002", record, f"record is {fmt} but the file's format is set to {declared}",
                 hint="convert the record, or check the --data-format / format: setting",
