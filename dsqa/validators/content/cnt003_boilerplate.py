@@ -13,7 +13,13 @@ CODE = Code(
     why="""
         An assistant reply that refuses ("I cannot help with that", "I'm unable to assist") or
         hedges as a machine ("As an AI language model", "I don't have personal opinions"), in
-        any letter case. A few of these teach the fine-tuned model to refuse or hedge where it
+        any letter case, in English, Chinese ("作为一个人工智能", "我无法回答"), Japanese
+        ("AIとして、", "お答えできません"), Spanish ("Como modelo de lenguaje", "No puedo
+        ayudarte"), French ("En tant qu'IA", "Je ne peux pas vous aider"), German ("Als KI habe
+        ich keine", "Ich kann Ihnen nicht helfen"), Portuguese ("Como uma IA, eu não", "Não
+        posso ajudar") or Russian ("Как языковая модель", "Я не могу помочь"). A bare AI
+        ("como IA", "als KI") counts only with a hedge after it, and "作为" only before AI or a
+        language model. A few of these teach the fine-tuned model to refuse or hedge where it
         should answer. Refusals are looked for in the first refusal_chars characters of a reply,
         AI disclaimers anywhere in it; "As an AI assistant developed by ..." introduces the
         assistant and counts only with a hedge after it. Rewrite the reply to answer, or drop
@@ -81,7 +87,7 @@ _REFUSAL_OTHER = (
     r"|\bje ne suis pas en mesure de\b"
     r"|\bich kann (?:(?:Ihnen|dir|euch|dabei|damit|hierbei|leider|das|diese Anfrage) ){0,3}nicht (?:helfen|behilflich|unterstützen|beantworten|erfüllen)"
     r"|\b(?:я|мы) не (?:могу|можем|в состоянии) (?:вам |тебе )?(?:помочь|предоставить|ответить|выполнить|создать|написать|поделиться)"
-    r"|我们?(?:不能|无法|没法|没有办法)(?:为您|为你|给您|给你|帮您|帮你)?(?:帮助|协助|提供|回答|满足|完成|生成|创建|编写|给出)"
+    r"|我们?(?:不能|无法|没法|没有办法)(?:为您|为你|给您|给你|帮您|帮你)?(?:帮助|协助|帮你|帮您|提供|回答|满足|完成|生成|创建|编写|给出)"
     r"|(?:お手伝い|お答え|回答|ご協力|サポート|ご提供|提供)(?:することは|すること|は)?でき(?:ません|かねます)"
 )
 DISCLAIMER = re.compile(_DISCLAIMER_EN, re.I)
@@ -150,7 +156,8 @@ def may_be_other_script(text: str) -> bool:
     return _OTHER_SCRIPTS.search(text) is not None
 
 
-#: one pass for the literals of the patterns that hold an "n", grouped by the letter after it.
+#: one pass for the literals of the patterns that hold an "n", grouped by the letter after it
+#: (ungrouped, the other languages cost twice the English scan; grouped, a third more).
 #: English: the forms of "not" (cannot, can not, will not, not able, not allowed, not have),
 #: unable, decline, n't / n’t (can't, won't, don't), "an ai", "artificial intelligence" and
 #: "language model". The other languages in a Latin script (every match of theirs holds an "n"):
@@ -159,10 +166,9 @@ def may_be_other_script(text: str) -> bool:
 #: as ``_N_FOREIGN``. sre scans for the "n" in C and looks around it only there
 _N_LITERALS = re.compile(
     r"n(?:o(?:t(?:(?<=annot)|(?<=an not)|(?<=will not)|(?= able| allowed| have))| (?:tengo|puedo|podemos)|(?<=ia, no)|(?<=ia no)|(?<=yo no))"
-    r"|a(?:ble|o (?:tenho|posso|podemos|consigo)| (?:ia\b|ki\b|intelig|intelligence artificielle|modelo de ia\b|modèle|programm?[ae] inf|sprach|groß|computerprog))"
-    r"|'(?:t|ai pas)|’(?:t|ai pas)"
-    r"|e(?:(?<=decline)|(?<= keine)| (?:peux|pourrai|suis pas en mesure|ia\b|ki\b|intelig|intelligence artificielle|modelo de ia\b|modèle|programm?[ae] inf|sprach|groß|computerprog))"
-    r"| (?:ai|tant qu|ia\b|ki\b|intelig|intelligence artificielle|modelo de ia\b|modèle|programm?[ae] inf|sprach|groß|computerprog)"
+    r"|a(?:ble|o (?:tenho|posso|podemos|consigo)| (?:ia\b|modelo de ia\b|programa inf))|'(?:t|ai pas)|’(?:t|ai pas)"
+    r"|e(?:(?<=decline)|(?<= keine)| (?:peux|pourrai|suis pas en mesure|ia\b|ki\b|intelligence artificielle|modèle|programme inf|sprach|groß|computerprog))"
+    r"| (?:ai|tant qu|ia\b|ki\b|intelligence artificielle|modelo de ia\b|modèle|programm?[ae] inf|sprach|groß|computerprog)"
     r"|t(?:elligence(?<=rtificial intelligence)|elig)|gua(?:ge model|je|gem)|icht|stlich|ão)"
 )
 
@@ -177,9 +183,11 @@ def may_hold_boilerplate(low: str) -> bool:
 
 #: the other languages' "n" forms of ``_N_LITERALS`` on their own
 _N_FOREIGN = re.compile(
-    r"n(?:o(?: (?:tengo|puedo|podemos)|(?<=ia, no)|(?<=ia no)|(?<=yo no))|a?o (?:tenho|posso|podemos|consigo)|ão"
-    r"|[ae]? (?:ia\b|ki\b|intelig|intelligence artificielle|modelo de ia\b|modèle|programm?[ae] inf|sprach|groß|computerprog)"
-    r"|e(?: (?:peux|pourrai|suis pas en mesure)|(?<= keine))| tant qu|['’]ai pas|icht|stlich|gua(?:je|gem)|telig)"
+    r"n(?:o(?: (?:tengo|puedo|podemos)|(?<=ia, no)|(?<=ia no)|(?<=yo no))"
+    r"|a(?:o (?:tenho|posso|podemos|consigo)| (?:ia\b|modelo de ia\b|programa inf))|'ai pas|’ai pas"
+    r"|e(?:(?<= keine)| (?:peux|pourrai|suis pas en mesure|ia\b|ki\b|intelligence artificielle|modèle|programme inf|sprach|groß|computerprog))"
+    r"| (?:tant qu|ia\b|ki\b|intelligence artificielle|modelo de ia\b|modèle|programm?[ae] inf|sprach|groß|computerprog)"
+    r"|telig|gua(?:je|gem)|icht|stlich|ão)"
 )
 
 
