@@ -51,7 +51,7 @@ CONTENT_PIECES = [
     "Je suis un modèle de langage", "Soy un programa informático", "Ich bin ein Sprachmodell", "Als ein großes Sprachmodell",
     "Ich bin ein Computerprogramm", "soy una inteligencia artificial", "Como modelo de lenguaje", "Sou um modelo de linguagem",
     "Ich kann dir nicht helfen", "Als künstliche Intelligenz", "als künſtliche Intelligenz", "AS AN AI, NO PUEDO AYUDAR",
-    "由于我是一个人工智能，我无法给出主观评分", "Я всего лишь языковая модель", "AIとして、私には週末がありません", "お答えできません",
+    "由于我是一个人工智能，我无法给出个人偏好", "Я всего лишь языковая модель", "AIとして、私には週末がありません", "お答えできません",
     # CNT004 and CNT005
     "ha ha ha ha ha ha ha ha ha ha ha ha ha", "and it went on and on and then it went on and on and then",
     "Here is the code you asked for:\n```python\nprint(1).", "This is a long reply that stops at the end of the",
