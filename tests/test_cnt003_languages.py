@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from dsqa.validators.content import ContentValidator
 from dsqa.validators.content.cnt003_boilerplate import find_boilerplate, find_boilerplate_gated
-from helpers import default_validator, gated_and_full, run_cli
+from helpers import REAL, default_validator, gated_and_full, run_cli
 
 VALIDATOR = default_validator(ContentValidator)
 
@@ -47,6 +47,7 @@ LOOK_ALIKES = [
     "作为一名老师，您可以多倾听学生的想法。",
     "作为人工智能领域的一个应用，病虫害识别系统可以帮助农民。",
     "作为一个人工智能助手，我会先请双方说出各自的想法。",
+    "我是一名 AI 助手，能够回答您的问题。",
     "是的，人工智能技术正在改变我们的工作方式。",
     "我无法想象没有你的生活，你给了我很多快乐。",
     "AIとして活用できるツールは多いです。",
@@ -124,3 +125,16 @@ def test_a_chinese_file_is_checked_with_its_replies_counted(tmp_path: Path) -> N
     proc = run_cli("check", str(out), "--select", "CNT003", "--format", "json")
     lines = sorted(f["line"] for f in json.loads(proc.stdout)["findings"])
     assert lines == [1, 2, 3, 4, 5]
+
+
+def test_the_assistant_introducing_itself_in_identity_json_is_no_boilerplate(tmp_path: Path) -> None:
+    # LLaMA-Factory's identity set: 75 Chinese introductions ("我是一名 AI 助手，能够回答您的问题"), none a hedge
+    source = REAL / "identity.json"
+    replies = [r["output"] for r in json.loads(source.read_text(encoding="utf-8"))]
+    chinese = [r for r in replies if any("\u4e00" <= c <= "\u9fff" for c in r)]
+    assert len(chinese) == 75
+    assert [r for r in replies if find_boilerplate(r, 300) is not None] == []
+    out = tmp_path / "identity.jsonl"
+    run_cli("convert", str(source), "-o", str(out))
+    proc = run_cli("check", str(out), "--select", "CNT003", "--format", "json")
+    assert json.loads(proc.stdout)["findings"] == [], proc.stdout
