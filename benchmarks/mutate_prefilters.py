@@ -24,7 +24,7 @@ TARGETS = [
     (CONTENT + "cnt002_placeholders.py", ["may_hold_placeholder", "may_hold_placeholder_marks", "_LT",
                                           "may_hold_placeholder_words", "_BRACKET_LINE", "_LETTERS"]),
     (CONTENT + "cnt003_boilerplate.py", ["may_lower", "_N_LITERALS", "may_hold_boilerplate", "may_disclaim",
-                                         "may_refuse", "not_refusal", "_APOSTROPHE"]),
+                                         "may_refuse", "not_refusal", "_APOSTROPHE", "_OTHER_SCRIPTS", "_N_FOREIGN"]),
     (CONTENT + "cnt005_cutoff.py", ["may_look_cut_off"]),
     (CONTENT + "cnt006_mojibake.py", ["may_hold_mojibake", "_A_TILDE"]),
     (CONTENT + "lines.py", ["_ESCAPED_ASCII", "line_gates"]),
@@ -32,7 +32,7 @@ TARGETS = [
     ("dsqa/validators/sensitive/lines.py", ["__call__"]),
 ]
 #: constants that hold a regular expression: its alternatives are deleted one at a time
-REGEXES = {"_N_LITERALS", "_BRACKET_LINE", "_ESCAPED_ASCII"}
+REGEXES = {"_N_LITERALS", "_N_FOREIGN", "_BRACKET_LINE", "_ESCAPED_ASCII"}
 DEFAULT_TESTS = "tests/test_prefilters.py tests/test_content_sensitive_rules.py"
 
 

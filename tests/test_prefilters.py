@@ -40,6 +40,18 @@ CONTENT_PIECES = [
     "I must decline to answer", "As an AI, no.", "As a AI, no.", "As an artificial intelligence, no.",
     "As a language model, no.", "I'm just a computer program", "I CANNOT HELP", "AS AN AI LANGUAGE MODEL",
     "as an ai", "I Won'T Answer", "I do not know, and I cannot help with that", "As an Aı, I think so", "I wİll not help you", "I MUST DECLINE TO ANSWER",
+    # CNT003 in the other languages: each piece the only witness of one "n" form of their prefilters
+    "no tengo opiniones", "NO PUEDO AYUDARTE", "no podemos ayudar", "Como IA, no lo sé", "Como IA no opino", "Como IA, yo no opino",
+    "nao tenho sentimentos", "nao posso ajudar", "nao podemos ajudar", "nao consigo responder", "Não posso ajudar",
+    "Soy una IA", "Como una modelo de IA", "Soy una programa informático", "Je n'ai pas d'opinions", "Je n’ai pas de sentiments",
+    "Ich habe keine Gefühle", "Je ne peux pas vous aider", "Je ne pourrais pas répondre", "Je ne suis pas en mesure de le faire",
+    "Je suis une IA", "Ich bin eine KI", "Je suis une intelligence artificielle", "Je suis une modèle de langage",
+    "Je suis une programme informatique", "Ich bin eine Sprachmodell", "Als eine großes Sprachmodell", "Ich bin eine Computerprogramm",
+    "En tant qu'IA, voilà", "Soy un IA", "Ich bin ein KI-Sprachmodell", "Je suis un intelligence artificielle", "Como un modelo de IA",
+    "Je suis un modèle de langage", "Soy un programa informático", "Ich bin ein Sprachmodell", "Als ein großes Sprachmodell",
+    "Ich bin ein Computerprogramm", "soy una inteligencia artificial", "Como modelo de lenguaje", "Sou um modelo de linguagem",
+    "Ich kann dir nicht helfen", "Als künstliche Intelligenz", "als künſtliche Intelligenz", "AS AN AI, NO PUEDO AYUDAR",
+    "由于我是一个人工智能，我无法给出个人偏好", "Я всего лишь языковая модель", "AIとして、私には週末がありません", "お答えできません",
     # CNT004 and CNT005
     "ha ha ha ha ha ha ha ha ha ha ha ha ha", "and it went on and on and then it went on and on and then",
     "Here is the code you asked for:\n```python\nprint(1).", "This is a long reply that stops at the end of the",

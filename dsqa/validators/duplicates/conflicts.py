@@ -24,9 +24,11 @@ CODES: dict[str, Code] = {
         why="""
             Two records share their prompt context (every message before the last assistant
             message, system prompt included, after normalisation) but their last assistant
-            messages are not similar (similarity below conflict_below). Trained on both, the
-            model learns to answer the same question inconsistently. Keep one answer per
-            prompt, or make the prompts say what differs.
+            messages are not similar (similarity below conflict_below). As for DUP002, what
+            people wrote is compared: tool calls by the values of their arguments, images by
+            their URL or bytes, so the same question calling a tool with other values
+            conflicts. Trained on both, the model learns to answer the same question
+            inconsistently. Keep one answer per prompt, or make the prompts say what differs.
         """,
         failing=f'line 1: {_ASK}"100 degrees Celsius."}}]}}\nline 2: {_ASK}"It depends on the pot, nobody can say."}}]}}',
         passing=f'line 1: {_ASK}"100 degrees Celsius."}}]}}\nline 2: {_ASK}"It boils at 100 degrees Celsius."}}]}}',

@@ -49,8 +49,10 @@ CODES: dict[str, Code] = {
         why="""
             A validation record that is a near-copy of a training record (similarity at or
             above threshold, found as for DUP002) makes the validation loss as meaningless as
-            an exact copy does. Reported at the validation line, naming the training file and
-            line. Remove it from one of the two files.
+            an exact copy does. As for DUP002, only what people wrote is compared: two examples
+            that share tool definitions and tool-call JSON but ask about different things are
+            not copies. Reported at the validation line, naming the training file and line.
+            Remove it from one of the two files.
         """,
         failing=f"training file line 1: {_chat(_LONG)}\nvalidation file line 1: {_chat(_LONG + ' Thanks.')}",
         passing=f"training file line 1: {_chat(_LONG)}\nvalidation file line 1: {_OTHER}",

@@ -38,8 +38,13 @@ CODES: dict[str, Code] = {
         why="""
             The record is nearly the same as an earlier one (a word changed, a "Thanks."
             appended): the common kind of duplicate, which exact comparison misses, and just
-            as wasteful. Texts (see scope) are cut into word shingles; MinHash with bands x
-            rows minima finds candidate pairs without comparing all pairs, and each candidate
+            as wasteful. What people wrote is compared: the text turns and the values of
+            tool-call arguments and of a tool's JSON result; tool definitions, the keys and
+            names of tool-call JSON and the text of image and data URLs are left out, and each
+            image counts as one token that only the same URL or the same bytes share, so
+            questions about different pictures under one storage prefix are not alike.
+            Texts (see scope) are cut into word shingles; MinHash with bands x rows minima
+            finds candidate pairs without comparing all pairs, and each candidate
             is verified with rapidfuzz (normalised Indel similarity; texts over 20,000
             characters by the Jaccard similarity of word 4-grams). Pairs at or above
             threshold are joined into clusters: the earliest line is the representative, and

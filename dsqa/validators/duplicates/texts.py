@@ -46,7 +46,7 @@ def digests(t: _Texts) -> tuple[int, int, int]:
     if context is None or answer is None:
         return _digest(exact), 0, 0
     n = len(context)
-    if type(exact) is str or type(context) is str or n + 1 >= len(exact) or exact[:n] != context:
+    if not t.plain or type(exact) is str or type(context) is str or n + 1 >= len(exact) or exact[:n] != context:
         return _digest(exact), _digest(context), _digest((*context, f"<assistant> {answer}"))
     encoded = [part.encode("utf-8", "surrogatepass") for part in exact]
     h = sha256(b"t" + b"\xff".join(encoded[:n]))
@@ -66,6 +66,8 @@ class _Texts:
     system: str
     context: str | tuple[str, ...] | None
     answer: str | None
+    #: the exact text's turns are those of the context and the answer (digests may share a pass)
+    plain: bool = True
 
 
 class _Normaliser:
@@ -103,7 +105,7 @@ def _json_text(norm: _Normaliser, value: Any) -> str:
 
 
 def _content_text(norm: _Normaliser, message: Any) -> str:
-    """A message's comparable text: its content (text parts of a list too) and any tool calls."""
+    """A message's exact text: its content (text parts of a list too) and any tool calls, as JSON."""
     if not isinstance(message, dict):
         return _json_text(norm, message)
     content = message.get("content")
@@ -126,6 +128,108 @@ def _content_text(norm: _Normaliser, message: Any) -> str:
             extra = _json_text(norm, calls)
             text = f"{text} {extra}" if text else extra
     return text
+
+
+#: the roles of a tool's result
+_TOOL_ROLES = ("tool", "function")
+#: content parts that carry media, and where their URL or bytes are
+_MEDIA = {"image_url": ("image", "url"), "input_image": ("image", "image_url"), "input_audio": ("audio", "data"),
+          "file": ("file", "file_data"), "input_file": ("file", "file_data")}
+
+
+def _media_token(kind: str, source: Any) -> str:
+    """One word that stands for a medium: equal for equal URLs or bytes, unrelated otherwise.
+
+    A data URL counts by its bytes (what follows the comma), so the same bytes under another
+    media type are the same image. The digest comes first because the near-duplicate sketch tells
+    words apart by their first 8 bytes.
+    """
+    if isinstance(source, dict):
+        source = source.get("url") or source.get("file_data") or source.get("data") or source.get("file_id")
+    if not isinstance(source, str):
+        source = json.dumps(source, sort_keys=True, ensure_ascii=False)
+    if source.startswith("data:") and "," in source:
+        source = "".join(source[source.index(",") + 1:].split())
+    return f"{_digest(source):016x}.{kind}"
+
+
+def _values(norm: _Normaliser, value: Any, out: list[str]) -> None:
+    """The normalised values (never the keys) in a JSON value, depth first, keys in sorted order."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            t = norm.text(v)
+            if t:
+                out.append(t)
+        elif isinstance(v, dict):
+            stack.extend(v[k] for k in sorted(v, key=str, reverse=True))
+        elif isinstance(v, list):
+            stack.extend(reversed(v))
+        elif v is not None:
+            out.append(json.dumps(v))
+
+
+def _json_values(norm: _Normaliser, text: str, out: list[str]) -> None:
+    """The values in a string of JSON (tool-call arguments, a tool's result); the string itself when it is not JSON."""
+    try:
+        value: Any = json.loads(text)
+    except (ValueError, RecursionError):
+        value = text
+    _values(norm, value, out)
+
+
+def _arguments(norm: _Normaliser, calls: Any, out: list[str]) -> None:
+    """The values of the arguments of tool calls (a list of calls, or one legacy function_call).
+
+    The call's id, type and function name and the arguments' keys are the same in every
+    record of a tool-using dataset: comparing them made unrelated records look alike.
+    """
+    for call in calls if isinstance(calls, list) else [calls]:
+        function = call.get("function", call) if isinstance(call, dict) else call
+        args = function.get("arguments") if isinstance(function, dict) else function
+        if isinstance(args, str):
+            _json_values(norm, args, out)
+        else:
+            _values(norm, args, out)
+
+
+def said_text(norm: _Normaliser, message: Any) -> str:
+    """A message's compared text: what people wrote, without scaffolding.
+
+    Text turns and text parts as they are, the values of tool-call arguments, and each image,
+    audio or file part as one token of its URL or bytes (``_media_token``); tool-call JSON keys
+    and names, and the text of URLs, are left out.
+    """
+    if not isinstance(message, dict):
+        return _json_text(norm, message)
+    content = message.get("content")
+    out: list[str] = []
+    if isinstance(content, str):
+        if message.get("role") in _TOOL_ROLES and content.lstrip()[:1] in ("{", "["):
+            _json_values(norm, content, out)  # a tool's JSON result: its values, as for arguments
+        else:
+            out.append(norm.text(content))
+    elif isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict):
+                if isinstance(part.get("text"), str):
+                    out.append(norm.text(part["text"]))
+                    continue
+                kind_of = part.get("type")
+                media = _MEDIA.get(kind_of) if type(kind_of) is str else None
+                if media is not None:
+                    kind, key = media
+                    out.append(_media_token(kind, part.get(part["type"], part.get(key))))
+                    continue
+            _values(norm, part, out)
+    elif content is not None:
+        _values(norm, content, out)
+    for key in ("tool_calls", "function_call"):
+        calls = message.get(key)
+        if calls:
+            _arguments(norm, calls, out)
+    return " ".join(t for t in out if t)
 
 
 _MESSAGE_KEYS = frozenset(("role", "content", "tool_calls", "function_call"))
@@ -173,14 +277,18 @@ def _turns(value: dict[str, Any], fmt: str | None, norm: _Normaliser) -> tuple[l
     return None
 
 
-def _turn_texts(turns: list[Any], norm: _Normaliser, clean: bool) -> tuple[list[str], list[str], list[str], bool]:
-    """Each turn's role, normalised text and "<role> text", and whether some message holds more than role and content."""
+def _turn_texts(turns: list[Any], norm: _Normaliser, clean: bool) -> tuple[list[str], list[str], list[str], bool, list[str] | None]:
+    """Each turn's role, exact normalised text and "<role> text", whether some message holds more
+    than role and content, and each turn's compared text (``said_text``) when some differs from
+    its exact text (None: they are all the same)."""
     roles: list[str] = []
     texts: list[str] = []
     tagged: list[str] = []
+    said: list[str] | None = None
     fold = norm.fold
     more = False
     for m in turns:
+        u = None
         if type(m) is dict:
             if len(m) > 2:
                 more = True
@@ -192,13 +300,21 @@ def _turn_texts(turns: list[Any], norm: _Normaliser, clean: bool) -> tuple[list[
                 t = c
             else:
                 t = _content_text(norm, m)
+                if type(c) is not str or m.get("tool_calls") or m.get("function_call"):
+                    u = said_text(norm, m)
             role = role if type(role) is str else str(role)
+            if role in _TOOL_ROLES and type(c) is str:
+                u = said_text(norm, m)
         else:
             role, t = "?", _content_text(norm, m)
+        if u is not None and u != t and said is None:
+            said = texts.copy()
+        if said is not None:
+            said.append(t if u is None else u)
         roles.append(role)
         texts.append(t)
         tagged.append(f"<{role}> {t}")
-    return roles, texts, tagged, more
+    return roles, texts, tagged, more, said
 
 
 def _system(roles: list[str], texts: list[str]) -> tuple[str, int, bool]:
@@ -226,23 +342,28 @@ def _body(scope: str, roles: list[str], texts: list[str], tagged: list[str], sys
 
 def texts_of(value: dict[str, Any], fmt: str | None, scope: str, norm: _Normaliser, clean: bool = False) -> _Texts:
     """The normalised texts of a record for the exact, near-duplicate and conflict checks;
-    ``clean``: the record's line passed ``clean_line``."""
+    ``clean``: the record's line passed ``clean_line``.
+
+    The exact text holds every key and value of the record; the others (prompt context, answer,
+    system prompt and scope text) hold what people wrote: text turns and the values of tool-call
+    arguments, with images as tokens of their URL or bytes, and no tool definitions.
+    """
     found = _turns(value, fmt, norm)
     if found is None:
         return _Texts(norm.dump(value), "", "", None, None)
     turns, extras = found
-    roles, texts, tagged, more = _turn_texts(turns, norm, clean)
+    roles, texts, tagged, more, said = _turn_texts(turns, norm, clean)
     if extras is None:
         extras = _extras(value, turns, norm) if more or len(value) > 1 else ""
+    exact = (*tagged, extras)
+    if said is not None:
+        texts = said
+        tagged = [f"<{r}> {t}" for r, t in zip(roles, said)]
     system, system_turns, first_system = _system(roles, texts)
-    if fmt != CHAT or len(value) > 1:  # a chat record with just "messages" has no tool definitions
-        setup = [value[k] for k in ("tools", "functions") if value.get(k)]
-        if setup:  # the tool definitions set the task up, like the system prompt
-            system = f"{system} {_json_text(norm, setup)}".strip()
     body = _body(scope, roles, texts, tagged, system_turns, first_system)
     last = len(roles) - 1
     while last >= 0 and roles[last] != "assistant":
         last -= 1
     if last < 0:
-        return _Texts((*tagged, extras), body, system, None, None)
-    return _Texts((*tagged, extras), body, system, tuple(tagged[:last]), texts[last])
+        return _Texts(exact, body, system, None, None, said is None)
+    return _Texts(exact, body, system, tuple(tagged[:last]), texts[last], said is None)

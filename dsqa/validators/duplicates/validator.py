@@ -63,7 +63,8 @@ class DuplicatesValidator(Validator):
             "scope": {
                 "enum": ["conversation", "user", "assistant"],
                 "description": "the text compared for near-duplicates: conversation (the user, assistant and tool turns, "
-                               "with near-identical system prompts), user (only the user turns) or assistant (only the assistant turns)",
+                               "with near-identical system prompts), user (only the user turns) or assistant (only the assistant turns); "
+                               "tool calls count by their argument values and images by their URL or bytes",
             },
             "case_fold": {"type": "boolean", "description": "also ignore letter case when comparing texts"},
             "near": {"type": "boolean", "description": "look for near-duplicates (and near-duplicate leakage)"},
