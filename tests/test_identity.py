@@ -69,6 +69,8 @@ NOT_CLAIMS = [
     "I was at Google for ten years.",
     "Я люблю ChatGPT.",
     "One of the most well-known is TensorFlow, developed by Google Brain.",
+    "I'm a llama, said the llama.",
+    "I was trained by meta-analysis of the data.",
 ]
 
 
