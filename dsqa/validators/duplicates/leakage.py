@@ -73,8 +73,8 @@ CODES: dict[str, Code] = {
             later split, naming every earlier split (and its file and line) that has the
             prompt. Keep each prompt in one split.
         """,
-        failing=f"training file line 1: {_RECORD}\ntest file line 1: {_RECORD.replace('Hold the reset button for ten seconds.', 'Unplug it for a minute, then plug it back in.')}",
-        passing=f"training file line 1: {_RECORD}\ntest file line 1: {_OTHER}",
+        failing=f"training file line 1: {_RECORD}\nvalidation file line 1: {_RECORD.replace('Hold the reset button for ten seconds.', 'Unplug it for a minute, then plug it back in.')}",
+        passing=f"training file line 1: {_RECORD}\nvalidation file line 1: {_OTHER}",
         options=("case_fold",),
     ),
 }
