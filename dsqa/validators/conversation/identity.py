@@ -160,13 +160,6 @@ def may_claim_identity(text: str) -> bool:
     return _GATE.search(text) is not None
 
 
-def family_of(word: str) -> int | None:
-    """The family a name or maker (as a person writes it in ``identity:``) belongs to, if any."""
-    for m in _NAME.finditer(word):
-        return _family_index(m)
-    return None
-
-
 def _family_index(m: re.Match[str]) -> int:
     name = m.lastgroup or "n0"
     return int(name[1:])
