@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections.abc import Sequence
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,6 +116,10 @@ def cli() -> None:
 @click.option("--select", multiple=True, metavar="CODES", help="Only report codes starting with these prefixes (comma-separated).")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Do not report codes starting with these prefixes (comma-separated).")
 @click.option("--validation", "validation", multiple=True, metavar="FILE", help="A validation file to check alongside (no minimum size).")
+@click.option(
+    "--split", "splits", multiple=True, metavar="NAME=FILE",
+    help="A file of another split, e.g. --split test=test.jsonl (repeatable): leakage is reported between every pair of splits.",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file (atomically) instead of stdout.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: only on a terminal, never with NO_COLOR).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes for large files (default: the number of cores).")
@@ -151,6 +156,7 @@ def check(
     show_all: bool = False,
     max_findings: int | None = None,
     statistics: bool = False,
+    splits: tuple[str, ...] = (),
 ) -> int:
     """Check FILE... (JSONL, or .json holding an array; .gz, .bz2, .xz and .zst are read as they
     are, and - reads standard input) and report every finding.
@@ -169,16 +175,19 @@ def check(
     config, _ = apply_target(config, backend, model, epochs, tokenizer)
     from .pairing import assign_roles
 
-    roles = assign_roles(paths, validation, config.validation)
+    roles = assign_roles(paths, validation, config.validation, splits)
     if not quiet:
         for note in roles.notes:
             click.echo(f"dsqa: {note}", err=True)
-    _check_inputs((*roles.train, *roles.validation))
+    inputs = (*roles.train, *roles.validation, *(p for _, p in roles.splits))
+    _check_inputs(inputs)
     extra = [_report_target(spec) for spec in reports]
-    _check_outputs(output, extra, (*roles.train, *roles.validation))
+    _check_outputs(output, extra, inputs)
     old = _load_baseline(baseline)  # before the run, so an unusable baseline fails fast
     columns = _columns(mapping)
-    report = _apply_baseline(_run_check(roles.train, config, roles.validation, jobs, quiet, columns), old, baseline)
+    report = _apply_baseline(
+        _run_check(roles.train, config, roles.validation, jobs, quiet, columns, roles.splits), old, baseline
+    )
     listing = {"show_all": show_all, "max_findings": max_findings}
     for fmt, target in extra:
         _write_report(fmt, report, target, **listing)
@@ -226,7 +235,7 @@ def _columns(mapping: tuple[str, ...]) -> dict[str, str]:
 
 def _run_check(
     paths: list[str], config: Config, validation: list[str], jobs: int | None, quiet: bool,
-    mapping: dict[str, str] | None = None,
+    mapping: dict[str, str] | None = None, splits: Sequence[tuple[str, str]] = (),
 ) -> Report:
     """Run the engine, with a progress bar on a terminal unless ``quiet``."""
     from .engine import check as run_check
@@ -238,7 +247,10 @@ def _run_check(
 
         progress = Progress(sys.stderr)
     try:
-        return run_check(paths, config, validation=validation, jobs=jobs or default_jobs(), progress=progress, mapping=mapping)
+        return run_check(
+            paths, config, validation=validation, splits=splits, jobs=jobs or default_jobs(), progress=progress,
+            mapping=mapping,
+        )
     finally:
         if progress is not None:
             progress.close()

@@ -289,7 +289,7 @@ def _target(origin: str, data: dict[str, Any]) -> dict[str, Any]:
 
 def _build(data: dict[str, Any], sources: tuple[str, ...], registry: dict[str, type[Validator]]) -> Config:
     origin = sources[-1] if sources else "config"
-    validators = data.get("validators", {})
+    validators = _with_identity(data)
     _check_options(origin, validators, registry)
     severity = _severities(origin, data, registry)
     for key in ("select", "ignore"):
@@ -307,6 +307,17 @@ def _build(data: dict[str, Any], sources: tuple[str, ...], registry: dict[str, t
         registry=registry,
         validation=_validation_files(data.get("validation"), sources),
     )
+
+
+def _with_identity(data: dict[str, Any]) -> dict[str, Any]:
+    """The pack's validator tables, with a top-level ``identity: {name, maker}`` handed to the
+    conversation validator (DLG007) unless its own ``identity`` option is set."""
+    validators = data.get("validators", {})
+    if not data.get("identity"):
+        return validators
+    conversation = dict(validators.get("conversation", {}))
+    conversation.setdefault("identity", data["identity"])
+    return {**validators, "conversation": conversation}
 
 
 def _validation_files(value: str | list[str] | None, sources: tuple[str, ...]) -> tuple[str, ...]:

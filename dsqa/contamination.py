@@ -33,6 +33,8 @@ _FILTER_BITS = 21
 
 #: ASCII punctuation and control bytes become spaces (UTF-8 sequences of other scripts are kept)
 _SPACES = bytes(b if (48 <= b <= 57 or 97 <= b <= 122 or b >= 128) else 32 for b in range(256))
+#: the same for ASCII text, with upper-case letters lowered: one pass over its bytes
+_ASCII_WORDS = bytes(b + 32 if 65 <= b <= 90 else _SPACES[b] for b in range(256))
 #: the typographic quotes and dashes that stand for ASCII ones, so "Janet’s" is "Janet's"
 _TYPOGRAPHIC = str.maketrans({"\u2018": " ", "\u2019": " ", "\u201c": " ", "\u201d": " ", "\u2013": " ", "\u2014": " "})
 
@@ -43,6 +45,8 @@ def normalise(text: str) -> bytes:
     Byte-level (a regex over Unicode classes cost 150 µs a record): ASCII punctuation, the usual
     typographic quotes and dashes, and white space separate words; letters of any script do not.
     """
+    if text.isascii():  # the common case; the same bytes as the general path below
+        return text.encode("ascii").translate(_ASCII_WORDS)
     lowered = text.lower()
     if not lowered.isascii():
         lowered = lowered.translate(_TYPOGRAPHIC)
@@ -67,25 +71,26 @@ def shingles(texts: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     n = len(texts)
     if n == 0:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
     # a space before each text and NUL padding after it: every word starts after a space, and no
     # 8-byte read reaches into the next text
     buf = b" " + b"\0\0\0\0\0\0\0\0 ".join(texts) + b"\0" * 8
     data = np.frombuffer(buf, dtype=np.uint8)
-    space = data == 32
-    # a word starts where a space is followed by a byte that is neither a space nor padding
-    starts = np.flatnonzero(space[:-1] & ~space[1:] & (data[1:] != 0)) + 1
-    begin = np.cumsum(lengths + 9) - lengths - 8
-    owner = np.searchsorted(begin, starts, side="right") - 1
+    # a word is a run of bytes that are neither space nor padding (``normalise`` leaves no NUL);
+    # the buffer starts and ends outside a word, so its edges alternate: start, end, start, end...
+    word = (data != 32) & (data != 0)
+    edges = np.flatnonzero(word[1:] != word[:-1]) + 1
+    starts, ends = edges[0::2], edges[1::2]
     m = len(starts)
     if m < k:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    # the text each word is in, from the number of words each text holds
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    begin = np.cumsum(lengths + 9) - lengths - 8
+    owner = np.repeat(np.arange(n), np.diff(np.searchsorted(starts, begin), append=m))
     grams = np.ndarray((len(data) - 7,), dtype="<u8", buffer=buf, strides=(1,))
     # a word is its own bytes only, up to 8: what follows it (how many spaces, which word) must not
     # change it, or "day. she" and "day she" would differ
-    ends = np.flatnonzero(space | (data == 0))
-    width = np.minimum(ends[np.searchsorted(ends, starts)] - starts, 8)
-    tokens = grams[starts] & _WORD_MASK[width]
+    tokens = grams[starts] & _WORD_MASK[np.minimum(ends - starts, 8)]
     with np.errstate(over="ignore"):
         first = np.flatnonzero(((tokens[: m - k + 1] * _SAMPLE_MUL) >> _SAMPLE_SHIFT) == 0)
         h = tokens[first] * _POSITION[0]

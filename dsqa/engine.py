@@ -299,19 +299,19 @@ def _check_dataset(
     if progress is not None:
         progress.read_all()
     if run.wrong_kind:
-        return DatasetResult(display, None, 0, {}), run.findings
+        return DatasetResult(display, None, 0, {}, role), run.findings
     stats: DatasetStats = {}
     for v in run.validators:
         try:
-            # cross-file checks (leakage): ``peers`` holds the training files' validators that
-            # define ``link``; a validation file's validator of the same name sees them first
-            if peers is not None and role == "validation" and v.name in peers:
+            # cross-file checks (leakage): ``peers`` holds the earlier files' validators that
+            # define ``link``; a later split's validator of the same name sees them first
+            if peers is not None and role != "train" and v.name in peers:
                 v.link(peers[v.name])
             run.emit(v.finish())
         except Exception as exc:
             run.emit((_crash(v, None, exc, display),))
         stats.update(v.metrics)
-        if peers is not None and role == "train" and type(v).link is not Validator.link:
+        if peers is not None and type(v).link is not Validator.link:
             peers.setdefault(v.name, []).append(v)
     fmt = config.data_format or (run.first_format[0] if run.first_format else None)
     stats = mask_stats(stats, reference=reference)  # type: ignore[arg-type, assignment]
@@ -324,7 +324,7 @@ def _check_dataset(
             stats["checked_as"] = source_map.kind
         # pointers, excerpts and fingerprints now come from the source record: mask them again
         findings = [mask_finding(f, reference=reference) for f in relocate(source_map, path, display, findings)]
-    return DatasetResult(display, fmt, run.records, stats), stamp_late(path, display, findings)
+    return DatasetResult(display, fmt, run.records, stats, role), stamp_late(path, display, findings)
 
 
 def _source_map(path: Path, display: str, config: Config, mapping: Mapping[str, str]) -> Any:
@@ -341,12 +341,17 @@ def check(
     config: Config | None = None,
     *,
     validation: Sequence[str | Path] = (),
+    splits: Sequence[tuple[str, str | Path]] = (),
     jobs: int = 1,
     progress: Progress | None = None,
     reference: bool = False,
     mapping: Mapping[str, str] | None = None,
 ) -> Report:
-    """Check training files (and validation files) and return the report.
+    """Check training files (and validation files, and the files of more ``splits``: (name, path)
+    pairs such as ("test", "test.jsonl")) and return the report.
+
+    Each file is checked as its split (``DatasetContext.role``); leakage is looked for between
+    every pair of files of different splits, at the later one (train, validation, then ``splits``).
 
     A path may be "-" (standard input), a pipe, or a .gz, .bz2, .xz or .zst file: each is read
     from a local copy that lasts the whole run (see inputs.py).
@@ -361,16 +366,16 @@ def check(
     datasets = []
     trained: dict[str, list[Validator]] = {}
     # every input stays open (a spooled pipe, a decompressed copy) until the end: the leakage
-    # check of a validation file reads its training file again
+    # check of a later split reads the earlier files again
     with Inputs() as inputs:
-        for role, group in (("train", paths), ("validation", validation or expand(cfg.validation))):
-            for p in group:
-                source = inputs.open(p)
-                result, found = _check_dataset(
-                    source.path, source.name, role, cfg, jobs, progress, trained, reference, mapping
-                )
-                datasets.append(result)
-                findings.extend(found)
+        groups = [("train", p) for p in paths] + [("validation", p) for p in validation or expand(cfg.validation)]
+        for role, p in [*groups, *splits]:
+            source = inputs.open(p)
+            result, found = _check_dataset(
+                source.path, source.name, role, cfg, jobs, progress, trained, reference, mapping
+            )
+            datasets.append(result)
+            findings.extend(found)
     findings.sort(key=Finding.sort_key)
     return Report(
         findings=findings, datasets=datasets, fail_on=cfg.fail_on, version=__version__, validators=["reader", *_running(cfg)]

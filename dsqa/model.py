@@ -128,9 +128,14 @@ class DatasetResult:
     #: every record read (non-blank lines or array elements); the stats blocks say how many of them they use
     records: int
     stats: DatasetStats = field(default_factory=lambda: DatasetStats())
+    #: the split the file was checked as (train, validation, test...); None outside `dsqa check`
+    split: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "format": self.format, "records": self.records, "stats": self.stats}
+        out: dict[str, Any] = {"path": self.path, "format": self.format, "records": self.records, "stats": self.stats}
+        if self.split is not None:
+            out["split"] = self.split
+        return out
 
 
 FAIL_ON_CHOICES = ("error", "warning", "info", "never")

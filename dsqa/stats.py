@@ -113,12 +113,15 @@ class _DuplicatesBase(TypedDict):
 
 
 class DuplicatesStats(_DuplicatesBase, total=False):
-    """``stats.duplicates``; ``top_clusters`` once the near search ran, ``leaked_*`` for validation files."""
+    """``stats.duplicates``; ``top_clusters`` once the near search ran; ``leaked_*`` and
+    ``shared_prompts`` for a split checked against earlier ones (validation, test...)."""
 
     #: the largest clusters, largest first (at most the validator's TOP_CLUSTERS)
     top_clusters: list[Cluster]
     leaked_exact: int
     leaked_near: int
+    #: records whose prompt is in an earlier split (DUP007)
+    shared_prompts: int
 
 
 # -- diversity ------------------------------------------------------------------------------------

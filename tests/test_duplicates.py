@@ -172,7 +172,7 @@ def test_leakage_api(tmp_path: Path) -> None:
     train, val = _train_and_val(tmp_path)
     report = check([train], load_config("default"), validation=[val])
     found = dup_findings(report, str(val))
-    assert found["DUP004"] == {3: {"training_file": str(train), "training_line": 6}}
+    assert found["DUP004"] == {3: {"training_file": str(train), "training_line": 6, "other_split": "train"}}
     assert found["DUP005"][7]["training_line"] == 13
     assert set(found) == {"DUP004", "DUP005"}
     assert all(f.severity.name == "ERROR" for f in report.findings if f.code in ("DUP004", "DUP005"))

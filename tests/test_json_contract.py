@@ -28,8 +28,10 @@ def test_top_level_names_and_types(tmp_path: Path) -> None:
     assert data["passed"] is False and data["fail_on"] == "error"
     assert data["summary"] == {"error": 4, "warning": 1, "info": 0}
     assert [{**d, "stats": d["stats"]["formats"]} for d in data["datasets"]] == [
-        {"path": str(path), "format": "openai-chat", "records": 9, "stats": {"openai-chat": 9}}
+        {"path": str(path), "format": "openai-chat", "records": 9, "stats": {"openai-chat": 9}, "split": "train"}
     ]
+    # added after the first version: the split each dataset was checked as
+    assert list(data["datasets"][0]) == ["path", "format", "records", "stats", "split"]
 
 
 def test_findings_sorted_and_complete(tmp_path: Path) -> None:

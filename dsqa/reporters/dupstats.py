@@ -32,7 +32,11 @@ def render_duplicates(stats: DuplicatesStats, records: int | None = None) -> lis
     ]
     lines += [f"  {_cluster(c)}" for c in stats.get("top_clusters", [])[:SHOWN_CLUSTERS]]
     if "leaked_exact" in stats:
-        lines.append(f"  shared with the training file: {stats['leaked_exact']:,} exact, {stats.get('leaked_near', 0):,} near")
+        prompts = stats.get("shared_prompts", 0)
+        lines.append(
+            f"  shared with earlier splits: {stats['leaked_exact']:,} exact, {stats.get('leaked_near', 0):,} near; "
+            f"the same prompt in {plural(prompts, 'more record')}"
+        )
     return lines
 
 

@@ -11,9 +11,10 @@ from ...model import Finding, Record
 from ...wording import article, plural
 from ..base import Code, DatasetContext, Validator
 from ..turns import turns
-from . import annotations, ends, images, markup, reasoning, repeats, short_replies, turn_order
+from . import annotations, ends, identity, images, markup, reasoning, repeats, short_replies, turn_order
 from .annotations import tags_in
 from .ends import Ends
+from .identity import Claim, allowed_families, claim_message, claims_in, may_claim_identity
 from .images import Image, ImageCount, read_image
 from .markup import markup_in, may_hold_markup
 from .messages import Conversation, read_conversation, text_pointer
@@ -37,15 +38,15 @@ class ConversationValidator(Validator):
     name = "conversation"
     codes: ClassVar[dict[str, Code]] = {
         **turn_order.CODES, **repeats.CODES, **short_replies.CODES, **markup.CODES, **reasoning.CODES,
-        **ends.CODES, **annotations.CODES, **images.CODES,
+        **ends.CODES, **annotations.CODES, **images.CODES, **identity.CODES,
     }
     options_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
-        "properties": {**repeats.OPTIONS, **short_replies.OPTIONS, **reasoning.OPTIONS, **ends.OPTIONS},
+        "properties": {**repeats.OPTIONS, **short_replies.OPTIONS, **reasoning.OPTIONS, **ends.OPTIONS, **identity.OPTIONS},
         "additionalProperties": False,
     }
     defaults: ClassVar[Mapping[str, Any]] = {
-        **repeats.DEFAULTS, **short_replies.DEFAULTS, **reasoning.DEFAULTS, **ends.DEFAULTS,
+        **repeats.DEFAULTS, **short_replies.DEFAULTS, **reasoning.DEFAULTS, **ends.DEFAULTS, **identity.DEFAULTS,
     }
 
     def __init__(self, options: Mapping[str, Any], context: DatasetContext) -> None:
@@ -66,6 +67,7 @@ class ConversationValidator(Validator):
         self._starts = self.wants("PRP002")
         self._tags = self.wants("PRP003")
         self._images = any(self.wants(c) for c in images.CODES)
+        self._identity = self.wants("DLG007")
         self.image_examples = ImageCount()
 
     def check(self, record: Record) -> Iterator[Finding]:
@@ -100,6 +102,7 @@ class ConversationValidator(Validator):
             elif role == "assistant":
                 self._markup_of(seen, text, i)
                 self._reply(seen, record, conv, i, text, prompt)
+                self._claims_of(seen, text, i)
             else:
                 self._markup_of(seen, text, i)
         if prompt and self._ends:
@@ -118,6 +121,10 @@ class ConversationValidator(Validator):
             tag = markup_in(text)
             if tag is not None:
                 seen.tags.append((i, tag))
+
+    def _claims_of(self, seen: _Seen, text: str, i: int) -> None:
+        if self._identity and (self.context.reference or may_claim_identity(text)):
+            seen.claims.extend((i, c) for c in claims_in(text))
 
     def _reply(self, seen: _Seen, record: Record, conv: Conversation, i: int, text: str, prompt: str | None) -> None:
         """The rules of one assistant reply: reasoning, shared ends, calculator tags, echoes, length."""
@@ -155,11 +162,39 @@ class ConversationValidator(Validator):
             yield self._markup_finding(record, conv.roles[i], text_pointer(messages, i, tag), tag, len(seen.tags))
         if seen.opened and self.wants("TPL003"):
             yield self._open_finding(record, text_pointer(messages, seen.opened[0], "<"))
+        if seen.claims:
+            system = [t for r, t in zip(conv.roles, conv.texts) if r in ("system", "developer") and t]
+            claims = self._foreign(seen.claims, system)
+            if claims:
+                i, claim = claims[0]
+                yield self._claim_finding(record, text_pointer(messages, i, claim.said), [c for _, c in claims], bool(system), "\n".join(system))
+
+    def _foreign(self, claims: list[tuple[int, Claim]], system: list[str]) -> list[tuple[int, Claim]]:
+        """The claims to be a model that neither the system prompt nor the identity option names."""
+        allowed, _ = allowed_families(self.options["identity"], "\n".join(system))
+        return [(i, c) for i, c in claims if c.family not in allowed]
+
+    def _claim_finding(self, record: Record, pointer: str, claims: list[Claim], has_system: bool, system: str = "") -> Finding:
+        _, said = allowed_families(self.options["identity"], system)
+        first = claims[0]
+        return self.finding(
+            "DLG007", record, claim_message(claims, said, has_system), pointer,
+            "rewrite the line with your assistant's own name and maker, or drop the example; "
+            "set identity: {name, maker} in the rule pack to say who the assistant is",
+            {"model": identity.FAMILIES[first.family].model, "maker": identity.FAMILIES[first.family].maker,
+             "claim": first.phrase, "claims": len(claims)},
+        )
 
     def _preference(self, record: Record) -> Iterator[Finding]:
         tags: list[tuple[str, str, str]] = []
         opened: list[str] = []
+        claims: list[tuple[str, Claim]] = []
+        system: list[str] = []
         for turn in turns(record.value, record.format):
+            if turn.role == "system":
+                system.append(turn.text)
+            elif self._identity and turn.role == "assistant" and (self.context.reference or may_claim_identity(turn.text)):
+                claims.extend((turn.pointer, c) for c in claims_in(turn.text))
             if self._markup and (self.context.reference or may_hold_markup(turn.text)):
                 tag = markup_in(turn.text)
                 if tag is not None:
@@ -171,6 +206,11 @@ class ConversationValidator(Validator):
             yield self._markup_finding(record, role, pointer, tag, len(tags))
         if opened and self.wants("TPL003"):
             yield self._open_finding(record, opened[0])
+        if claims:
+            allowed, _ = allowed_families(self.options["identity"], "\n".join(system))
+            foreign = [(p, c) for p, c in claims if c.family not in allowed]
+            if foreign:
+                yield self._claim_finding(record, foreign[0][0], [c for _, c in foreign], bool(system), "\n".join(system))
 
     def _markup_finding(self, record: Record, role: str, pointer: str, tag: str, count: int) -> Finding:
         more = f" (and in {plural(count - 1, 'more message')})" if count > 1 else ""
@@ -219,6 +259,7 @@ class _Seen:
     opened: list[int] = field(default_factory=list)
     calculator: list[tuple[int, list[str]]] = field(default_factory=list)
     pictures: list[Image] = field(default_factory=list)
+    claims: list[tuple[int, Claim]] = field(default_factory=list)
 
 
 def _images_of(message: dict[str, Any], index: int) -> Iterator[Image]:

@@ -1,4 +1,5 @@
-"""Leakage between the training and the validation file: exact (DUP004) and near (DUP005) copies."""
+"""Leakage between the splits of a run (train, validation, test...): exact (DUP004) and near (DUP005)
+copies, and the same prompt in two splits (DUP007)."""
 
 from __future__ import annotations
 
@@ -31,13 +32,16 @@ def _chat(text: str) -> str:
 CODES: dict[str, Code] = {
     "DUP004": Code(
         Severity.ERROR,
-        "validation example is also in the training file",
+        "example of one split is also in another split",
         why="""
-            With a validation file (dsqa check train.jsonl --validation val.jsonl, or
-            validation: in the rule pack), a validation record that is also in a training file
-            (after normalisation) measures how well the model memorised it, not how well it
-            generalises: the validation loss becomes meaningless. Reported at the validation
-            line, naming the training file and line. Remove it from one of the two files.
+            With more than one split (dsqa check train.jsonl --validation val.jsonl --split
+            test=test.jsonl, or validation: in the rule pack), a record of a later split that
+            is also in an earlier one (after normalisation) measures how well the model
+            memorised it, not how well it generalises: the validation loss or the test score
+            becomes meaningless. Every pair of splits is compared (train, then validation,
+            then the --split files in the order given); the copy is reported at the line of
+            the later split, naming both splits and the earlier file and line. Remove it from
+            one of the two files.
         """,
         failing=f"training file line 1: {_RECORD}\nvalidation file line 1: {_RECORD}",
         passing=f"training file line 1: {_RECORD}\nvalidation file line 1: {_OTHER}",
@@ -45,37 +49,69 @@ CODES: dict[str, Code] = {
     ),
     "DUP005": Code(
         Severity.ERROR,
-        "validation example is a near-duplicate of a training example",
+        "example of one split is a near-duplicate of one in another split",
         why="""
-            A validation record that is a near-copy of a training record (similarity at or
-            above threshold, found as for DUP002) makes the validation loss as meaningless as
-            an exact copy does. As for DUP002, only what people wrote is compared: two examples
-            that share tool definitions and tool-call JSON but ask about different things are
-            not copies. Reported at the validation line, naming the training file and line.
-            Remove it from one of the two files.
+            A record of a later split that is a near-copy of a record of an earlier split
+            (similarity at or above threshold, found as for DUP002) makes the validation loss
+            or test score as meaningless as an exact copy does. As for DUP002, only what people
+            wrote is compared: two examples that share tool definitions and tool-call JSON but ask
+            about different things are not copies. Reported at the line of the
+            later split, naming both splits and the earlier file and line. Remove it from one
+            of the two files.
         """,
         failing=f"training file line 1: {_chat(_LONG)}\nvalidation file line 1: {_chat(_LONG + ' Thanks.')}",
         passing=f"training file line 1: {_chat(_LONG)}\nvalidation file line 1: {_OTHER}",
         options=("threshold", "scope", "near", "case_fold", "bands", "rows"),
     ),
+    "DUP007": Code(
+        Severity.WARNING,
+        "the same prompt in more than one split",
+        why="""
+            A record of a later split has the same prompt context (every message before the
+            last assistant turn, after normalisation) as a record of an earlier split, with an
+            answer that is neither the same nor a near-copy (those are DUP004 and DUP005). The
+            model has been trained on the question, so the validation loss or test score on
+            it says little about new questions. Reported once per record, at the line of the
+            later split, naming every earlier split (and its file and line) that has the
+            prompt. Keep each prompt in one split.
+        """,
+        failing=f"training file line 1: {_RECORD}\nvalidation file line 1: {_RECORD.replace('Hold the reset button for ten seconds.', 'Unplug it for a minute, then plug it back in.')}",
+        passing=f"training file line 1: {_RECORD}\nvalidation file line 1: {_OTHER}",
+        options=("case_fold",),
+    ),
 }
 
-
 def leaks(v: DuplicatesValidator) -> Iterator[Finding]:
-    """Validation records that are exact or near duplicates of a training record; counts in ``v.metrics``."""
+    """Records of this split that are exact or near duplicates of a record of an earlier split, or
+    share its prompt; counts in ``v.metrics``."""
     import numpy as np
 
     a = v._arrays()
     leaked = np.zeros(a["n"], dtype=bool)
-    counts = {"exact": 0, "near": 0}
-    for train in v._train:
-        yield from _exact(v, train, leaked, counts)
+    counts = {"exact": 0, "near": 0, "prompts": 0}
+    # the files of the same split are not compared with each other here (DUP001 is per file)
+    others = [o for o in v._train if o.context.role != v.context.role]
+    for other in others:
+        yield from _exact(v, other, leaked, counts)
     if v.options["near"]:
-        for train in v._train:
-            yield from _near(v, train, leaked, counts)
+        for other in others:
+            yield from _near(v, other, leaked, counts)
+    if v.wants("DUP007"):
+        yield from _prompts(v, others, leaked, counts)
     stats = v.metrics.setdefault("duplicates", {})
     stats["leaked_exact"] = counts["exact"]
     stats["leaked_near"] = counts["near"]
+    stats["shared_prompts"] = counts["prompts"]
+
+
+def _split(v: DuplicatesValidator) -> str:
+    """A split's name as a message says it: "validation", "test"..."""
+    return v.context.role
+
+
+def _hint(v: DuplicatesValidator, what: str) -> str:
+    result = "the validation loss" if _split(v) == "validation" else f"the {_split(v)} results"
+    return f"remove it from one of the two files; {what} make {result} meaningless"
 
 
 def _exact(v: DuplicatesValidator, train: DuplicatesValidator, leaked: np.ndarray, counts: dict[str, int]) -> Iterator[Finding]:
@@ -93,9 +129,10 @@ def _exact(v: DuplicatesValidator, train: DuplicatesValidator, leaked: np.ndarra
         line = int(t["lines"][order[pos[i]]])
         counts["exact"] += 1
         yield v._at(
-            "DUP004", int(a["lines"][i]), f"also in training file {train.context.path} at line {line}",
-            "remove it from one of the two files; shared examples make the validation loss meaningless",
-            {"training_file": train.context.path, "training_line": line},
+            "DUP004", int(a["lines"][i]),
+            f"{_split(v)} example is also in the {_split(train)} split: {train.context.path} line {line:,}",
+            _hint(v, "shared examples"),
+            {"training_file": train.context.path, "training_line": line, "other_split": _split(train)},
         )
     leaked |= hit
 
@@ -126,9 +163,41 @@ def _near(v: DuplicatesValidator, train: DuplicatesValidator, leaked: np.ndarray
         leaked[i] = True
         yield v._at(
             "DUP005", int(a["lines"][i]),
-            f"near-duplicate of training file {train.context.path} line {line} (similarity {shown(s)})",
-            "remove it from one of the two files; near-copies make the validation loss meaningless",
-            {"training_file": train.context.path, "training_line": line, "similarity": round(s, 3)},
+            f"{_split(v)} example is a near-duplicate of the {_split(train)} split's {train.context.path} line {line:,}"
+            f" (similarity {shown(s)})",
+            _hint(v, "near-copies"),
+            {"training_file": train.context.path, "training_line": line, "similarity": round(s, 3), "other_split": _split(train)},
+        )
+
+
+def _prompts(v: DuplicatesValidator, others: list[DuplicatesValidator], leaked: np.ndarray, counts: dict[str, int]) -> Iterator[Finding]:
+    """DUP007: records not already leaked whose prompt context is in an earlier split, once per record."""
+    import numpy as np
+
+    a = v._arrays()
+    if not a["n"]:
+        return
+    matches: dict[int, list[tuple[str, str, int]]] = {}
+    for other in others:
+        t = other._arrays()
+        if not t["n"]:
+            continue
+        order = np.argsort(t["context"], kind="stable")
+        sorted_context = t["context"][order]
+        pos = np.searchsorted(sorted_context, a["context"])
+        hit = (pos < len(sorted_context)) & (a["context"] != 0) & ~leaked
+        hit[hit] = sorted_context[pos[hit]] == a["context"][hit]
+        for i in np.flatnonzero(hit):
+            line = int(t["lines"][order[pos[i]]])
+            matches.setdefault(int(i), []).append((_split(other), other.context.path, line))
+    for i in sorted(matches):
+        found = matches[i]
+        counts["prompts"] += 1
+        where = " and ".join(f"the {split} split's {path} line {line:,}" for split, path, line in found)
+        yield v._at(
+            "DUP007", int(a["lines"][i]), f"{_split(v)} example has the same prompt as {where}",
+            "keep each prompt in one split; a prompt the model was trained on says little about new ones",
+            {"matches": [{"split": split, "file": path, "line": line} for split, path, line in found]},
         )
 
 
