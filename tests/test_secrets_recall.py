@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dsqa import check, load_config
-from dsqa.redact import KINDS
+from dsqa.redact import KINDS, mask_secrets
 from dsqa.validators.sensitive import SensitiveValidator
 from helpers import default_validator, gated_and_full, write_jsonl
 from secret_samples import SAMPLES
@@ -60,7 +60,8 @@ def test_every_kind_in_every_placement_is_found_with_its_code_and_masked(report:
     for kind, (text, secret) in SAMPLES.items():
         for where in PLACEMENTS:
             line += 1
-            expected_pointer = _placed(text)[where][1]
+            # a secret used as a key is in the pointer too, which prints it masked like every string
+            expected_pointer = mask_secrets(_placed(text)[where][1])
             found = [(f.code, f.data["kind"], f.pointer) for f in by_line.get(line, [])]
             if found != [(KINDS[kind].code, kind, expected_pointer)]:
                 missed.append((kind, where, found))
