@@ -299,3 +299,46 @@ def test_memory_per_record_is_compact(tmp_path: Path) -> None:
         assert report.findings == []
     per_record = (peaks[1] - peaks[0]) / 3000
     assert per_record < 400, per_record  # hashes and band keys (~100 bytes), not the texts
+
+
+def test_texts_over_the_sketch_limit_are_still_near_duplicates_and_memory_is_bounded(tmp_path: Path) -> None:
+    """A reply of 1.5 MB is sketched on its first MiB (issue 19, memory per record): two that
+    differ only after it are still found, and one that differs in its first MiB is not."""
+    from dsqa.validators.duplicates.validator import SKETCH_MAX_BYTES
+
+    rng = random.Random(7)
+    vocab = [f"w{i}" for i in range(5000)]
+    body = " ".join(rng.choice(vocab) for _ in range(300_000))
+    assert len(body) > SKETCH_MAX_BYTES * 1.2
+    other = " ".join(rng.choice(vocab) for _ in range(300_000))
+
+    def rec(reply: str) -> dict[str, Any]:
+        return {"messages": [{"role": "user", "content": "Write the long report."}, {"role": "assistant", "content": reply}]}
+
+    data = write_jsonl(tmp_path / "long.jsonl", [rec(body + " The end."), rec(body + " Fin."), rec(other)])
+    report = check([data], load_config("default"))
+    near = [(f.line, f.code) for f in report.findings if f.code in ("DUP001", "DUP002")]
+    assert near == [(2, "DUP002")]
+
+
+def test_sketching_a_huge_reply_takes_bounded_memory(tmp_path: Path) -> None:
+    """A 20 MB reply, duplicates only: the sketch reads its first MiB, so the peak stays far
+    below the ~70 bytes per word (about 280 MB here) that sketching all of it took."""
+    import subprocess
+    import sys
+
+    rng = random.Random(3)
+    reply = " ".join(rng.choice(("alpha", "beta", "gamma", "data", "model")) for _ in range(4_000_000))
+    data = write_jsonl(tmp_path / "huge.jsonl", [{"messages": [
+        {"role": "user", "content": "Go on."}, {"role": "assistant", "content": reply}]}])
+    pack = tmp_path / "dup.yaml"
+    off = ("content", "conversation", "tokens", "diversity", "sensitive", "schema", "contamination", "preference")
+    pack.write_text("extends: default\nvalidators:\n" + "".join(f"  {v}: {{enabled: false}}\n" for v in off))
+    script = (
+        "import resource, sys\nfrom dsqa import check, load_config\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        f"check([{str(data)!r}], load_config({str(pack)!r}))\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)\n"
+    )
+    grown_kb = int(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout)
+    assert grown_kb < 200_000, grown_kb

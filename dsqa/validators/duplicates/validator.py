@@ -20,6 +20,10 @@ from .texts import FORMATS, _digest, _Normaliser, _Texts, clean_line, digests, t
 #: records (or bytes of text) sketched per numpy batch: small enough to stay in the CPU cache
 BATCH = 512
 BATCH_BYTES = 512 * 1024
+#: the bytes of a text that its MinHash sketch reads: sketching takes about 70 bytes of memory per
+#: word, so a 30 MB reply would take 400 MB; two texts that long which share their first MiB are
+#: candidates still, and the verification compares them whole
+SKETCH_MAX_BYTES = 1024 * 1024
 
 _DUP006_WHY = """
     Near-duplicate and conflict checks keep only digests and MinHash keys per record, and read
@@ -119,6 +123,8 @@ class DuplicatesValidator(Validator):
         self._answer.append(answer)
         if self._near:
             text = t.scope.encode("utf-8", "surrogatepass")
+            if len(text) > SKETCH_MAX_BYTES:
+                text = text[:SKETCH_MAX_BYTES].rstrip(b" ")
             self._pending.append(text)
             self._pending_bytes += len(text)
             if len(self._pending) >= BATCH or self._pending_bytes >= BATCH_BYTES:
