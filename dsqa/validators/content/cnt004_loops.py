@@ -63,8 +63,27 @@ def find_loop(text: str, times: int, min_words: int) -> tuple[str, int] | None:
     """
     if min_words >= 8 and not may_repeat(text, times):
         return None
+    if len(text) > 2 * WINDOW_CHARS:
+        return _find_loop_in_windows(text, times, min_words)
     words = text.split()
     return find_repetition(words, times, min_words) if len(words) >= min_words else None
+
+
+#: a reply longer than twice this many characters has its words compared in two windows of this
+#: size, at its end and its middle, where the probe looks: the word list of a whole 30 MB reply
+#: took 350 MB; a loop is a short phrase said many times, so a window holds enough of it
+WINDOW_CHARS = 256 * 1024
+
+
+def _find_loop_in_windows(text: str, times: int, min_words: int) -> tuple[str, int] | None:
+    """``find_loop``'s word comparison on the end and the middle of a very long reply."""
+    half = len(text) // 2
+    for window in (text[-WINDOW_CHARS:], text[half - WINDOW_CHARS // 2:half + WINDOW_CHARS // 2]):
+        words = window.split()[1:]  # the window's first word may be cut
+        found = find_repetition(words, times, min_words) if len(words) >= min_words else None
+        if found is not None:
+            return found
+    return None
 
 
 # -- prefilters: each may say yes when the rule finds nothing, and never says no when it finds something
