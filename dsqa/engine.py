@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -104,6 +104,22 @@ def fold_repeats(findings: list[Finding]) -> list[Finding]:
     return out
 
 
+def _counted(records: Iterator[Record], progress: Progress) -> Iterator[Record]:
+    """``records``, telling ``progress`` how far they go every 256 records and at the end."""
+    pending = pending_bytes = 0
+    for record in records:
+        yield record
+        # counted once the pass is done with the record: a source record's bytes are then those
+        # of its conversion, as the pass checks them
+        pending += 1
+        pending_bytes += len(record.raw) + 1
+        if pending == 256:
+            progress.advance(pending, pending_bytes)
+            pending = pending_bytes = 0
+    if pending:
+        progress.advance(pending, pending_bytes)
+
+
 @dataclass
 class _Pass:
     """One streaming pass of the validators over a file or a span of it."""
@@ -141,29 +157,22 @@ class _Pass:
             out.append(f if record is None or f.line != record.line else stamp(f, record))
 
     def run(self, path: Path, display: str, span: Span | None) -> None:
+        """Read the file (or ``span`` of it) and check its records in batches."""
         forced = self.config.data_format
         max_line = self.config.options("reader")["max_line_bytes"]
         progress = self.progress
-        pending = pending_bytes = 0
         batch: list[Record] = []
         batch_bytes = 0
         sign = any(v.wants_signature for v in self.validators)
         mapper = self.source_map
-        for record in read_records(path, display, max_line_bytes=max_line, span=span):
+        records = read_records(path, display, max_line_bytes=max_line, span=span)
+        if progress is not None:
+            records = _counted(records, progress)
+        for record in records:
             if mapper is not None and record.value is not None:
                 mapper.apply(record)  # the record as `dsqa convert` writes it, or a finding saying why not
-            if progress is not None:
-                pending += 1
-                pending_bytes += len(record.raw) + 1
-                if pending == 256:
-                    progress.advance(pending, pending_bytes)
-                    pending = pending_bytes = 0
             if record.problems:
-                if span is not None and record.problems[0].code == "RDR004":
-                    self.crlf.extend(record.problems)  # one per span; the engine sums them per file
-                else:
-                    self.wrong_kind = self.wrong_kind or record.problems[0].code == WRONG_KIND
-                    self.emit(record.problems, record)
+                self.keep_problems(record, span)
             if record.index < 0:
                 continue
             self.records += 1
@@ -183,8 +192,14 @@ class _Pass:
                 batch = []
                 batch_bytes = 0
         self.check_batch(batch, display)
-        if progress is not None and pending:
-            progress.advance(pending, pending_bytes)
+
+    def keep_problems(self, record: Record, span: Span | None) -> None:
+        """Keep what the reader found in a record (a span's CRLF finding waits to be summed per file)."""
+        if span is not None and record.problems[0].code == "RDR004":
+            self.crlf.extend(record.problems)  # one per span; the engine sums them per file
+        else:
+            self.wrong_kind = self.wrong_kind or record.problems[0].code == WRONG_KIND
+            self.emit(record.problems, record)
 
     def check_batch(self, batch: list[Record], display: str) -> None:
         """Run each validator over the batch in turn (its code and data stay in the CPU caches)."""
@@ -285,6 +300,25 @@ def _check_dataset(
         model=config.model, epochs=config.epochs, reference_date=config.reference_date, reference=reference,
         enabled=config.reported_codes(), source_map=source_map,
     )
+    run = _read(path, display, context, config, jobs, progress)
+    if run.wrong_kind:
+        return DatasetResult(display, None, 0, {}, role), run.findings
+    stats = _finish(run, display, role, peers)
+    fmt = config.data_format or (run.first_format[0] if run.first_format else None)
+    stats = mask_stats(stats, reference=reference)  # type: ignore[arg-type, assignment]
+    findings = run.findings
+    if source_map is not None:
+        fmt = source_map.source
+        if source_map.kind is not None:
+            stats["checked_as"] = source_map.kind
+        findings = _relocated(source_map, path, display, findings, reference)
+    return DatasetResult(display, fmt, run.records, stats, role), stamp_late(path, display, findings)
+
+
+def _read(
+    path: Path, display: str, context: DatasetContext, config: Config, jobs: int, progress: Progress | None
+) -> _Pass:
+    """Read the file and check every record: in worker processes when it is large plain JSONL."""
     run: _Pass | None = None
     size = path.stat().st_size if path.is_file() else 0
     if progress is not None:
@@ -293,13 +327,17 @@ def _check_dataset(
         run = _parallel(path, display, context, config, jobs, progress)
     if run is None:
         run = _Pass(
-            _make_validators(config, context), config, progress=progress, reference=reference, source_map=source_map
+            _make_validators(config, context), config, progress=progress, reference=context.reference,
+            source_map=context.source_map,
         )
         run.run(path, display, None)
     if progress is not None:
         progress.read_all()
-    if run.wrong_kind:
-        return DatasetResult(display, None, 0, {}, role), run.findings
+    return run
+
+
+def _finish(run: _Pass, display: str, role: str, peers: dict[str, list[Validator]] | None) -> DatasetStats:
+    """Run each validator's dataset-level checks and gather the stats they publish."""
     stats: DatasetStats = {}
     for v in run.validators:
         try:
@@ -313,18 +351,15 @@ def _check_dataset(
         stats.update(v.metrics)
         if peers is not None and type(v).link is not Validator.link:
             peers.setdefault(v.name, []).append(v)
-    fmt = config.data_format or (run.first_format[0] if run.first_format else None)
-    stats = mask_stats(stats, reference=reference)  # type: ignore[arg-type, assignment]
-    findings = run.findings
-    if source_map is not None:
-        from .sourcemap import relocate
+    return stats
 
-        fmt = source_map.source
-        if source_map.kind is not None:
-            stats["checked_as"] = source_map.kind
-        # pointers, excerpts and fingerprints now come from the source record: mask them again
-        findings = [mask_finding(f, reference=reference) for f in relocate(source_map, path, display, findings)]
-    return DatasetResult(display, fmt, run.records, stats, role), stamp_late(path, display, findings)
+
+def _relocated(source_map: Any, path: Path, display: str, findings: list[Finding], reference: bool) -> list[Finding]:
+    """Findings of a file checked in place, with their pointers moved into the source records."""
+    from .sourcemap import relocate
+
+    # pointers, excerpts and fingerprints now come from the source record: mask them again
+    return [mask_finding(f, reference=reference) for f in relocate(source_map, path, display, findings)]
 
 
 def _source_map(path: Path, display: str, config: Config, mapping: Mapping[str, str]) -> Any:

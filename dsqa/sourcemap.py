@@ -386,20 +386,25 @@ def relocate(sm: SourceMap, path: Path, display: str, findings: Iterable[Finding
         if f.validator == READER or not sm.reads(source.value):
             out.append(f)  # about the line itself, or a record checked as it is (FMT002)
             continue
-        changes: dict[str, Any] = {}
-        if f.pointer and not (f.data or {}).get("pointer_in"):
-            moved = sm.pointer(source.value, f.pointer)
-            if moved is None:
-                changes["data"] = {**(f.data or {}), "pointer_in": CONVERTED}
-            else:
-                changes["pointer"] = moved
-        pointer = changes.get("pointer", f.pointer)
-        where = None if "data" in changes else pointer
-        changes["fingerprint"] = fingerprint(source)
-        changes["excerpt"] = excerpt(source, where)
-        if not source.raw and "record" not in (f.data or {}):
-            # a JSON array's record is found by its index too: several may start on one line
-            changes["data"] = {**changes.get("data", f.data or {}), "record": source.index}
-        out.append(dataclasses.replace(f, **changes))
+        out.append(_moved(sm, f, source))
     return out
+
+
+def _moved(sm: SourceMap, f: Finding, source: Record) -> Finding:
+    """The finding ``f`` with its pointer moved into ``source``, its record, and stamped from that."""
+    changes: dict[str, Any] = {}
+    if f.pointer and not (f.data or {}).get("pointer_in"):
+        moved = sm.pointer(source.value, f.pointer)
+        if moved is None:
+            changes["data"] = {**(f.data or {}), "pointer_in": CONVERTED}
+        else:
+            changes["pointer"] = moved
+    pointer = changes.get("pointer", f.pointer)
+    where = None if "data" in changes else pointer
+    changes["fingerprint"] = fingerprint(source)
+    changes["excerpt"] = excerpt(source, where)
+    if not source.raw and "record" not in (f.data or {}):
+        # a JSON array's record is found by its index too: several may start on one line
+        changes["data"] = {**changes.get("data", f.data or {}), "record": source.index}
+    return dataclasses.replace(f, **changes)
 
