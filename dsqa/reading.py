@@ -841,18 +841,28 @@ def _skip_element(stream: _ArrayStream, path: str, line: int, index: int, max_li
         size += len(buf[stream.pos:].encode("utf-8", "surrogatepass"))
         stream.drop()
         if not stream.more():
-            return Record(path, line, index, problems=(_finding(
-                "RDR009", Severity.ERROR, path, line,
-                "malformed JSON array: the file ends inside an element; the rest of the file was not read",
-                "a .json dataset must be one array of objects: [{...}, {...}]",
-            ),)), False
+            return _ends_inside_element(path, line, index), False
         buf, i = stream.buf, stream.pos
+    return _element_too_large(path, line, index, size, max_line_bytes), True
+
+
+def _ends_inside_element(path: str, line: int, index: int) -> Record:
+    """The RDR009 record of an array element the file ends inside."""
+    return Record(path, line, index, problems=(_finding(
+        "RDR009", Severity.ERROR, path, line,
+        "malformed JSON array: the file ends inside an element; the rest of the file was not read",
+        "a .json dataset must be one array of objects: [{...}, {...}]",
+    ),))
+
+
+def _element_too_large(path: str, line: int, index: int, size: int, max_line_bytes: int) -> Record:
+    """The RDR008 record of an array element of ``size`` bytes, over ``max_line_bytes``."""
     return Record(path, line, index, problems=(_finding(
         "RDR008", Severity.ERROR, path, line,
         f"array element is {_size(size)}, over the {_size(max_line_bytes)} limit; not parsed",
         "split the example or raise validators.reader.max_line_bytes in the rule pack",
         {"bytes": size},
-    ),)), True
+    ),))
 
 
 def _array_error(path: str, line: int, message: str) -> Record:

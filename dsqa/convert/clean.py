@@ -10,13 +10,12 @@ from typing import Any
 
 from ..config import Config
 from ..engine import check
-from ..errors import UsageError
 from ..model import Record, Report, Severity
-from ..outputs import AtomicOutput, commit_together, write_entry_with_content
+from ..outputs import AtomicOutput, write_entry_with_content
 from ..reading import file_kind, line_chunks, over_limit
 from ..sources import read_records
 from .base import dumps
-from .pipeline import default_rejects
+from .pipeline import check_three_files, commit_outputs, default_rejects
 
 #: findings of the duplicates validator; with drop_duplicates the records they point at go too
 DUPLICATE_PREFIX = "DUP"
@@ -57,6 +56,24 @@ def rejected_lines(report: Report, threshold: Severity, drop_duplicates: bool) -
     return bad
 
 
+def _write_rejected(rejecter: AtomicOutput, src: Path, rec: Record, codes: set[str], array: bool) -> None:
+    """The rejects line of ``rec``: its line, its codes and its text."""
+    if over_limit(rec) and not array:  # its bytes were not kept: copied from the file, piece by piece
+        head = dumps({"line": rec.line, "codes": sorted(codes)})
+        write_entry_with_content(rejecter, head, partial(line_chunks, Path(src), rec.line))
+    else:
+        entry = {"line": rec.line, "codes": sorted(codes), **original_text(rec)}
+        rejecter.write_line(dumps(entry).encode("utf-8"))
+
+
+def _reject_file_error(rejecter: AtomicOutput, rec: Record, codes: set[str] | None) -> bool:
+    """Write the rejects line (text null) of a file-level error with codes to reject; whether there was one."""
+    if codes and any(p.severity >= Severity.ERROR for p in rec.problems):
+        rejecter.write_line(dumps({"line": rec.line, "codes": sorted(codes), "text": None}).encode("utf-8"))
+        return True
+    return False
+
+
 def clean_file(
     src: Path,
     out: Path,
@@ -78,8 +95,7 @@ def clean_file(
     """
     asked = rejects is not None
     rejects = rejects if rejects is not None else default_rejects(out)
-    if len({Path(p).resolve() for p in (src, out, rejects)}) != 3:
-        raise UsageError("the input, the output and the rejects file must be three different files")
+    check_three_files(src, out, rejects)
     report = check([src], config, jobs=jobs)
     bad = rejected_lines(report, threshold, drop_duplicates)
     is_array = False
@@ -90,19 +106,13 @@ def clean_file(
         for rec in read_records(Path(src), str(src), max_line_bytes=max_line):
             codes = bad.get(rec.line)
             if rec.index < 0:
-                if any(p.severity >= Severity.ERROR for p in rec.problems) and codes:
-                    rejecter.write_line(dumps({"line": rec.line, "codes": sorted(codes), "text": None}).encode("utf-8"))
+                if _reject_file_error(rejecter, rec, codes):
                     rejected += 1
                     read += 1
                 continue
             read += 1
             if codes:
-                if over_limit(rec) and not array:  # its bytes were not kept: copied from the file, piece by piece
-                    head = dumps({"line": rec.line, "codes": sorted(codes)})
-                    write_entry_with_content(rejecter, head, partial(line_chunks, Path(src), rec.line))
-                else:
-                    entry = {"line": rec.line, "codes": sorted(codes), **original_text(rec)}
-                    rejecter.write_line(dumps(entry).encode("utf-8"))
+                _write_rejected(rejecter, Path(src), rec, codes, array)
                 rejected += 1
                 if all(c.startswith(DUPLICATE_PREFIX) for c in codes):
                     duplicates += 1
@@ -111,8 +121,5 @@ def clean_file(
                 is_array = True
             writer.write_line(dumps(rec.value).encode("utf-8") if is_array else rec.raw)
             kept += 1
-        if rejected or asked:
-            commit_together([writer, rejecter])
-        else:  # a rejects file left from an earlier run would not belong to the new OUT
-            commit_together([writer], stale=[rejects])
+        commit_outputs(writer, rejecter, rejects, bool(rejected or asked))
     return CleanResult(read, kept, rejected, duplicates, report, rejects if rejected or asked else None)

@@ -119,6 +119,42 @@ def _over_limit(item: Item) -> bool:
     return item.value is None and not item.text and item.raw is None and (item.problem or "").startswith("RDR008")
 
 
+def check_three_files(src: Path, out: Path, rejects: Path) -> None:
+    """A usage error unless the input, the output and the rejects file are three different files."""
+    if len({Path(p).resolve() for p in (src, out, rejects)}) != 3:
+        raise UsageError("the input, the output and the rejects file must be three different files")
+
+
+def commit_outputs(writer: AtomicOutput, rejecter: AtomicOutput, rejects: Path, keep_rejects: bool) -> None:
+    """Rename OUT into place, and the rejects file with it when it is kept."""
+    if keep_rejects:
+        commit_together([writer, rejecter])
+    else:  # a rejects file left from an earlier run would not belong to the new OUT
+        commit_together([writer], stale=[rejects])
+
+
+def _check_formats(source: str, target: str) -> None:
+    """A usage error when ``--from`` or ``--to`` names a format dsqa does not convert."""
+    if source != "auto" and SOURCE_ALIASES.get(source, source) not in SOURCES:
+        raise UsageError(f"--from {source}: unknown format (expected auto, {', '.join([*SOURCES, *SOURCE_ALIASES])})")
+    if target != "auto" and target not in TARGETS:
+        raise UsageError(f"--to {target}: unknown format (expected {', '.join(TARGETS)})")
+
+
+def _by_line(src: Path, container: str | None) -> bool:
+    """Whether a record of ``src`` can be copied from the file by its line number: a plain JSONL file."""
+    return container_of(Path(src), container) == "jsonl" and Path(src).is_file() and not file_kind(Path(src)).array
+
+
+def _write_reject(rejecter: AtomicOutput, src: Path, item: Item, reason: str | None, jsonl: bool) -> None:
+    """The rejects line of ``item``: where it was, why, and the record."""
+    if jsonl and _over_limit(item):  # its bytes were not kept: copied from the file, piece by piece
+        head = dumps({"line": item.line, "reason": reason or "rejected", "record": None})
+        write_entry_with_content(rejecter, head, partial(line_chunks, Path(src), item.line))
+    else:
+        rejecter.write_line(reject_line(item.line, reason or "rejected", item.value, item.text, item.raw))
+
+
 def _converted(
     items: Iterator[Item], source: str, target: str, mapping: Mapping[str, str]
 ) -> Iterator[tuple[Item, dict[str, Any] | None, str | None, str | None]]:
@@ -165,19 +201,13 @@ def convert_file(
     rejects go next to ``out`` (``<name>.rejects.jsonl``), and that file is written only when
     something was rejected.
     """
-    if source != "auto" and SOURCE_ALIASES.get(source, source) not in SOURCES:
-        raise UsageError(f"--from {source}: unknown format (expected auto, {', '.join([*SOURCES, *SOURCE_ALIASES])})")
-    if target != "auto" and target not in TARGETS:
-        raise UsageError(f"--to {target}: unknown format (expected {', '.join(TARGETS)})")
+    _check_formats(source, target)
     rejects_path = rejects or default_rejects(out)
-    if Path(rejects_path).resolve() == Path(out).resolve() or Path(src).resolve() in (
-        Path(out).resolve(), Path(rejects_path).resolve()
-    ):
-        raise UsageError("the input, the output and the rejects file must be three different files")
+    check_three_files(src, out, rejects_path)
     read = written = rejected = 0
     used: str | None = None
     target_used: str | None = None if target == "auto" else target
-    jsonl = container_of(Path(src), container) == "jsonl" and Path(src).is_file() and not file_kind(Path(src)).array
+    jsonl = _by_line(src, container)
     with AtomicOutput(out) as writer, AtomicOutput(rejects_path) as rejecter:
         for item, record, reason, fmt in _converted(read_items(src, container, split), source, target, mapping or {}):
             read += 1
@@ -188,14 +218,7 @@ def convert_file(
                 if target_used is None:
                     target_used = "openai-preference" if "preferred_output" in record else "openai-chat"
             else:
-                if jsonl and _over_limit(item):  # its bytes were not kept: copied from the file, piece by piece
-                    head = dumps({"line": item.line, "reason": reason or "rejected", "record": None})
-                    write_entry_with_content(rejecter, head, partial(line_chunks, Path(src), item.line))
-                else:
-                    rejecter.write_line(reject_line(item.line, reason or "rejected", item.value, item.text, item.raw))
+                _write_reject(rejecter, src, item, reason, jsonl)
                 rejected += 1
-        if rejected or rejects is not None:
-            commit_together([writer, rejecter])
-        else:  # a rejects file left from an earlier run would not belong to the new OUT
-            commit_together([writer], stale=[rejects_path])
+        commit_outputs(writer, rejecter, rejects_path, bool(rejected or rejects is not None))
     return ConvertResult(read, written, rejected, used, target_used, rejects_path if (rejected or rejects) else None)
