@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from ..errors import UsageError
 from ..model import Report
 from .backend import Backend, BackendError, JobInfo, JobRequest, RemoteFile
-from .ledger import Ledger
+from .ledger import Ledger, Submission
 
 Echo = Callable[[str], None]
 T = TypeVar("T")
@@ -362,38 +362,56 @@ class Submitter:
         # an earlier submit that stopped without learning whether its job was created is resolved
         # first, even if the rules (and so the report) changed since: a duplicate job is billed twice
         for previous in (s for s in earlier if s.state == "pending"):
-            self.echo(f"an earlier submit was interrupted while creating a job; looking it up {_how(b)}")
-            lookup = spec.job_request(previous.training_file, previous.validation_file, {"dsqa_submission": previous.id})
-            base = previous.attempted_at or previous.created_at or self.clock()
-            found = self._resolve(lookup, previous.created_at, base)
-            if found is not None:
-                led.submission_created(previous.id, found)
-                self.echo(f"found the job the interrupted submit created: {found.id}")
-                return found, False
-            self.say(f"dsqa: the interrupted submit created no job (none appeared within {_seconds(self.window)} of its request)")
-            if previous.training_file == training_file and previous.validation_file == validation_file and previous.report_sha256 == report_hash:
-                return self._create(previous.id, training_file, validation_file, train.sha256, report_hash, spec), True
-            led.submission_rejected(previous.id, "superseded: the API has no job for it")
-        for previous in (s for s in earlier if s.state == "created" and s.job_id):
-            try:
-                job = b.get_job(previous.job_id or "")
-            except BackendError as exc:
-                if exc.kind != "not_found":
-                    raise
-                self.echo(f"the earlier job {previous.job_id} is unknown to {b.endpoint}; creating a new one")
-                break
-            led.record_job(job, b.name, b.endpoint)
-            if not job.failed_or_cancelled:
-                self.echo(f"this dataset was already submitted with the same settings: {job.id} ({job.status})")
+            settled = self._settle(previous, training_file, validation_file, train.sha256, report_hash, spec)
+            if settled is not None:
+                return settled
+        # the first earlier submit that created a job decides; only without one is the API searched
+        created = next((s for s in earlier if s.state == "created" and s.job_id), None)
+        if created is not None:
+            job = self._earlier_job(created)
+            if job is not None:
                 return job, False
-            self.echo(f"the earlier job {job.id} ended {job.status}; creating a new one")
-            break
         else:
             adopted = self._adopt_job(check_id, report_hash, train, val_sha, training_file, validation_file, spec)
             if adopted is not None:
                 return adopted, False
         sub = led.new_submission(b.name, b.endpoint, check_id, train.sha256, val_sha, report_hash, training_file, validation_file, request)
         return self._create(sub.id, training_file, validation_file, train.sha256, report_hash, spec), True
+
+    def _settle(self, previous: Submission, training_file: str, validation_file: str | None, train_sha: str, report_hash: str,
+                spec: JobSpec) -> tuple[JobInfo, bool] | None:
+        """An interrupted earlier submit resolved: the job it created, or one created now in its place (None: superseded)."""
+        led = self.ledger
+        self.echo(f"an earlier submit was interrupted while creating a job; looking it up {_how(self.backend)}")
+        lookup = spec.job_request(previous.training_file, previous.validation_file, {"dsqa_submission": previous.id})
+        base = previous.attempted_at or previous.created_at or self.clock()
+        found = self._resolve(lookup, previous.created_at, base)
+        if found is not None:
+            led.submission_created(previous.id, found)
+            self.echo(f"found the job the interrupted submit created: {found.id}")
+            return found, False
+        self.say(f"dsqa: the interrupted submit created no job (none appeared within {_seconds(self.window)} of its request)")
+        if previous.training_file == training_file and previous.validation_file == validation_file and previous.report_sha256 == report_hash:
+            return self._create(previous.id, training_file, validation_file, train_sha, report_hash, spec), True
+        led.submission_rejected(previous.id, "superseded: the API has no job for it")
+        return None
+
+    def _earlier_job(self, previous: Submission) -> JobInfo | None:
+        """The job an earlier submit created, if the API still has it and it neither failed nor was cancelled."""
+        b = self.backend
+        try:
+            job = b.get_job(previous.job_id or "")
+        except BackendError as exc:
+            if exc.kind != "not_found":
+                raise
+            self.echo(f"the earlier job {previous.job_id} is unknown to {b.endpoint}; creating a new one")
+            return None
+        self.ledger.record_job(job, b.name, b.endpoint)
+        if not job.failed_or_cancelled:
+            self.echo(f"this dataset was already submitted with the same settings: {job.id} ({job.status})")
+            return job
+        self.echo(f"the earlier job {job.id} ended {job.status}; creating a new one")
+        return None
 
     def _adopt_job(self, check_id: int, report_hash: str, train: Digest, val_sha: str | None, training_file: str,
                    validation_file: str | None, spec: JobSpec) -> JobInfo | None:

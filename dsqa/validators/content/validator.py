@@ -144,15 +144,23 @@ class ContentValidator(Validator):
                     continue
                 self._text(out, record, role, content, m, i, gates)
             elif isinstance(content, list):
-                for j, part in enumerate(content):
-                    if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
-                        self._text(out, record, m.get("role"), part["text"], m, f"/messages/{i}/content/{j}/text", gates)
+                self._parts(out, record, m, i, content, gates)
         if gates.placeholder:
-            # placeholders hide in every string, not only in message text (issue 14 C)
-            for role, where, text in other_strings(messages):
-                if text and (self._reference or may_hold_placeholder(text, self._extra)):
-                    self._placeholders(out, record, role, text, where)
+            self._other_placeholders(out, record, messages)
         return out
+
+    def _parts(self, out: list[Finding], record: Record, message: dict[str, Any], i: int, content: list[Any], gates: Gates) -> None:
+        """Every rule on the text parts of a message whose content is a list."""
+        for j, part in enumerate(content):
+            if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+                self._text(out, record, message.get("role"), part["text"], message, f"/messages/{i}/content/{j}/text", gates)
+
+    def _other_placeholders(self, out: list[Finding], record: Record, messages: list[Any]) -> None:
+        """CNT002 on the strings of the messages beyond their text."""
+        # placeholders hide in every string, not only in message text (issue 14 C)
+        for role, where, text in other_strings(messages):
+            if text and (self._reference or may_hold_placeholder(text, self._extra)):
+                self._placeholders(out, record, role, text, where)
 
     def _text(self, out: list[Finding], record: Record, role: Any, text: str, message: dict[str, Any],
               where: str | int, gates: Gates) -> None:

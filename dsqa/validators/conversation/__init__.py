@@ -186,6 +186,20 @@ class ConversationValidator(Validator):
         )
 
     def _preference(self, record: Record) -> Iterator[Finding]:
+        tags, opened, claims, system = self._preference_turns(record)
+        if tags and self.wants("TPL001"):
+            role, pointer, tag = tags[0]
+            yield self._markup_finding(record, role, pointer, tag, len(tags))
+        if opened and self.wants("TPL003"):
+            yield self._open_finding(record, opened[0])
+        if claims:
+            allowed, _ = allowed_families(self.options["identity"], "\n".join(system))
+            foreign = [(p, c) for p, c in claims if c.family not in allowed]
+            if foreign:
+                yield self._claim_finding(record, foreign[0][0], [c for _, c in foreign], bool(system), "\n".join(system))
+
+    def _preference_turns(self, record: Record) -> tuple[list[tuple[str, str, str]], list[str], list[tuple[str, Claim]], list[str]]:
+        """What the turns of a preference record show: markup, unclosed reasoning, identity claims, and its system texts."""
         tags: list[tuple[str, str, str]] = []
         opened: list[str] = []
         claims: list[tuple[str, Claim]] = []
@@ -201,16 +215,7 @@ class ConversationValidator(Validator):
                     tags.append((turn.role, turn.pointer, tag))
             if self._reasoning and turn.role == "assistant" and self.reasoning.add(record.line, turn.text, turn.calls):
                 opened.append(turn.pointer)
-        if tags and self.wants("TPL001"):
-            role, pointer, tag = tags[0]
-            yield self._markup_finding(record, role, pointer, tag, len(tags))
-        if opened and self.wants("TPL003"):
-            yield self._open_finding(record, opened[0])
-        if claims:
-            allowed, _ = allowed_families(self.options["identity"], "\n".join(system))
-            foreign = [(p, c) for p, c in claims if c.family not in allowed]
-            if foreign:
-                yield self._claim_finding(record, foreign[0][0], [c for _, c in foreign], bool(system), "\n".join(system))
+        return tags, opened, claims, system
 
     def _markup_finding(self, record: Record, role: str, pointer: str, tag: str, count: int) -> Finding:
         more = f" (and in {plural(count - 1, 'more message')})" if count > 1 else ""

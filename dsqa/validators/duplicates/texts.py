@@ -299,22 +299,36 @@ def _turn_texts(turns: list[Any], norm: _Normaliser, clean: bool) -> tuple[list[
                     and c[:1] != " " and c[-1:] != " " and "tool_calls" not in m and "function_call" not in m):
                 t = c
             else:
-                t = _content_text(norm, m)
-                if type(c) is not str or m.get("tool_calls") or m.get("function_call"):
-                    u = said_text(norm, m)
+                t, u = _unusual_text(norm, m, c)
             role = role if type(role) is str else str(role)
             if role in _TOOL_ROLES and type(c) is str:
                 u = said_text(norm, m)
         else:
             role, t = "?", _content_text(norm, m)
-        if u is not None and u != t and said is None:
-            said = texts.copy()
-        if said is not None:
-            said.append(t if u is None else u)
+        if u is not None or said is not None:
+            said = _add_said(said, texts, t, u)
         roles.append(role)
         texts.append(t)
         tagged.append(f"<{role}> {t}")
     return roles, texts, tagged, more, said
+
+
+def _unusual_text(norm: _Normaliser, message: dict[str, Any], content: Any) -> tuple[str, str | None]:
+    """A turn's exact text off the plain-text path, and its compared text when that may differ (None: the same)."""
+    t = _content_text(norm, message)
+    if type(content) is not str or message.get("tool_calls") or message.get("function_call"):
+        return t, said_text(norm, message)
+    return t, None
+
+
+def _add_said(said: list[str] | None, texts: list[str], t: str, u: str | None) -> list[str] | None:
+    """The compared texts with this turn's added, started from the exact texts so far at the first turn whose differs."""
+    if said is None:
+        if u == t:
+            return None
+        said = texts.copy()
+    said.append(t if u is None else u)
+    return said
 
 
 def _system(roles: list[str], texts: list[str]) -> tuple[str, int, bool]:
