@@ -349,12 +349,15 @@ def _legacy(value: dict[str, Any], sm: SourceMap) -> bool:
 
 def _record_of(sm: SourceMap, finding: Finding, candidates: list[Record]) -> Record | None:
     """The source record a finding is about: the one at its line (of a JSON array's records on
-    one line, the one whose converted record has the finding's fingerprint)."""
+    one line, the one whose converted record has the finding's fingerprint, or None when it has
+    none: naming the first would be a guess)."""
     index = (finding.data or {}).get("record")
     if index is not None:
         return next((r for r in candidates if r.index == index), None)
-    if len(candidates) < 2 or finding.fingerprint is None:
+    if len(candidates) < 2:
         return candidates[0] if candidates else None
+    if finding.fingerprint is None:
+        return None  # several records on its line and nothing to tell them apart (a dataset-level finding)
     for record in candidates:
         copy = Record(record.path, record.line, record.index, value=record.value, raw=record.raw)
         if fingerprint(sm.remap(copy)) == finding.fingerprint:

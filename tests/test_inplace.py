@@ -222,3 +222,15 @@ def test_pointer_into_source(source: str, value: dict[str, Any], converted: str,
 def test_pointer_follows_map() -> None:
     sm = SourceMap("alpaca", {"instruction": "question", "output": "answer"})
     assert sm.pointer({"question": "Q", "input": "", "answer": "A"}, "/messages/1/content") == "/answer"
+
+
+def test_a_dataset_level_finding_in_a_one_line_array_names_no_guessed_record(tmp_path: Path) -> None:
+    """Duplicates found after the pass carry only a line: with every record on line 1 the record
+    is unknown, and ``data.record`` must not name the first one."""
+    rows = [{"instruction": f"Question {i} about the weather in town {i}?", "input": "", "output": f"Answer {i}."} for i in range(12)]
+    rows.append(dict(rows[5]))
+    data = tmp_path / "one_line.json"
+    data.write_text(json.dumps(rows))
+    report = check([data], load_config("default"))
+    dup = [f for f in report.findings if f.code == "DUP001"]
+    assert len(dup) == 1 and dup[0].line == 1 and "record" not in (dup[0].data or {})
