@@ -30,11 +30,10 @@ def _strings(value: Any, out: list[str]) -> None:
 
 
 def may_hold_secret(finding: Finding) -> bool:
-    """The prefilter of ``mask_finding``: one search over all the finding's new strings at once.
+    """The prefilter of ``mask_finding``: a search of the finding's new strings only.
 
-    Most findings hold no secret, so one ``find_secrets`` over the strings joined by line breaks
-    replaces one per string; strings seen before (a pointer or hint many findings share) and
-    strings too short to hold a secret are left out. A yes only means each string is searched.
+    Strings seen before (a pointer or hint many findings share) and strings too short to hold a
+    secret are left out. A yes only means each string is masked.
     """
     texts = [finding.message]
     if finding.pointer:
@@ -46,7 +45,9 @@ def may_hold_secret(finding: Finding) -> bool:
     fresh = [t for t in texts if len(t) >= MIN_SECRET_CHARS and _MASKED.get(t) != t]
     if not fresh:
         return False
-    if find_secrets("\n".join(fresh)):
+    # each string on its own: some kinds depend on what is near them (card words, "=" beside a
+    # digit run), so strings joined could hide a secret that one string alone shows
+    if any(find_secrets(t) for t in fresh):
         return True
     if len(_MASKED) + len(fresh) > _MASKED_MAX:
         _MASKED.clear()

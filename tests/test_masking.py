@@ -155,3 +155,11 @@ def test_the_prefilter_never_hides_a_secret(message: list[str], pointer: list[st
     # twice: the second time the strings come from the cache of known clean and masked strings
     assert mask_finding(finding) == mask_finding(finding, reference=True)
     assert mask_finding(finding) == mask_finding(finding, reference=True)
+
+
+def test_a_secret_next_to_another_strings_context_is_still_masked() -> None:
+    """A grouped card number is a card alone, and not one beside "=" (arithmetic): the prefilter
+    searches each string of a finding on its own, or the hint's "=" would hide the message's card."""
+    finding = Finding("SCH006", Severity.ERROR, "3782 822463 10005", "schema", "d.jsonl", 1, "/messages/0", "= x")
+    masked = mask_finding(finding)
+    assert "822463" not in masked.message and masked == mask_finding(finding, reference=True)
