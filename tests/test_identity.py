@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsqa import check, load_config
-from dsqa.validators.conversation.identity import FAMILIES, claims_in, may_claim_identity
+from dsqa.validators.conversation.identity import _NAME, FAMILIES, _variants, claims_in, may_claim_identity
 from helpers import run_cli, write_jsonl
 
 REAL = Path("/work/shared/data/real/llamafactory/identity.json")
@@ -98,6 +98,18 @@ def test_the_prefilter_never_hides_a_claim(parts: list[str]) -> None:
     text = "".join(parts)
     if claims_in(text):
         assert may_claim_identity(text), text
+
+
+_VARIANTS = sorted({v for f in FAMILIES for n in (*f.names, *f.makers) if "?" not in n for v in _variants(n)}
+                   | {"GPT-4", "GPT-3.5 Turbo", "GPT4o", "GPT-5-mini"})
+
+
+@pytest.mark.parametrize("name", _VARIANTS)
+def test_the_prefilter_passes_every_name_as_people_write_it(name: str) -> None:
+    # the prefilter is built from shortened names ("GPT" for "ChatGPT"): each spelling must still pass
+    text = f"Hello! I am {name}, your assistant."
+    assert _NAME.search(text) is not None
+    assert may_claim_identity(text)
 
 
 def _dlg007(tmp_path: Path, records: list[dict], pack: str | None = None, reference: bool = False) -> list:

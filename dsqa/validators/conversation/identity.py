@@ -92,9 +92,38 @@ for _k, _f in enumerate(FAMILIES):
     _PARTS.append(f"(?P<m{_k}>{_alternation(_f.makers)})")
 #: any model or maker name, as a word (CJK names stand alone: Chinese has no spaces)
 _NAME = re.compile(r"(?<![A-Za-z0-9\-_{])(?:" + "|".join(_PARTS) + r")(?![A-Za-z_}]|-[a-z]{2})")
-#: the same names without groups or word edges: one pass of ``re``'s search over the text, which
-#: skips quickly to the next capital or CJK character (every name starts with one)
-_GATE = re.compile("|".join(_alternation((*f.names, *f.makers)) for f in FAMILIES))
+
+
+def _gate_words() -> list[str]:
+    """The names the prefilter looks for: every variant ``_NAME`` matches holds one of them.
+
+    A variant that holds a shorter variant is left out ("ChatGPT" holds "GPT"), and the pattern
+    for GPT's versions is left as "GPT", with which every match of it starts.
+    """
+    words = {"GPT" if w.startswith("GPT-?") else w for f in FAMILIES for n in (*f.names, *f.makers) for w in _variants(n)}
+    return sorted(w for w in words if not any(o != w and o in w for o in words))
+
+
+def _trie(words: Iterable[str]) -> str:
+    """An alternation of ``words`` with shared starts factored out ("G(?:PT|oogle)"): ``re`` tries
+    each branch in turn, so at a capital it tests one letter per first letter, not one per name."""
+    heads: dict[str, list[str]] = {}
+    for w in words:
+        heads.setdefault(w[0], []).append(w[1:])
+    out = []
+    for head, tails in sorted(heads.items()):
+        if "" in tails:  # the head alone is a word: longer words starting with it add nothing
+            out.append(re.escape(head))
+        elif len(tails) == 1:
+            out.append(re.escape(head + tails[0]))
+        else:
+            out.append(f"{re.escape(head)}(?:{_trie(tails)})")
+    return "|".join(out)
+
+
+#: the prefilter's names, without groups or word edges, in one pass of ``re``'s search over the
+#: text, which skips quickly to the next capital or CJK character (every name starts with one)
+_GATE = re.compile(_trie(_gate_words()))
 
 #: first-person cues, at the end of what comes before a name (the text is lower-cased)
 _CUE = (
