@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from types import GeneratorType
 from typing import Any
 
 from ._version import __version__
@@ -211,7 +212,11 @@ class _Pass:
                     continue
                 try:
                     found = check(record)
-                    if found:  # an empty list or tuple: nothing to emit (a generator is always true)
+                    # most records have nothing to say: a generator (always true) is drained here
+                    # so that an empty one skips ``emit``, which costs more than the draining
+                    if type(found) is GeneratorType:
+                        found = list(found)
+                    if found:
                         self.emit(found, record)
                 except Exception as exc:  # one bad validator must not lose the other findings
                     self.emit((_crash(v, record, exc, display),))
