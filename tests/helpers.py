@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
 import sys
-from contextlib import ExitStack
+from contextlib import ExitStack, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -53,6 +54,22 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
         text=True,
         timeout=300,
     )
+
+
+def run_in_process(*args: str, secret: str) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI entry point in this process (starting Python costs seconds here) and capture its output.
+
+    Fails the test on a traceback or an internal error, and if ``secret`` (the test's API key) is in the output.
+    """
+    from dsqa.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err), pytest.raises(SystemExit) as exited:
+        main(list(args))
+    proc = subprocess.CompletedProcess(args, int(exited.value.code or 0), out.getvalue(), err.getvalue())
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    assert secret not in proc.stdout + proc.stderr
+    return proc
 
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
