@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import signal
 import sqlite3
@@ -13,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dsqa.cli import main
 from tests.fake_openai import WIND_DOWN, FakeOpenAI, Fault
-from tests.helpers import ROOT, FakeAPIs, run_cli
+from tests.helpers import ROOT, FakeAPIs, run_cli, run_in_process
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 MODEL = "gpt-4.1-mini-2025-04-14"
@@ -42,13 +39,9 @@ def data(tmp_path: Path) -> tuple[Path, Path]:
 
 def _dsqa(*args: str, subprocess_: bool = False) -> subprocess.CompletedProcess[str]:
     """Run the real CLI entry point (in this process unless asked; starting Python costs seconds here)."""
-    if subprocess_:
-        proc = run_cli(*args)
-    else:
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exited:
-            main(list(args))
-        proc = subprocess.CompletedProcess(args, int(exited.value.code or 0), out.getvalue(), err.getvalue())
+    if not subprocess_:
+        return run_in_process(*args, secret=KEY)
+    proc = run_cli(*args)
     assert "Traceback" not in proc.stderr
     assert KEY not in proc.stdout + proc.stderr
     return proc
