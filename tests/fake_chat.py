@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fake_server import FakeServer, QuietHandler
 
 JUDGE = "judge-model"
 
 
-class FakeChat:
+class FakeChat(FakeServer):
     """Serves POST /v1/chat/completions and /openai/deployments/{name}/chat/completions on 127.0.0.1.
 
     ``answers`` maps a conversation's last user message to its reference assistant message. A model
@@ -28,18 +28,13 @@ class FakeChat:
         self.api_key = api_key
         self.answers = answers
         self.fine_tuned = set(fine_tuned)
-        self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.paths: list[str] = []
         self.faults: list[tuple[int, str | None]] = []
         self.by_model: dict[str, int] = defaultdict(int)
         #: prompts on which the roles are swapped: the base answers like the reference, the fine-tuned model does not
         self.swapped: set[str] = set()
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(_Handler)
 
     @property
     def base_url(self) -> str:
@@ -48,14 +43,6 @@ class FakeChat:
     @property
     def azure_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> FakeChat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def reply(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
         messages = body["messages"]
@@ -75,12 +62,8 @@ class FakeChat:
         return {"role": "assistant", "content": "I am not sure I can help with that, but I will try my best."}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     fake: FakeChat
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-        pass
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(payload).encode()

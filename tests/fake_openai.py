@@ -10,9 +10,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fake_server import FakeServer, QuietHandler, match_route
 
 TRAINABLE = {"gpt-4.1-mini-2025-04-14", "gpt-4.1-2025-04-14", "gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06"}
 WIND_DOWN = (
@@ -58,7 +59,7 @@ class State:
     requests: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-class FakeOpenAI:
+class FakeOpenAI(FakeServer):
     """A ThreadingHTTPServer on 127.0.0.1 speaking the OpenAI REST API under /v1 and Azure's under /openai."""
 
     def __init__(self, api_key: str, *, total_steps: int = 3, steps_per_tick: int = 1, outcome: str = "succeeded",
@@ -79,14 +80,8 @@ class FakeOpenAI:
         self.storm_headers: dict[str, str] = {}
         #: also accept HTTP basic auth (a proxy that takes the credentials of the endpoint URL)
         self.accept_basic = False
-        self.lock = threading.Lock()
         self.arrived: dict[str, threading.Event] = defaultdict(threading.Event)
-        self.release = threading.Event()
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self.server = _QuietServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(_Handler)
 
     @property
     def base_url(self) -> str:
@@ -95,15 +90,6 @@ class FakeOpenAI:
     @property
     def azure_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> FakeOpenAI:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
 
     def inject(self, route: str, *faults: Fault) -> None:
         self.faults[route].extend(faults)
@@ -174,28 +160,13 @@ class FakeOpenAI:
         return obj
 
 
-class _QuietServer(ThreadingHTTPServer):
-    """A client that went away (killed, timed out) is part of the faults under test, not a server error to print."""
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        if isinstance(sys.exc_info()[1], OSError):
-            return
-        super().handle_error(request, client_address)
-
-
 def _public(obj: dict[str, Any]) -> dict[str, Any]:
     """What the API shows of a stored object (without the fake's own bookkeeping)."""
     return {k: v for k, v in obj.items() if k != "content" and not k.startswith("_")}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     fake: FakeOpenAI
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-        pass
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None) -> None:
         body = raw if raw is not None else json.dumps(payload).encode()
@@ -238,7 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
             path = path[7:]
         else:
             return self._error(404, f"no route {url.path}")
-        route, args = _route(method, path)
+        route, args = match_route(_ROUTES, method, path)
         with fake.lock:
             fake.state.requests.append((method, route, url.query))
         if key != fake.api_key and not (fake.accept_basic and key.startswith("Basic ")):
@@ -380,25 +351,19 @@ def _page(items: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
     return {"object": "list", "data": items[:limit], "has_more": len(items) > limit}
 
 
-def _route(method: str, path: str) -> tuple[str, list[str]]:
-    parts = [p for p in path.split("/") if p]
-    table = {
-        ("POST", ("files",)): "files.create",
-        ("GET", ("files", "*")): "files.retrieve",
-        ("GET", ("files",)): "files.list",
-        ("DELETE", ("files", "*")): "files.delete",
-        ("GET", ("files", "*", "content")): "files.content",
-        ("POST", ("uploads",)): "uploads.create",
-        ("POST", ("uploads", "*", "parts")): "parts.create",
-        ("POST", ("uploads", "*", "complete")): "uploads.complete",
-        ("POST", ("fine_tuning", "jobs")): "jobs.create",
-        ("GET", ("fine_tuning", "jobs")): "jobs.list",
-        ("GET", ("fine_tuning", "jobs", "*")): "jobs.retrieve",
-        ("GET", ("fine_tuning", "jobs", "*", "events")): "jobs.events",
-        ("POST", ("fine_tuning", "jobs", "*", "cancel")): "jobs.cancel",
-        ("GET", ("fine_tuning", "jobs", "*", "checkpoints")): "jobs.checkpoints",
-    }
-    for (m, pattern), name in table.items():
-        if m == method and len(pattern) == len(parts) and all(p == "*" or p == q for p, q in zip(pattern, parts)):
-            return name, [q for p, q in zip(pattern, parts) if p == "*"]
-    return f"unknown {method} {path}", []
+_ROUTES = {
+    ("POST", ("files",)): "files.create",
+    ("GET", ("files", "*")): "files.retrieve",
+    ("GET", ("files",)): "files.list",
+    ("DELETE", ("files", "*")): "files.delete",
+    ("GET", ("files", "*", "content")): "files.content",
+    ("POST", ("uploads",)): "uploads.create",
+    ("POST", ("uploads", "*", "parts")): "parts.create",
+    ("POST", ("uploads", "*", "complete")): "uploads.complete",
+    ("POST", ("fine_tuning", "jobs")): "jobs.create",
+    ("GET", ("fine_tuning", "jobs")): "jobs.list",
+    ("GET", ("fine_tuning", "jobs", "*")): "jobs.retrieve",
+    ("GET", ("fine_tuning", "jobs", "*", "events")): "jobs.events",
+    ("POST", ("fine_tuning", "jobs", "*", "cancel")): "jobs.cancel",
+    ("GET", ("fine_tuning", "jobs", "*", "checkpoints")): "jobs.checkpoints",
+}

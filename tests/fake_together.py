@@ -11,11 +11,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.fake_openai import Fault
+from tests.fake_server import FakeServer, QuietHandler, match_route
 
 TRAINABLE = {
     "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference": {"sft": 131072, "dpo": 32768, "full": True},
@@ -24,17 +24,6 @@ TRAINABLE = {
 }
 #: the fake's price per 1M tokens (Together's real rates depend on size, method and LoRA/full)
 PRICE_PER_1M = 0.48
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """A client that went away (killed, timed out) is part of the faults under test, not a server error to print."""
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        if isinstance(sys.exc_info()[1], OSError):
-            return
-        super().handle_error(request, client_address)
 
 
 def iso(stamp: float) -> str:
@@ -52,7 +41,7 @@ class State:
     requests: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-class FakeTogether:
+class FakeTogether(FakeServer):
     """A ThreadingHTTPServer on 127.0.0.1 speaking Together's REST API under /v1 (plus the presigned upload URL)."""
 
     def __init__(self, api_key: str, *, total_steps: int = 3, outcome: str = "completed",
@@ -63,27 +52,12 @@ class FakeTogether:
         self.statuses = statuses
         self.state = State()
         self.faults: dict[str, list[Fault]] = defaultdict(list)
-        self.lock = threading.Lock()
         self.arrived: dict[str, threading.Event] = defaultdict(threading.Event)
-        self.release = threading.Event()
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self.server = _QuietServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(_Handler)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> FakeTogether:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
 
     def inject(self, route: str, *faults: Fault) -> None:
         self.faults[route].extend(faults)
@@ -157,12 +131,8 @@ def _job_obj(job: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in job.items() if k != "request"}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     fake: FakeTogether
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-        pass
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None) -> None:
         body = raw if raw is not None else json.dumps(payload).encode()
@@ -195,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        route, args = _route(method, url.path)
+        route, args = match_route(_ROUTES, method, url.path)
         with fake.lock:
             fake.state.requests.append((method, route, url.query))
         key = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
@@ -325,27 +295,21 @@ class _Handler(BaseHTTPRequestHandler):
         return 404, {"message": f"no route {route}"}, None, None
 
 
-def _route(method: str, path: str) -> tuple[str, list[str]]:
-    parts = [p for p in path.split("/") if p]
-    table = {
-        ("POST", ("v1", "files")): "files.create",
-        ("PUT", ("upload", "*")): "upload.put",
-        ("POST", ("v1", "files", "*", "preprocess")): "files.preprocess",
-        ("GET", ("v1", "files")): "files.list",
-        ("GET", ("v1", "files", "*")): "files.retrieve",
-        ("GET", ("v1", "files", "*", "content")): "files.content",
-        ("DELETE", ("v1", "files", "*")): "files.delete",
-        ("GET", ("v1", "fine-tunes", "models", "limits")): "limits",
-        ("POST", ("v1", "fine-tunes", "estimate-price")): "estimate",
-        ("POST", ("v1", "fine-tunes")): "jobs.create",
-        ("GET", ("v1", "fine-tunes")): "jobs.list",
-        ("GET", ("v1", "fine-tunes", "*")): "jobs.retrieve",
-        ("POST", ("v1", "fine-tunes", "*", "cancel")): "jobs.cancel",
-        ("GET", ("v1", "fine-tunes", "*", "events")): "jobs.events",
-        ("GET", ("v1", "fine-tunes", "*", "checkpoints")): "jobs.checkpoints",
-        ("GET", ("v1", "fine-tunes", "*", "metrics")): "jobs.metrics",
-    }
-    for (m, pattern), name in table.items():
-        if m == method and len(pattern) == len(parts) and all(p == "*" or p == q for p, q in zip(pattern, parts)):
-            return name, [q for p, q in zip(pattern, parts) if p == "*"]
-    return f"unknown {method} {path}", []
+_ROUTES = {
+    ("POST", ("v1", "files")): "files.create",
+    ("PUT", ("upload", "*")): "upload.put",
+    ("POST", ("v1", "files", "*", "preprocess")): "files.preprocess",
+    ("GET", ("v1", "files")): "files.list",
+    ("GET", ("v1", "files", "*")): "files.retrieve",
+    ("GET", ("v1", "files", "*", "content")): "files.content",
+    ("DELETE", ("v1", "files", "*")): "files.delete",
+    ("GET", ("v1", "fine-tunes", "models", "limits")): "limits",
+    ("POST", ("v1", "fine-tunes", "estimate-price")): "estimate",
+    ("POST", ("v1", "fine-tunes")): "jobs.create",
+    ("GET", ("v1", "fine-tunes")): "jobs.list",
+    ("GET", ("v1", "fine-tunes", "*")): "jobs.retrieve",
+    ("POST", ("v1", "fine-tunes", "*", "cancel")): "jobs.cancel",
+    ("GET", ("v1", "fine-tunes", "*", "events")): "jobs.events",
+    ("GET", ("v1", "fine-tunes", "*", "checkpoints")): "jobs.checkpoints",
+    ("GET", ("v1", "fine-tunes", "*", "metrics")): "jobs.metrics",
+}

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from dsqa.cli import main
 from tests.fake_openai import FakeOpenAI
-from tests.helpers import ROOT
+from tests.helpers import ROOT, FakeAPIs, run_in_process
 
 CURVES = ROOT / "tests" / "data" / "curves"
 KEY = "sk-test-DIAG-SECRET-42"
 MODEL = "gpt-4.1-mini-2025-04-14"
-ENV_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION", "DSQA_LEDGER")
 
 #: curve file -> (the codes it must give, exactly, and the exit status at the default --fail-on error)
 EXPECTED = {
@@ -33,13 +28,7 @@ EXPECTED = {
 
 
 def _dsqa(*args: str) -> subprocess.CompletedProcess[str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exited:
-        main(list(args))
-    proc = subprocess.CompletedProcess(args, int(exited.value.code or 0), out.getvalue(), err.getvalue())
-    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
-    assert KEY not in proc.stdout + proc.stderr
-    return proc
+    return run_in_process(*args, secret=KEY)
 
 
 def test_the_committed_curves_are_what_the_generator_writes(tmp_path: Path) -> None:
@@ -163,14 +152,8 @@ def test_a_series_from_any_backend() -> None:
 
 
 @pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeOpenAI]:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("DSQA_LEDGER", str(tmp_path / "ledger.sqlite"))
-    with FakeOpenAI(KEY) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        yield server
+def api(apis: FakeAPIs) -> FakeOpenAI:
+    return apis.openai(KEY)
 
 
 def _train(tmp_path: Path, duplicates: int = 0) -> Path:

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import sqlite3
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dsqa.cli import main
 from tests.fake_chat import JUDGE, FakeChat
-from tests.fake_openai import FakeOpenAI
+from tests.helpers import FakeAPIs, run_in_process
 
 KEY = "sk-test-EVAL-SECRET-0123456789"
 BASE = "gpt-4.1-mini-2025-04-14"
 ALPACA = Path("/work/shared/data/real/llamafactory/alpaca_en_demo.json")
-ENV_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION",
-            "AZURE_OPENAI_AD_TOKEN", "DSQA_LEDGER", "TOGETHER_API_KEY", "TOGETHER_BASE_URL")
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
                                            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
 JSON_RECORD = {"messages": [{"role": "system", "content": "Reply with JSON only."},
@@ -46,13 +40,7 @@ def _write(path: Path, records: list[dict[str, Any]]) -> Path:
 
 
 def _dsqa(*args: str) -> subprocess.CompletedProcess[str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exited:
-        main(list(args))
-    proc = subprocess.CompletedProcess(args, int(exited.value.code or 0), out.getvalue(), err.getvalue())
-    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
-    assert KEY not in proc.stdout + proc.stderr
-    return proc
+    return run_in_process(*args, secret=KEY)
 
 
 @dataclass
@@ -71,24 +59,19 @@ class Loop:
 
 
 @pytest.fixture
-def loop(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Loop]:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("DSQA_LEDGER", str(tmp_path / "ledger.sqlite"))
+def loop(apis: FakeAPIs, tmp_path: Path) -> Loop:
     real = _alpaca()
     held = [*real[:10], JSON_RECORD, TOOL_RECORD]
     heldout = _write(tmp_path / "heldout.jsonl", held)
     # the fourth held-out example leaks into the training file
     train = _write(tmp_path / "train.jsonl", [*real[20:50], held[3]])
-    with FakeOpenAI(KEY) as api:
-        monkeypatch.setenv("OPENAI_BASE_URL", api.base_url)
-        assert _dsqa("submit", str(train), "--model", BASE, "--watch", "--interval", "0").returncode == 0
-        (job,) = api.state.jobs.values()
+    api = apis.openai(KEY)
+    assert _dsqa("submit", str(train), "--model", BASE, "--watch", "--interval", "0").returncode == 0
+    (job,) = api.state.jobs.values()
+    apis.stop(api)  # the eval talks to the chat server only
     answers = {r["messages"][-2]["content"]: r["messages"][-1] for r in held}
-    with FakeChat(KEY, answers) as chat:
-        monkeypatch.setenv("OPENAI_BASE_URL", chat.base_url)
-        yield Loop(job["fine_tuned_model"], job["id"], heldout, train, chat, tmp_path)
+    chat = apis.chat(KEY, answers)
+    return Loop(job["fine_tuned_model"], job["id"], heldout, train, chat, tmp_path)
 
 
 def test_fine_tuned_beats_base_and_a_rerun_sends_nothing(loop: Loop) -> None:

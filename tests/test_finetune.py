@@ -2,42 +2,28 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from dsqa.cli import main
 from tests.fake_openai import WIND_DOWN, FakeOpenAI, Fault
-from tests.helpers import ROOT, run_cli
+from tests.helpers import ROOT, FakeAPIs, run_cli, run_in_process
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 MODEL = "gpt-4.1-mini-2025-04-14"
 CLEAN = ROOT / "sample_data" / "chat_clean.jsonl"
 DEFECTS = ROOT / "sample_data" / "defects.jsonl"
-ENV_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION", "AZURE_OPENAI_AD_TOKEN", "DSQA_LEDGER",
-            "DSQA_RESOLVE_WINDOW", "DSQA_RESOLVE_INTERVAL")
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeOpenAI]:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("DSQA_LEDGER", str(tmp_path / "ledger.sqlite"))
-    # a lost answer is looked up for 2 s here, not the default 2 minutes
-    monkeypatch.setenv("DSQA_RESOLVE_WINDOW", "2")
-    monkeypatch.setenv("DSQA_RESOLVE_INTERVAL", "0.2")
-    with FakeOpenAI(KEY) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        yield server
+def fake(apis: FakeAPIs) -> FakeOpenAI:
+    apis.resolve("2", "0.2")  # a lost answer is looked up for 2 s here, not the default 2 minutes
+    return apis.openai(KEY)
 
 
 @pytest.fixture
@@ -53,13 +39,9 @@ def data(tmp_path: Path) -> tuple[Path, Path]:
 
 def _dsqa(*args: str, subprocess_: bool = False) -> subprocess.CompletedProcess[str]:
     """Run the real CLI entry point (in this process unless asked; starting Python costs seconds here)."""
-    if subprocess_:
-        proc = run_cli(*args)
-    else:
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exited:
-            main(list(args))
-        proc = subprocess.CompletedProcess(args, int(exited.value.code or 0), out.getvalue(), err.getvalue())
+    if not subprocess_:
+        return run_in_process(*args, secret=KEY)
+    proc = run_cli(*args)
     assert "Traceback" not in proc.stderr
     assert KEY not in proc.stdout + proc.stderr
     return proc
@@ -282,16 +264,11 @@ def test_a_file_gone_from_the_api_is_uploaded_again(fake: FakeOpenAI, data: tupl
     assert "no longer usable" in proc.stdout and fake.count("files.create") == 2 and len(fake.state.jobs) == 2
 
 
-def test_watch_reports_failure_and_treats_unknown_statuses_as_running(monkeypatch: pytest.MonkeyPatch, data: tuple[Path, Path], tmp_path: Path) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("DSQA_LEDGER", str(tmp_path / "ledger.sqlite"))
-    with FakeOpenAI(KEY, outcome="failed", statuses=("validating_files", "paused", "running")) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
-        (job_id,) = server.state.jobs
-        proc = _dsqa("watch", job_id, "--interval", "0")
+def test_watch_reports_failure_and_treats_unknown_statuses_as_running(apis: FakeAPIs, data: tuple[Path, Path], tmp_path: Path) -> None:
+    server = apis.openai(KEY, outcome="failed", statuses=("validating_files", "paused", "running"))
+    assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
+    (job_id,) = server.state.jobs
+    proc = _dsqa("watch", job_id, "--interval", "0")
     assert proc.returncode == 1
     assert f"{job_id}: paused" in proc.stdout and f"{job_id}: running" in proc.stdout
     assert "invalid_training_file: Example 3, message 2" in proc.stderr
@@ -330,19 +307,13 @@ def test_status_and_metrics_after_success(fake: FakeOpenAI, data: tuple[Path, Pa
     assert svg.startswith("<svg") and svg.count("<polyline") == 2
 
 
-def test_azure_backend_uses_azure_paths_and_the_ledger_remembers_it(monkeypatch: pytest.MonkeyPatch, data: tuple[Path, Path], tmp_path: Path) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DSQA_LEDGER", str(tmp_path / "ledger.sqlite"))
+def test_azure_backend_uses_azure_paths_and_the_ledger_remembers_it(apis: FakeAPIs, monkeypatch: pytest.MonkeyPatch, data: tuple[Path, Path], tmp_path: Path) -> None:
     azure_key = "azure-SECRET-key-42"
-    with FakeOpenAI(azure_key) as server:
-        monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", server.azure_endpoint)
-        monkeypatch.setenv("AZURE_OPENAI_API_KEY", azure_key)
-        monkeypatch.setenv("OPENAI_API_VERSION", "2025-04-01-preview")
-        proc = _dsqa("submit", str(data[0]), "--model", MODEL, "--backend", "azure")
-        assert proc.returncode == 0, proc.stderr
-        (job_id,) = server.state.jobs
-        watched = _dsqa("watch", job_id, "--interval", "0")  # no --backend: taken from the ledger
+    server = apis.azure(azure_key, "2025-04-01-preview")
+    proc = _dsqa("submit", str(data[0]), "--model", MODEL, "--backend", "azure")
+    assert proc.returncode == 0, proc.stderr
+    (job_id,) = server.state.jobs
+    watched = _dsqa("watch", job_id, "--interval", "0")  # no --backend: taken from the ledger
     assert watched.returncode == 0 and "fine-tuned model: ft:" in watched.stdout
     assert all("api-version=2025-04-01-preview" in q for _, _, q in server.state.requests)
     assert azure_key not in proc.stdout + watched.stdout + proc.stderr + watched.stderr
@@ -394,17 +365,12 @@ def test_results_file_in_either_spelling_or_base64() -> None:
         assert results_csv(parse_results(content, "file-x")) == expected
 
 
-def test_watch_pages_through_many_new_events_and_prints_each_once_in_order(monkeypatch: pytest.MonkeyPatch, data: tuple[Path, Path], tmp_path: Path) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("DSQA_LEDGER", str(tmp_path / "ledger.sqlite"))
-    with FakeOpenAI(KEY, total_steps=120, steps_per_tick=120) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
-        (job_id,) = server.state.jobs
-        proc = _dsqa("watch", job_id, "--interval", "0")
-        assert any("after=" in q for _, route, q in server.state.requests if route == "jobs.events")
+def test_watch_pages_through_many_new_events_and_prints_each_once_in_order(apis: FakeAPIs, data: tuple[Path, Path]) -> None:
+    server = apis.openai(KEY, total_steps=120, steps_per_tick=120)
+    assert _dsqa("submit", str(data[0]), "--model", MODEL).returncode == 0
+    (job_id,) = server.state.jobs
+    proc = _dsqa("watch", job_id, "--interval", "0")
+    assert any("after=" in q for _, route, q in server.state.requests if route == "jobs.events")
     assert proc.returncode == 0
     steps = [int(line.split("step ")[1].split("/")[0]) for line in proc.stdout.splitlines() if line.startswith("  step ")]
     assert steps == list(range(1, 121))

@@ -8,30 +8,23 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.fake_openai import FakeOpenAI, Fault
-from tests.helpers import ROOT
-from tests.test_finetune import ENV_VARS, KEY, MODEL, _dsqa, data  # noqa: F401 - the `data` fixture
+from tests.fake_together import FakeTogether
+from tests.helpers import ROOT, FakeAPIs
+from tests.test_finetune import KEY, MODEL, _dsqa, data  # noqa: F401 - the `data` fixture
 
 #: the lookup window of these tests: longer than every injected delay, short enough for the suite
 WINDOW = "8"
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeOpenAI]:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("DSQA_LEDGER", str(tmp_path / "ledger.sqlite"))
-    monkeypatch.setenv("DSQA_RESOLVE_WINDOW", WINDOW)
-    monkeypatch.setenv("DSQA_RESOLVE_INTERVAL", "0.25")
-    with FakeOpenAI(KEY) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        yield server
+def fake(apis: FakeAPIs) -> FakeOpenAI:
+    apis.resolve(WINDOW, "0.25")
+    return apis.openai(KEY)
 
 
 def _counts(fake: FakeOpenAI) -> tuple[int, int]:
@@ -340,34 +333,23 @@ def test_mask_url(url: str, masked: str) -> None:
 
 
 @pytest.fixture
-def together(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[object]:
+def together(apis: FakeAPIs) -> FakeTogether:
     pytest.importorskip("together")
-    from tests.fake_together import FakeTogether
     from tests.test_together import KEY as TKEY
 
-    for name in (*ENV_VARS, "TOGETHER_API_KEY", "TOGETHER_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TOGETHER_API_KEY", TKEY)
-    monkeypatch.setenv("DSQA_LEDGER", str(tmp_path / "ledger.sqlite"))
-    monkeypatch.setenv("DSQA_RESOLVE_WINDOW", WINDOW)
-    monkeypatch.setenv("DSQA_RESOLVE_INTERVAL", "0.25")
-    with FakeTogether(TKEY) as server:
-        monkeypatch.setenv("TOGETHER_BASE_URL", server.base_url)
-        yield server
+    apis.resolve(WINDOW, "0.25")
+    return apis.together(TKEY)
 
 
 TOGETHER_MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
 
 
-def _together_counts(server: object) -> tuple[int, int]:
-    state = server.state  # type: ignore[attr-defined]
+def _together_counts(server: FakeTogether) -> tuple[int, int]:
+    state = server.state
     return len(state.jobs), sum(1 for f in state.files.values() if f.get("purpose") == "fine-tune")
 
 
-def test_together_a_create_slower_than_the_timeout_is_found_by_listing_not_repeated(together: object, data: tuple[Path, Path]) -> None:
-    from tests.fake_together import FakeTogether
-
-    assert isinstance(together, FakeTogether)
+def test_together_a_create_slower_than_the_timeout_is_found_by_listing_not_repeated(together: FakeTogether, data: tuple[Path, Path]) -> None:
     together.inject("jobs.create", Fault(delay=3))
     proc = _dsqa("submit", str(data[0]), "--backend", "together", "--model", TOGETHER_MODEL, "--timeout", "1")
     assert proc.returncode == 0, proc.stderr
@@ -375,10 +357,7 @@ def test_together_a_create_slower_than_the_timeout_is_found_by_listing_not_repea
     assert _together_counts(together) == (1, 1) and together.count("jobs.create") == 1
 
 
-def test_together_two_concurrent_submits_make_one_job(together: object, data: tuple[Path, Path]) -> None:
-    from tests.fake_together import FakeTogether
-
-    assert isinstance(together, FakeTogether)
+def test_together_two_concurrent_submits_make_one_job(together: FakeTogether, data: tuple[Path, Path]) -> None:
     together.inject("jobs.create", Fault(delay=4))
     procs = [subprocess.Popen([sys.executable, "-m", "dsqa", "submit", str(data[0]), "--backend", "together", "--model", TOGETHER_MODEL],
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]

@@ -2,61 +2,33 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from dsqa.cli import main
 from tests.fake_openai import Fault
 from tests.fake_together import FakeTogether
-from tests.helpers import ROOT
+from tests.helpers import ROOT, FakeAPIs, run_in_process
 
 KEY = "tgp-test-SECRET-0123456789abcdef"
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
 CLEAN = ROOT / "sample_data" / "chat_clean.jsonl"
 PREFERENCE = ROOT / "sample_data" / "preference_clean.jsonl"
-ENV_VARS = ("TOGETHER_API_KEY", "TOGETHER_BASE_URL", "TOGETHER_PROJECT_ID", "TOGETHER_CUSTOM_HEADERS", "OPENAI_API_KEY", "DSQA_LEDGER")
 
 #: jobs created per injected fault, filled in by the tests below and printed at the end of the run
 JOBS_PER_FAULT: dict[str, int] = {}
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeTogether]:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TOGETHER_API_KEY", KEY)
-    monkeypatch.setenv("DSQA_LEDGER", str(tmp_path / "ledger.sqlite"))
-    monkeypatch.setenv("DSQA_RESOLVE_WINDOW", "0")  # one lookup after a lost answer, as before issue 19 (tested there)
-    with FakeTogether(KEY) as server:
-        monkeypatch.setenv("TOGETHER_BASE_URL", server.base_url)
-        yield server
-
-
-@pytest.fixture
-def virtual_time(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retry waits pass on a virtual clock: the real backoff code runs, no real time is slept."""
-    from dsqa.finetune import transport
-
-    now = [1000.0]
-    waits: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        now[0] += seconds
-
-    monkeypatch.setattr(transport, "CLOCK", lambda: now[0])
-    monkeypatch.setattr(transport, "SLEEP", sleep)
-    return waits
+def fake(apis: FakeAPIs) -> FakeTogether:
+    apis.resolve("0")  # one lookup after a lost answer, as before issue 19 (tested there)
+    return apis.together(KEY)
 
 
 @pytest.fixture
@@ -70,13 +42,7 @@ def data(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _dsqa(*args: str) -> subprocess.CompletedProcess[str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exited:
-        main(list(args))
-    proc = subprocess.CompletedProcess(args, int(exited.value.code or 0), out.getvalue(), err.getvalue())
-    assert "Traceback" not in proc.stderr
-    assert KEY not in proc.stdout + proc.stderr
-    return proc
+    return run_in_process(*args, secret=KEY)
 
 
 def _submit(train: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -459,15 +425,10 @@ def test_an_upload_of_bytes_together_already_has_reuses_its_file(fake: FakeToget
     assert f"uploaded as {file_id}" in proc.stdout and len(fake.state.jobs) == 2
 
 
-def test_a_job_that_ends_in_error_exits_1_with_its_error_event(monkeypatch: pytest.MonkeyPatch, data: tuple[Path, Path], tmp_path: Path) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TOGETHER_API_KEY", KEY)
-    monkeypatch.setenv("DSQA_LEDGER", str(tmp_path / "ledger.sqlite"))
-    with FakeTogether(KEY, outcome="error") as server:
-        monkeypatch.setenv("TOGETHER_BASE_URL", server.base_url)
-        proc = _submit(data[0], "--watch", "--interval", "0")
-        (jid,) = server.state.jobs
+def test_a_job_that_ends_in_error_exits_1_with_its_error_event(apis: FakeAPIs, data: tuple[Path, Path], tmp_path: Path) -> None:
+    server = apis.together(KEY, outcome="error")
+    proc = _submit(data[0], "--watch", "--interval", "0")
+    (jid,) = server.state.jobs
     assert proc.returncode == 1
     assert "  [error] Training failed: the training file has a line the tokenizer rejects" in proc.stdout
     assert proc.stderr.strip().endswith(f"{jid} error")
