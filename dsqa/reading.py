@@ -424,6 +424,28 @@ def line_chunks(path: Path, line: int) -> Iterator[bytes]:
             yield held
 
 
+def element_chunks(path: Path, offset: int, size: int) -> Iterator[bytes]:
+    """The ``size`` bytes at byte ``offset`` of ``path`` (an array element over the size limit), in pieces."""
+    with open_source(path) as f:
+        f.seek(offset)
+        while size > 0:
+            chunk = f.read(min(size, _CHUNK))
+            if not chunk:
+                raise InputError(f"{path}: changed while it was being read (it ends before byte {offset + size:,})")
+            size -= len(chunk)
+            yield chunk
+
+
+def skipped_element(record: Record) -> tuple[int, int] | None:
+    """Where the bytes of an array element over the size limit are in its file: (offset, size); else None."""
+    if record.value is not None or record.raw:
+        return None
+    for p in record.problems:
+        if p.code == "RDR008" and p.data and "offset" in p.data:
+            return p.data["offset"], p.data["bytes"]
+    return None
+
+
 def over_limit(record: Record) -> bool:
     """Whether ``record`` is a JSONL line over the size limit, whose bytes were not kept."""
     return record.value is None and not record.raw and any(p.code == "RDR008" for p in record.problems)
@@ -629,6 +651,8 @@ class _ArrayStream:
         self.line = 1
         self.eof = False
         self.chunk = _CHUNK
+        #: bytes read from the file so far, for the byte offset of a position in the window
+        self.read_bytes = f.tell()
         # newlines are counted once, from where the last count stopped: counting from the start
         # of a window of up to 64 MiB for every element made large arrays quadratic
         self.counted = 0
@@ -645,6 +669,7 @@ class _ArrayStream:
             except UnicodeDecodeError as exc:  # the file ends inside a multi-byte character
                 raise _BadUtf8(self.line + self.buf.count("\n"), exc.reason) from None
             return False
+        self.read_bytes += len(data)
         self.chunk = min(self.chunk * 2, 64 * _CHUNK)
         if self.pos > _CHUNK:
             self.line += self.buf.count("\n", 0, self.pos)
@@ -657,6 +682,11 @@ class _ArrayStream:
             line = self.line + self.buf.count("\n") + data.count(b"\n", 0, exc.start)
             raise _BadUtf8(line, exc.reason) from None
         return True
+
+    def offset(self) -> int:
+        """The byte offset in the file of the current position (it encodes the rest of the window: for rare paths)."""
+        pending = self.decoder.getstate()[0]  # the start of a character split between two reads
+        return self.read_bytes - len(pending) - len(self.buf[self.pos:].encode("utf-8", "surrogatepass"))
 
     def drop(self) -> None:
         """Forget all the text read so far (counting its lines), and read on in small pieces."""
@@ -795,6 +825,7 @@ def _skip_element(stream: _ArrayStream, path: str, line: int, index: int, max_li
     memory stays at one read however large the element is. False when the file ends inside it.
     """
     buf, i = stream.buf, stream.pos
+    offset = stream.offset()
     size, depth, in_string, escaped = 0, 0, False, False
     scalar = buf[i] not in '[{"'
     while True:
@@ -843,7 +874,7 @@ def _skip_element(stream: _ArrayStream, path: str, line: int, index: int, max_li
         if not stream.more():
             return _ends_inside_element(path, line, index), False
         buf, i = stream.buf, stream.pos
-    return _element_too_large(path, line, index, size, max_line_bytes), True
+    return _element_too_large(path, line, index, size, max_line_bytes, offset), True
 
 
 def _ends_inside_element(path: str, line: int, index: int) -> Record:
@@ -855,13 +886,17 @@ def _ends_inside_element(path: str, line: int, index: int) -> Record:
     ),))
 
 
-def _element_too_large(path: str, line: int, index: int, size: int, max_line_bytes: int) -> Record:
-    """The RDR008 record of an array element of ``size`` bytes, over ``max_line_bytes``."""
+def _element_too_large(path: str, line: int, index: int, size: int, max_line_bytes: int, offset: int) -> Record:
+    """The RDR008 record of an array element of ``size`` bytes at byte ``offset``, over ``max_line_bytes``.
+
+    The finding's data says where the element's bytes are (``offset`` and ``bytes``), so that whoever
+    must keep its content (a rejects file) can copy it from the file (``element_chunks``).
+    """
     return Record(path, line, index, problems=(_finding(
         "RDR008", Severity.ERROR, path, line,
         f"array element is {_size(size)}, over the {_size(max_line_bytes)} limit; not parsed",
         "split the example or raise validators.reader.max_line_bytes in the rule pack",
-        {"bytes": size},
+        {"bytes": size, "offset": offset},
     ),))
 
 
