@@ -11,6 +11,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from .errors import InputError
+from .jsontypes import json_type
 from .model import Finding, Record, Severity
 
 if TYPE_CHECKING:
@@ -608,27 +609,13 @@ def _constant_column(text: str) -> int | None:
 
 
 def _not_object(path: str, line: int, value: Any) -> Finding:
-    kind = _json_type(value)
+    kind = json_type(value)
     return _finding(
         "RDR006", Severity.ERROR, path, line,
         f"record is a JSON {kind}, not an object",
         "each line must be one JSON object such as {\"messages\": [...]}",
         {"type": kind},
     )
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 class _BadUtf8(Exception):
