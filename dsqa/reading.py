@@ -32,9 +32,9 @@ COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 #: objects nested deeper than this are not checked (RDR014): the checks walk records, and a few
 #: hundred levels would exhaust Python's stack in them; real records nest a dozen levels at most
 MAX_DEPTH = 100
-#: what the parse hooks saw in the document being parsed: ("key", name) for a key that an object
-#: holds twice, ("number", text) for a number too large for a float; cleared before each parse
-_ODD: list[tuple[str, str]] = []
+#: what the parse hooks saw in the document being parsed, the first of each kind: "key" -> a key
+#: that an object holds twice, "number" -> a number too large for a float; cleared before each parse
+_ODD: dict[str, str] = {}
 _INF = float("inf")
 
 
@@ -45,7 +45,7 @@ def _reject_constant(name: str) -> Any:
 def _float(text: str) -> float:
     value = float(text)
     if value == _INF or value == -_INF:
-        _ODD.append(("number", text))
+        _ODD.setdefault("number", text)
     return value
 
 
@@ -56,7 +56,7 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                _ODD.append(("key", key))
+                _ODD.setdefault("key", key)
                 break
             seen.add(key)
     return value
@@ -116,13 +116,13 @@ def _hostile(path: str, line: int, raw: bytes | str, value: Any) -> Finding | No
     Cheap tests on the raw text come first: nesting needs more brackets than MAX_DEPTH, a lone
     surrogate needs a backslash escape.
     """
-    for what, text in _ODD:
-        if what == "number":
-            return _finding(
-                "RDR012", Severity.ERROR, path, line,
-                f"number {_short(text)} is too large for a 64-bit float (it reads as infinity); record not checked further",
-                "write a smaller number, or the value as a string",
-            )
+    number = _ODD.get("number")
+    if number is not None:
+        return _finding(
+            "RDR012", Severity.ERROR, path, line,
+            f"number {_short(number)} is too large for a 64-bit float (it reads as infinity); record not checked further",
+            "write a smaller number, or the value as a string",
+        )
     if raw.count("[" if isinstance(raw, str) else b"[") + raw.count("{" if isinstance(raw, str) else b"{") > MAX_DEPTH:
         levels = depth(value)
         if levels > MAX_DEPTH:
@@ -144,13 +144,13 @@ def _hostile(path: str, line: int, raw: bytes | str, value: Any) -> Finding | No
                 f"string at {pointer} holds the lone surrogate {escape}, which is not a character; record not checked further",
                 READER, path, line, pointer, "remove the escape, or pair it with its other half (as in \\ud83d\\ude00)",
             )
-    for what, key in _ODD:
-        if what == "key":
-            return _finding(
-                "RDR011", Severity.ERROR, path, line,
-                f"an object holds the key {_short(json.dumps(key))} more than once; only its last value is read",
-                "keep one value per key; other readers may take the first one",
-            )
+    key = _ODD.get("key")
+    if key is not None:
+        return _finding(
+            "RDR011", Severity.ERROR, path, line,
+            f"an object holds the key {_short(json.dumps(key))} more than once; only its last value is read",
+            "keep one value per key; other readers may take the first one",
+        )
     return None
 
 
