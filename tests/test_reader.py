@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from dsqa import check, load_config
+from dsqa.outputs import write_atomic
 from dsqa.reading import read_records, records_at
-from dsqa.sources import write_atomic
 from dsqa.tokencount import get_encoding
 from dsqa.validators import DatasetContext
 from helpers import chat, write_jsonl

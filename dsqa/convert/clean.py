@@ -12,8 +12,7 @@ from ..config import Config
 from ..engine import check
 from ..model import Record, Report, Severity
 from ..outputs import AtomicOutput, write_entry_with_content
-from ..reading import element_chunks, file_kind, line_chunks, over_limit, skipped_element
-from ..sources import read_records
+from ..reading import element_chunks, file_kind, line_chunks, over_limit, read_records, skipped_element
 from .base import dumps
 from .pipeline import check_three_files, commit_outputs, default_rejects
 

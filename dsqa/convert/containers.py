@@ -10,8 +10,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from ..errors import InputError
 from ..model import Severity
-from ..reading import skipped_element
-from ..sources import BOM, loads, read_records
+from ..reading import BOM, loads, read_records, skipped_element
 
 CONTAINERS = ("jsonl", "json", "csv", "tsv", "parquet", "hf")
 _PARQUET_BATCH = 1024

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import InputError, UsageError
 from ..model import Finding
 from ..outputs import AtomicOutput, commit_together
-from ..sources import read_records
+from ..reading import read_records
 from ..stats import DatasetStats, cluster_links
 from .base import dumps
 
