@@ -318,7 +318,7 @@ def _report_target(spec: str) -> tuple[str, Path]:
 def _write_report(fmt: str, report: Report, path: Path, **listing: Any) -> None:
     """Render ``report`` as ``fmt`` into ``path`` atomically, or stop with a one-line error."""
     from .reporters import render
-    from .sources import write_atomic
+    from .outputs import write_atomic
 
     buf = io.StringIO()
     render(fmt, report, buf, color=False, **listing)

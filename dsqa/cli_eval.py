@@ -27,7 +27,7 @@ def _echo_err(text: str) -> None:
 
 
 def _write(output: Path | None, text: str) -> None:
-    from .sources import write_atomic
+    from .outputs import write_atomic
 
     if output is None:
         click.echo(text, nl=False)

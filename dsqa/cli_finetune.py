@@ -573,7 +573,7 @@ def metrics(job_id: str, output: Path, chart: Path | None, backend: str | None, 
     from the job's metric events.
     """
     from .finetune.track import loss_png, loss_svg, parse_results, results_csv, rows_from_metrics
-    from .sources import write_atomic
+    from .outputs import write_atomic
 
     if chart is not None and chart.suffix.lower() not in (".svg", ".png"):
         raise UsageError(f"{chart}: --chart writes SVG or PNG; name the file *.svg or *.png")

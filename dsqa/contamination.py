@@ -202,7 +202,7 @@ def parts_of_file(path: Path, benchmark: str | None = None) -> Iterator[tuple[st
     fields; a chat record gives its user turns and its assistant turns; any other record gives
     each of its string fields. The item is named by its id field (task_id, id, name) or its line.
     """
-    from .sources import read_records
+    from .reading import read_records
 
     benchmark = benchmark or path.name.split(".")[0]
     for rec in read_records(path, str(path)):

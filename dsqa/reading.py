@@ -11,6 +11,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from .errors import InputError
+from .jsontypes import json_type
 from .model import Finding, Record, Severity
 
 if TYPE_CHECKING:
@@ -31,9 +32,9 @@ COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 #: objects nested deeper than this are not checked (RDR014): the checks walk records, and a few
 #: hundred levels would exhaust Python's stack in them; real records nest a dozen levels at most
 MAX_DEPTH = 100
-#: what the parse hooks saw in the document being parsed: ("key", name) for a key that an object
-#: holds twice, ("number", text) for a number too large for a float; cleared before each parse
-_ODD: list[tuple[str, str]] = []
+#: what the parse hooks saw in the document being parsed, the first of each kind: "key" -> a key
+#: that an object holds twice, "number" -> a number too large for a float; cleared before each parse
+_ODD: dict[str, str] = {}
 _INF = float("inf")
 
 
@@ -44,7 +45,7 @@ def _reject_constant(name: str) -> Any:
 def _float(text: str) -> float:
     value = float(text)
     if value == _INF or value == -_INF:
-        _ODD.append(("number", text))
+        _ODD.setdefault("number", text)
     return value
 
 
@@ -55,7 +56,7 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                _ODD.append(("key", key))
+                _ODD.setdefault("key", key)
                 break
             seen.add(key)
     return value
@@ -115,13 +116,13 @@ def _hostile(path: str, line: int, raw: bytes | str, value: Any) -> Finding | No
     Cheap tests on the raw text come first: nesting needs more brackets than MAX_DEPTH, a lone
     surrogate needs a backslash escape.
     """
-    for what, text in _ODD:
-        if what == "number":
-            return _finding(
-                "RDR012", Severity.ERROR, path, line,
-                f"number {_short(text)} is too large for a 64-bit float (it reads as infinity); record not checked further",
-                "write a smaller number, or the value as a string",
-            )
+    number = _ODD.get("number")
+    if number is not None:
+        return _finding(
+            "RDR012", Severity.ERROR, path, line,
+            f"number {_short(number)} is too large for a 64-bit float (it reads as infinity); record not checked further",
+            "write a smaller number, or the value as a string",
+        )
     if raw.count("[" if isinstance(raw, str) else b"[") + raw.count("{" if isinstance(raw, str) else b"{") > MAX_DEPTH:
         levels = depth(value)
         if levels > MAX_DEPTH:
@@ -143,13 +144,13 @@ def _hostile(path: str, line: int, raw: bytes | str, value: Any) -> Finding | No
                 f"string at {pointer} holds the lone surrogate {escape}, which is not a character; record not checked further",
                 READER, path, line, pointer, "remove the escape, or pair it with its other half (as in \\ud83d\\ude00)",
             )
-    for what, key in _ODD:
-        if what == "key":
-            return _finding(
-                "RDR011", Severity.ERROR, path, line,
-                f"an object holds the key {_short(json.dumps(key))} more than once; only its last value is read",
-                "keep one value per key; other readers may take the first one",
-            )
+    key = _ODD.get("key")
+    if key is not None:
+        return _finding(
+            "RDR011", Severity.ERROR, path, line,
+            f"an object holds the key {_short(json.dumps(key))} more than once; only its last value is read",
+            "keep one value per key; other readers may take the first one",
+        )
     return None
 
 
@@ -424,6 +425,28 @@ def line_chunks(path: Path, line: int) -> Iterator[bytes]:
             yield held
 
 
+def element_chunks(path: Path, offset: int, size: int) -> Iterator[bytes]:
+    """The ``size`` bytes at byte ``offset`` of ``path`` (an array element over the size limit), in pieces."""
+    with open_source(path) as f:
+        f.seek(offset)
+        while size > 0:
+            chunk = f.read(min(size, _CHUNK))
+            if not chunk:
+                raise InputError(f"{path}: changed while it was being read (it ends before byte {offset + size:,})")
+            size -= len(chunk)
+            yield chunk
+
+
+def skipped_element(record: Record) -> tuple[int, int] | None:
+    """Where the bytes of an array element over the size limit are in its file: (offset, size); else None."""
+    if record.value is not None or record.raw:
+        return None
+    for p in record.problems:
+        if p.code == "RDR008" and p.data and "offset" in p.data:
+            return p.data["offset"], p.data["bytes"]
+    return None
+
+
 def over_limit(record: Record) -> bool:
     """Whether ``record`` is a JSONL line over the size limit, whose bytes were not kept."""
     return record.value is None and not record.raw and any(p.code == "RDR008" for p in record.problems)
@@ -586,27 +609,13 @@ def _constant_column(text: str) -> int | None:
 
 
 def _not_object(path: str, line: int, value: Any) -> Finding:
-    kind = _json_type(value)
+    kind = json_type(value)
     return _finding(
         "RDR006", Severity.ERROR, path, line,
         f"record is a JSON {kind}, not an object",
         "each line must be one JSON object such as {\"messages\": [...]}",
         {"type": kind},
     )
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 class _BadUtf8(Exception):
@@ -629,6 +638,8 @@ class _ArrayStream:
         self.line = 1
         self.eof = False
         self.chunk = _CHUNK
+        #: bytes read from the file so far, for the byte offset of a position in the window
+        self.read_bytes = f.tell()
         # newlines are counted once, from where the last count stopped: counting from the start
         # of a window of up to 64 MiB for every element made large arrays quadratic
         self.counted = 0
@@ -645,6 +656,7 @@ class _ArrayStream:
             except UnicodeDecodeError as exc:  # the file ends inside a multi-byte character
                 raise _BadUtf8(self.line + self.buf.count("\n"), exc.reason) from None
             return False
+        self.read_bytes += len(data)
         self.chunk = min(self.chunk * 2, 64 * _CHUNK)
         if self.pos > _CHUNK:
             self.line += self.buf.count("\n", 0, self.pos)
@@ -657,6 +669,11 @@ class _ArrayStream:
             line = self.line + self.buf.count("\n") + data.count(b"\n", 0, exc.start)
             raise _BadUtf8(line, exc.reason) from None
         return True
+
+    def offset(self) -> int:
+        """The byte offset in the file of the current position (it encodes the rest of the window: for rare paths)."""
+        pending = self.decoder.getstate()[0]  # the start of a character split between two reads
+        return self.read_bytes - len(pending) - len(self.buf[self.pos:].encode("utf-8", "surrogatepass"))
 
     def drop(self) -> None:
         """Forget all the text read so far (counting its lines), and read on in small pieces."""
@@ -795,6 +812,7 @@ def _skip_element(stream: _ArrayStream, path: str, line: int, index: int, max_li
     memory stays at one read however large the element is. False when the file ends inside it.
     """
     buf, i = stream.buf, stream.pos
+    offset = stream.offset()
     size, depth, in_string, escaped = 0, 0, False, False
     scalar = buf[i] not in '[{"'
     while True:
@@ -843,7 +861,7 @@ def _skip_element(stream: _ArrayStream, path: str, line: int, index: int, max_li
         if not stream.more():
             return _ends_inside_element(path, line, index), False
         buf, i = stream.buf, stream.pos
-    return _element_too_large(path, line, index, size, max_line_bytes), True
+    return _element_too_large(path, line, index, size, max_line_bytes, offset), True
 
 
 def _ends_inside_element(path: str, line: int, index: int) -> Record:
@@ -855,13 +873,17 @@ def _ends_inside_element(path: str, line: int, index: int) -> Record:
     ),))
 
 
-def _element_too_large(path: str, line: int, index: int, size: int, max_line_bytes: int) -> Record:
-    """The RDR008 record of an array element of ``size`` bytes, over ``max_line_bytes``."""
+def _element_too_large(path: str, line: int, index: int, size: int, max_line_bytes: int, offset: int) -> Record:
+    """The RDR008 record of an array element of ``size`` bytes at byte ``offset``, over ``max_line_bytes``.
+
+    The finding's data says where the element's bytes are (``offset`` and ``bytes``), so that whoever
+    must keep its content (a rejects file) can copy it from the file (``element_chunks``).
+    """
     return Record(path, line, index, problems=(_finding(
         "RDR008", Severity.ERROR, path, line,
         f"array element is {_size(size)}, over the {_size(max_line_bytes)} limit; not parsed",
         "split the example or raise validators.reader.max_line_bytes in the rule pack",
-        {"bytes": size},
+        {"bytes": size, "offset": offset},
     ),))
 
 

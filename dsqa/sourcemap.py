@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -193,13 +193,26 @@ def _text_field(base: str, rest: list[str]) -> str | None:
     return None
 
 
-class _Alpaca:
-    @staticmethod
-    def message(sm: SourceMap, value: dict[str, Any], k: int, rest: list[str]) -> str | None:
+_Message = Callable[[SourceMap, dict[str, Any], int, list[str]], "str | None"]
+
+
+def _system_first(message: _Message) -> _Message:
+    """``message`` of a format whose ``system`` column, when set, became message 0: ``k`` then counts from message 1."""
+
+    def located(sm: SourceMap, value: dict[str, Any], k: int, rest: list[str]) -> str | None:
         if value.get("system"):
             if k == 0:
                 return _text_field(_col(sm, "system"), rest)
             k -= 1
+        return message(sm, value, k, rest)
+
+    return located
+
+
+class _Alpaca:
+    @staticmethod
+    @_system_first
+    def message(sm: SourceMap, value: dict[str, Any], k: int, rest: list[str]) -> str | None:
         history = value.get("history") or []
         if k < 2 * len(history):
             return _text_field(f"{_col(sm, 'history')}/{k // 2}/{k % 2}", rest)
@@ -226,11 +239,8 @@ class _ShareGPT:
         return "/" + _escape(key if value.get("conversations") is not None else "messages")
 
     @staticmethod
+    @_system_first
     def message(sm: SourceMap, value: dict[str, Any], k: int, rest: list[str]) -> str | None:
-        if value.get("system"):
-            if k == 0:
-                return _text_field(_col(sm, "system"), rest)
-            k -= 1
         base = f"{_ShareGPT._turns(sm, value)}/{k}"
         content = "/" + _escape(sm.tags.get("content_tag", "value"))
         if not rest:

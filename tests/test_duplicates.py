@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsqa import check, engine, load_config
-from dsqa.sources import read_records
+from dsqa.reading import read_records
 from dsqa.validators import DatasetContext
 from dsqa.validators.duplicates import DuplicatesValidator
 from helpers import run_cli, write_jsonl

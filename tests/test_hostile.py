@@ -217,7 +217,7 @@ def test_a_huge_array_element_is_passed_over_in_bounded_memory(tmp_path: Path) -
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
     [over] = [f for f in report["findings"] if f["code"] == "RDR008"]
-    assert over["line"] == 3 and over["data"] == {"bytes": len(big.encode("utf-8"))}
+    assert over["line"] == 3 and over["data"] == {"bytes": len(big.encode("utf-8")), "offset": len("[\n" + GOOD + ",\n")}
     assert _codes_at(report, 4) >= {"SCH003"}  # the element after it is read
     assert report["datasets"][0]["records"] == 3
     assert peak < 400, f"peak RSS {peak} MB"  # parsing the element whole took over 1 GB
@@ -275,6 +275,63 @@ def test_convert_rejects_of_invalid_utf8_keep_their_bytes(tmp_path: Path) -> Non
     _no_crash(run_cli("convert", str(data), "-o", str(converted)))
     [reject] = [json.loads(line) for line in (tmp_path / "converted.rejects.jsonl").read_text("utf-8").splitlines()]
     assert reject["line"] == 2 and base64.b64decode(reject["raw_base64"]) == latin1
+
+
+def _array_with_large_elements(path: Path, large: list[bytes]) -> Path:
+    """A pretty-printed JSON array (with a BOM and non-ASCII text) holding ``large`` at lines 3 and 6."""
+    small = json.dumps({"messages": [{"role": "user", "content": "Grüße ☃"}, {"role": "assistant", "content": "Hallo!"}]}, ensure_ascii=False)
+    body = b"[\n  " + small.encode("utf-8") + b",\n  " + large[0] + b",\n  " + small.replace("ß", "ss").encode("utf-8")
+    body += b",\n  " + large[1] + b"\n]\n"
+    path.write_bytes(b"\xef\xbb\xbf" + body)
+    return path
+
+
+def _large_element(content: str) -> bytes:
+    # spread over two lines, with escapes and brackets in a string: the bytes must come back as written
+    return ('{"messages": [{"role": "user", "content": "' + content + ' \\"q\\" [{"},\n    {"role": "assistant", "content": "ok"}]}').encode("utf-8")
+
+
+def test_clean_rejects_of_over_limit_array_elements_keep_their_bytes(tmp_path: Path) -> None:
+    large = [_large_element("é" * 1500), _large_element("z" * 2000 + "☃")]
+    data = _array_with_large_elements(tmp_path / "array.json", large)
+    cleaned = tmp_path / "cleaned.jsonl"
+    result = run_cli("clean", str(data), "-o", str(cleaned), "-r", str(_pack(tmp_path, 1000)))
+    assert result.returncode in (0, 1), result.stderr
+    assert len(cleaned.read_text("utf-8").splitlines()) == 2
+    rejects = [json.loads(line) for line in (tmp_path / "cleaned.rejects.jsonl").read_text("utf-8").splitlines()]
+    assert [(r["line"], r["codes"]) for r in rejects] == [(3, ["RDR008"]), (6, ["RDR008"])]
+    assert [r["text"].encode("utf-8") for r in rejects] == large
+    assert not any("raw_base64" in r for r in rejects)
+
+
+def test_convert_rejects_of_over_limit_array_elements_keep_their_bytes(tmp_path: Path) -> None:
+    # convert reads with the default limit (32 MiB): both elements are over it, and span many reads
+    large = [_large_element("y" * (33 * 1024 * 1024) + "é"), _large_element("ü" * 100 + "y" * (32 * 1024 * 1024 + 100))]
+    data = _array_with_large_elements(tmp_path / "huge.json", large)
+    converted = tmp_path / "converted.jsonl"
+    _no_crash(run_cli("convert", str(data), "-o", str(converted)))
+    assert len(converted.read_text("utf-8").splitlines()) == 2
+    rejects = [json.loads(line) for line in (tmp_path / "converted.rejects.jsonl").read_text("utf-8").splitlines()]
+    assert [(r["line"], r["reason"][:6], r["record"]) for r in rejects] == [(3, "RDR008", None), (6, "RDR008", None)]
+    assert [r["text"].encode("utf-8") for r in rejects] == large
+
+
+def test_the_offset_of_an_over_limit_element_counts_characters_split_between_reads(tmp_path: Path) -> None:
+    from dsqa import reading
+
+    # an element over the limit that the first read (1 MiB) ends inside, in the middle of a
+    # three-byte character: the decoder holds its first bytes when the element is skipped
+    filler = [{"text": "€" * 100} for _ in range(3300)]
+    head = ("[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in filler) + ",\n").encode("utf-8")
+    large = _large_element("☃" * 3000)
+    first_snowman = len(head) + large.index("☃".encode("utf-8"))
+    head += b" " * ((1 << 20) - first_snowman - 3 * 1000 - 1)  # the read ends one byte into the 1,001st
+    data = tmp_path / "split.json"
+    data.write_bytes(head + large + b"]\n")
+    [skipped] = [r for r in reading.read_records(data, max_line_bytes=1000) if reading.skipped_element(r)]
+    offset, size = reading.skipped_element(skipped)
+    assert (offset, size) == (len(head), len(large))
+    assert b"".join(reading.element_chunks(data, offset, size)) == large
 
 
 # -- orphaned workers ------------------------------------------------------------------------------
@@ -356,5 +413,13 @@ def test_an_element_over_the_limit_is_skipped_exactly_whatever_the_reads(tmp_pat
     assert [(r.line, [p.code for p in r.problems]) for r in records] == [
         (2, []), (3, ["RDR008"]), (4, ["RDR008"]), (5, ["RDR008"]), (6, []),
     ]
-    assert [r.problems[0].data for r in records[1:4]] == [{"bytes": len(e.encode("utf-8"))} for e in elements[1:4]]
+    text = data.read_bytes()
+    offsets = [text.index(e.encode("utf-8")) for e in elements[1:4]]
+    assert [r.problems[0].data for r in records[1:4]] == [
+        {"bytes": len(e.encode("utf-8")), "offset": at} for e, at in zip(elements[1:4], offsets)
+    ]
+    # where a rejects file copies the element's bytes from
+    assert [b"".join(reading.element_chunks(data, *reading.skipped_element(r))) for r in records[1:4]] == [  # type: ignore[misc]
+        e.encode("utf-8") for e in elements[1:4]
+    ]
     assert records[4].value == json.loads(elements[4])

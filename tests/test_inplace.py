@@ -234,3 +234,21 @@ def test_a_dataset_level_finding_in_a_one_line_array_names_no_guessed_record(tmp
     report = check([data], load_config("default"))
     dup = [f for f in report.findings if f.code == "DUP001"]
     assert len(dup) == 1 and dup[0].line == 1 and "record" not in (dup[0].data or {})
+
+
+@pytest.mark.parametrize("source, value", [
+    ("alpaca", {"instruction": "Add", "input": "", "output": "4", "history": [["Hi", "Hello"]]}),
+    ("sharegpt", {"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"},
+                                    {"from": "human", "value": "Add"}, {"from": "gpt", "value": "4"}]}),
+])
+def test_a_system_column_is_message_zero_and_shifts_the_rest(source: str, value: dict[str, Any]) -> None:
+    """Alpaca and ShareGPT share the rule: a set ``system`` column is message 0, an empty one is no message."""
+    turns = {"alpaca": ["/history/0/0", "/history/0/1", "/instruction", "/output"],
+             "sharegpt": ["/conversations/0", "/conversations/1", "/conversations/2", "/conversations/3"]}[source]
+    sm = SourceMap(source, {"system": "prompt"})
+    with_system = {**value, "prompt": "Be brief."}
+    assert [sm.pointer(with_system, f"/messages/{k}") for k in range(5)] == ["/prompt", *turns]
+    assert sm.pointer(with_system, "/messages/0/content") == "/prompt"
+    assert sm.pointer(with_system, "/messages/0/name") is None
+    assert [sm.pointer({**value, "prompt": ""}, f"/messages/{k}") for k in range(4)] == turns
+    assert [sm.pointer(value, f"/messages/{k}") for k in range(4)] == turns

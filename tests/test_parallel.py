@@ -70,7 +70,8 @@ def test_parallel_token_findings_and_stats_equal_sequential(tmp_path: Path) -> N
 
 
 def test_parallel_spans_keep_record_index(tmp_path: Path) -> None:
-    from dsqa.sources import read_records, split_lines
+    from dsqa.reading import read_records
+    from dsqa.spans import split_lines
 
     path = _mixed_file(tmp_path / "mixed.jsonl", 1500)
     whole = [(r.line, r.index) for r in read_records(path) if r.index >= 0 or r.problems[0].code != "RDR004"]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from dsqa import check, load_config
+from dsqa.outputs import write_atomic
 from dsqa.reading import read_records, records_at
-from dsqa.sources import write_atomic
 from dsqa.tokencount import get_encoding
 from dsqa.validators import DatasetContext
 from helpers import chat, write_jsonl
@@ -219,3 +219,24 @@ def test_a_reread_applies_the_line_size_limit_of_the_first_read(tmp_path: Path) 
     assert [p.code for r in first for p in r.problems] == ["RDR008", "RDR008", "RDR008"]
     again = list(records_at(path, None, {1, 2, 3, 4, 5}, max_line_bytes=100))
     assert [_seen(r) for r in again] == [_seen(r) for r in first]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_what_the_parse_hooks_saw_names_the_first_of_each_kind(tmp_path: Path, suffix: str) -> None:
+    """A number too large wins over a repeated key wherever they are; each finding names the first one."""
+    lines = [
+        '{"a": 1, "a": 2, "n": 1e400}',  # the key comes first, the number still wins
+        '{"x": {"b": 1, "b": 2}, "a": 1, "a": 3}',  # two repeated keys: the first is named
+        '{"n": 1e400, "m": -2e999}',
+        '{"a": 1}',  # nothing seen on the line before stays
+    ]
+    path = tmp_path / f"data{suffix}"
+    path.write_text("\n".join(lines) + "\n" if suffix == ".jsonl" else "[\n" + ",\n".join(lines) + "\n]\n", encoding="utf-8")
+    records = [r for r in read_records(path) if r.index >= 0]
+    seen = [[(p.code, p.message.split(" is ")[0].split(" more ")[0]) for p in r.problems] for r in records]
+    assert seen == [
+        [("RDR012", "number 1e400")],
+        [("RDR011", 'an object holds the key "b"')],
+        [("RDR012", "number 1e400")],
+        [],
+    ]

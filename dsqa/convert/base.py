@@ -10,6 +10,7 @@ from typing import Any
 # record ({"messages", "tools"?}) or an OpenAI preference record ({"input", "preferred_output", ...}),
 # named as the data formats they are
 from ..formats import CHAT, PREFERENCE
+from ..jsontypes import json_type
 
 Canonical = tuple[str, dict[str, Any]]
 
@@ -39,7 +40,7 @@ def text_of(content: Any, what: str) -> str:
         texts = []
         for i, part in enumerate(content):
             if not (isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)):
-                kind = part.get("type") if isinstance(part, dict) else _json_type(part)
+                kind = part.get("type") if isinstance(part, dict) else json_type(part)
                 kind = f"'{kind}'" if isinstance(kind, str) else "a part with no type"
                 raise ConvertError(f"{what} part {i} is {kind}, only text parts can be converted")
             texts.append(part["text"])
@@ -47,15 +48,9 @@ def text_of(content: Any, what: str) -> str:
     raise ConvertError(f"{what} is {'missing' if content is None else a_json_type(content)}, not text")
 
 
-def _json_type(value: Any) -> str:
-    """The JSON name of a value's type (a string, not str)."""
-    names = {str: "string", bool: "boolean", int: "number", float: "number", list: "array", dict: "object"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)
-
-
 def a_json_type(value: Any) -> str:
     """The JSON type of a value with its article: "an array", "a number"."""
-    name = _json_type(value)
+    name = json_type(value)
     return ("an " if name[0] in "aeiou" else "a ") + name
 
 

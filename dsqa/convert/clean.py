@@ -12,8 +12,7 @@ from ..config import Config
 from ..engine import check
 from ..model import Record, Report, Severity
 from ..outputs import AtomicOutput, write_entry_with_content
-from ..reading import file_kind, line_chunks, over_limit
-from ..sources import read_records
+from ..reading import element_chunks, file_kind, line_chunks, over_limit, read_records, skipped_element
 from .base import dumps
 from .pipeline import check_three_files, commit_outputs, default_rejects
 
@@ -58,7 +57,11 @@ def rejected_lines(report: Report, threshold: Severity, drop_duplicates: bool) -
 
 def _write_rejected(rejecter: AtomicOutput, src: Path, rec: Record, codes: set[str], array: bool) -> None:
     """The rejects line of ``rec``: its line, its codes and its text."""
-    if over_limit(rec) and not array:  # its bytes were not kept: copied from the file, piece by piece
+    element = skipped_element(rec) if array else None
+    if element is not None:  # an array element over the limit: copied from where the reader found it
+        head = dumps({"line": rec.line, "codes": sorted(codes)})
+        write_entry_with_content(rejecter, head, partial(element_chunks, Path(src), *element))
+    elif over_limit(rec) and not array:  # its bytes were not kept: copied from the file, piece by piece
         head = dumps({"line": rec.line, "codes": sorted(codes)})
         write_entry_with_content(rejecter, head, partial(line_chunks, Path(src), rec.line))
     else:

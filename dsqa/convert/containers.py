@@ -10,7 +10,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from ..errors import InputError
 from ..model import Severity
-from ..sources import BOM, loads, read_records
+from ..reading import BOM, loads, read_records, skipped_element
 
 CONTAINERS = ("jsonl", "json", "csv", "tsv", "parquet", "hf")
 _PARQUET_BATCH = 1024
@@ -34,6 +34,8 @@ class Item(NamedTuple):
     text: str | None = None
     #: the record's bytes when they are not valid UTF-8 (``text`` then has replacement characters)
     raw: bytes | None = None
+    #: (byte offset, size) in the file of an array element over the size limit, whose bytes were not kept
+    element: tuple[int, int] | None = None
 
 
 def container_of(path: Path, forced: str | None = None) -> str:
@@ -83,6 +85,10 @@ def _json_items(path: Path) -> Iterator[Item]:
             yield Item(rec.line, rec.value)
         else:
             problem = "; ".join(f"{p.code} {p.message}" for p in rec.problems) or "not a JSON object"
+            element = skipped_element(rec)
+            if element is not None:
+                yield Item(rec.line, None, problem, "", element=element)
+                continue
             try:
                 yield Item(rec.line, None, problem, rec.raw.decode("utf-8"))
             except UnicodeDecodeError:

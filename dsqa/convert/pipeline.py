@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..outputs import AtomicOutput, commit_together, write_entry_with_content
-from ..reading import file_kind, line_chunks
+from ..reading import element_chunks, file_kind, line_chunks
 from . import alpaca, completion, openai_formats, preference, sharegpt
 from .base import Canonical, ConvertError, dumps
 from .containers import Item, container_of, read_items
@@ -148,7 +148,10 @@ def _by_line(src: Path, container: str | None) -> bool:
 
 def _write_reject(rejecter: AtomicOutput, src: Path, item: Item, reason: str | None, jsonl: bool) -> None:
     """The rejects line of ``item``: where it was, why, and the record."""
-    if jsonl and _over_limit(item):  # its bytes were not kept: copied from the file, piece by piece
+    if item.element is not None:  # an array element over the limit: copied from where the reader found it
+        head = dumps({"line": item.line, "reason": reason or "rejected", "record": None})
+        write_entry_with_content(rejecter, head, partial(element_chunks, Path(src), *item.element))
+    elif jsonl and _over_limit(item):  # its bytes were not kept: copied from the file, piece by piece
         head = dumps({"line": item.line, "reason": reason or "rejected", "record": None})
         write_entry_with_content(rejecter, head, partial(line_chunks, Path(src), item.line))
     else:

@@ -13,8 +13,9 @@ from typing import Any
 from ..errors import InputError, UsageError
 from ..model import Finding
 from ..outputs import AtomicOutput, commit_together
-from ..sources import read_records
+from ..reading import read_records
 from ..stats import DatasetStats, cluster_links
+from ..textnorm import squash
 from .base import dumps
 
 TRAIN_NAME = "train.jsonl"
@@ -23,7 +24,7 @@ VALIDATION_NAME = "validation.jsonl"
 
 def _normalise(value: Any) -> Any:
     if isinstance(value, str):
-        return " ".join(value.split()).casefold()
+        return squash(value)
     if isinstance(value, list):
         return [_normalise(v) for v in value]
     if isinstance(value, dict):

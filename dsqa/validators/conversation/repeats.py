@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ...model import Finding, Record, Severity
+from ...textnorm import squash
 from ...wording import plural
 from ..base import Code
 from .messages import Conversation, text_pointer
@@ -56,14 +56,6 @@ OPTIONS: dict[str, Any] = {
 }
 DEFAULTS: dict[str, Any] = {"repeat_min_chars": 20, "copy_min_words": 4}
 
-_WS = re.compile(r"\s+")
-
-
-def _squash(text: str) -> str:
-    """The text with letter case and runs of whitespace levelled, for comparing turns."""
-    return _WS.sub(" ", text).strip().casefold()
-
-
 def repeated(v: ConversationValidator, record: Record, messages: list[Any], conv: Conversation) -> Iterator[Finding]:
     """DLG004: a message word for word the same as an earlier one of the same role."""
     seen: dict[tuple[str, str], int] = {}
@@ -98,7 +90,7 @@ def copy_of(reply: str, prompt: str, min_words: int) -> str:
     """
     if 10 * len(reply) < 9 * len(prompt) or len(reply) > len(prompt) + 16:
         return ""
-    r, p = _squash(reply), _squash(prompt)
+    r, p = squash(reply), squash(prompt)
     if not r:
         return ""
     words = r.count(" ") + 1

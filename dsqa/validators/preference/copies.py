@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ...model import Severity
+from ...textnorm import squash
 from ..base import Code
 
 CODES: dict[str, Code] = {
@@ -42,16 +42,9 @@ OPTIONS: dict[str, Any] = {
 }
 DEFAULTS: dict[str, Any] = {"copy_min_words": 4}
 
-_WS = re.compile(r"\s+")
-
-
-def _squash(text: str) -> str:
-    return _WS.sub(" ", text).strip().casefold()
-
-
 def copy_of(output: str, prompt: str, min_words: int) -> str:
     """How the preferred ``output`` copies ``prompt``, as words for the message; "" when it does not."""
-    o, p = _squash(output), _squash(prompt)
+    o, p = squash(output), squash(prompt)
     if not o or not p or o.count(" ") + 1 < min_words:
         return ""
     if o == p:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ...formats import PREFERENCE
+from ...jsontypes import schema_type as json_type
 from ...wording import article
 from ..fastpath import OUTPUTS, ROLES
 
@@ -89,23 +90,6 @@ def quote(value: Any) -> str:
     if len(text) > _MAX_QUOTE:
         text = text[: _MAX_QUOTE - 1] + "…"
     return repr(text) if isinstance(value, str) else text
-
-
-def json_type(value: Any) -> str:
-    """The JSON type name of a parsed value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def expected(types: Any) -> str:

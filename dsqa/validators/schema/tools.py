@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from ...model import Severity
-from ...sources import loads
+from ...reading import loads
 from ..base import Code
 from .common import Conversation, Mapped, Spot, json_type, quote, short
 
