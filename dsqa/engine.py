@@ -138,6 +138,9 @@ class _Pass:
     reference: bool = False
     #: the file's records are in a source format checked in place (see dsqa.sourcemap)
     source_map: Any = None
+    #: the file is a JSON array: a finding on one of its records names it (``data.record``, from 0),
+    #: since several records may start on one line
+    array: bool = False
 
     def emit(self, findings: Any, record: Record | None = None) -> None:
         """Keep what one validator found (in ``record``, or at the end): the one way into the report.
@@ -155,7 +158,11 @@ class _Pass:
         reference = self.reference
         for f in kept:
             f = mask_finding(f, reference=reference)
-            out.append(f if record is None or f.line != record.line else stamp(f, record))
+            if record is not None and f.line == record.line:
+                f = stamp(f, record)
+                if self.array and record.index >= 0:
+                    f = replace(f, data={**(f.data or {}), "record": record.index})
+            out.append(f)
 
     def run(self, path: Path, display: str, span: Span | None) -> None:
         """Read the file (or ``span`` of it) and check its records in batches."""
@@ -166,6 +173,7 @@ class _Pass:
         batch_bytes = 0
         sign = any(v.wants_signature for v in self.validators)
         mapper = self.source_map
+        self.array = span is None and file_kind(path, display).array
         records = read_records(path, display, max_line_bytes=max_line, span=span)
         if progress is not None:
             records = _counted(records, progress)

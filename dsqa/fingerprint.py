@@ -121,11 +121,22 @@ def stamp_late(path: Path, display: str, findings: Iterable[Finding]) -> list[Fi
     if not lines:
         return findings
     try:
-        by_line = {r.line: r for r in records_at(path, display, lines)}  # type: ignore[arg-type]
+        by_line: dict[int, list[Record]] = {}
+        for r in records_at(path, display, lines):  # type: ignore[arg-type]
+            by_line.setdefault(r.line, []).append(r)
     except (OSError, DsqaError):
         return findings
     out = []
     for f in findings:
-        record = by_line.get(f.line) if f.line is not None and f.validator != READER else None
+        record = _record_of(f, by_line.get(f.line, [])) if f.line is not None and f.validator != READER else None
         out.append(stamp(f, record) if record is not None else f)
     return out
+
+
+def _record_of(finding: Finding, records: list[Record]) -> Record | None:
+    """The record a finding at their line is about: the only one, or the one ``data.record`` names
+    (records of a JSON array may share a line); None rather than a guess."""
+    index = (finding.data or {}).get("record")
+    if index is not None:
+        return next((r for r in records if r.index == index), None)
+    return records[0] if len(records) == 1 else None

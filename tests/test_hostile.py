@@ -217,7 +217,7 @@ def test_a_huge_array_element_is_passed_over_in_bounded_memory(tmp_path: Path) -
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
     [over] = [f for f in report["findings"] if f["code"] == "RDR008"]
-    assert over["line"] == 3 and over["data"] == {"bytes": len(big.encode("utf-8")), "offset": len("[\n" + GOOD + ",\n")}
+    assert over["line"] == 3 and over["data"] == {"bytes": len(big.encode("utf-8")), "offset": len("[\n" + GOOD + ",\n"), "record": 1}
     assert _codes_at(report, 4) >= {"SCH003"}  # the element after it is read
     assert report["datasets"][0]["records"] == 3
     assert peak < 400, f"peak RSS {peak} MB"  # parsing the element whole took over 1 GB

@@ -44,26 +44,42 @@ def original_text(record: Record) -> dict[str, Any]:
         }
 
 
-def rejected_lines(report: Report, threshold: Severity, drop_duplicates: bool) -> dict[int, set[str]]:
-    """Line -> the codes that make the record at that line go to the rejects file."""
-    bad: dict[int, set[str]] = {}
+def rejected_lines(report: Report, threshold: Severity, drop_duplicates: bool) -> dict[tuple[int, int | None], set[str]]:
+    """(line, record) -> the codes that make the record go to the rejects file.
+
+    ``record`` is the index a finding on a JSON array's record names (``data.record``; several
+    records may share a line), else None: then the finding is about every record of its line.
+    """
+    bad: dict[tuple[int, int | None], set[str]] = {}
     for f in report.findings:
         if f.line is None:
             continue
         if f.severity >= threshold or (drop_duplicates and f.code.startswith(DUPLICATE_PREFIX)):
-            bad.setdefault(f.line, set()).add(f.code)
+            index = (f.data or {}).get("record")
+            bad.setdefault((f.line, index if isinstance(index, int) else None), set()).add(f.code)
     return bad
+
+
+def _codes(bad: dict[tuple[int, int | None], set[str]], rec: Record, array: bool) -> set[str]:
+    """The codes that reject ``rec``: those of its line, and in a JSON array those naming it."""
+    codes = set(bad.get((rec.line, None), ()))
+    if array:
+        codes |= bad.get((rec.line, rec.index), set())
+    return codes
 
 
 def _write_rejected(rejecter: AtomicOutput, src: Path, rec: Record, codes: set[str], array: bool) -> None:
     """The rejects line of ``rec``: its line, its codes and its text."""
     element = skipped_element(rec) if array else None
     if element is not None:  # an array element over the limit: copied from where the reader found it
-        head = dumps({"line": rec.line, "codes": sorted(codes)})
+        head = dumps({"line": rec.line, "record": rec.index, "codes": sorted(codes)})
         write_entry_with_content(rejecter, head, partial(element_chunks, Path(src), *element))
     elif over_limit(rec) and not array:  # its bytes were not kept: copied from the file, piece by piece
         head = dumps({"line": rec.line, "codes": sorted(codes)})
         write_entry_with_content(rejecter, head, partial(line_chunks, Path(src), rec.line))
+    elif array and rec.value is not None:  # an element has no line of its own: it is written as parsed
+        entry = {"line": rec.line, "record": rec.index, "codes": sorted(codes), "text": dumps(rec.value)}
+        rejecter.write_line(dumps(entry).encode("utf-8"))
     else:
         entry = {"line": rec.line, "codes": sorted(codes), **original_text(rec)}
         rejecter.write_line(dumps(entry).encode("utf-8"))
@@ -91,7 +107,8 @@ def clean_file(
 
     Kept JSONL records are the exact bytes of their line (line endings become LF, a byte-order
     mark is dropped); records of a .json array are written one per line as compact JSON. Each
-    rejected record becomes one JSONL line in ``rejects``: ``line``, ``codes`` and ``text``.
+    rejected record becomes one JSONL line in ``rejects``: ``line``, ``codes`` and ``text`` (and
+    for an element of a .json array ``record``, its index: several may share a line).
     A file-level error that ends reading early (a broken JSON array) is a rejects line too.
     Without ``rejects`` they go next to ``out`` (``<name>.rejects.jsonl``), and that file is written
     only when something was rejected, as ``convert`` does.
@@ -107,7 +124,7 @@ def clean_file(
     array = file_kind(Path(src)).array  # an array element is not a line: it cannot be copied by line number
     with AtomicOutput(out) as writer, AtomicOutput(rejects) as rejecter:
         for rec in read_records(Path(src), str(src), max_line_bytes=max_line):
-            codes = bad.get(rec.line)
+            codes = _codes(bad, rec, array)
             if rec.index < 0:
                 if _reject_file_error(rejecter, rec, codes):
                     rejected += 1

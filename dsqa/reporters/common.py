@@ -49,8 +49,17 @@ def gating_ids(data: dict[str, Any]) -> set[int]:
 
 
 def where(finding: dict[str, Any]) -> str:
-    """``path:line`` or ``path`` for dataset-level findings."""
-    return f"{finding['path']}:{finding['line']}" if finding.get("line") is not None else str(finding["path"])
+    """``path:line`` or ``path`` for dataset-level findings; ``path:line (index N)`` for a record of
+    a JSON array, several of which may share a line."""
+    if finding.get("line") is None:
+        return str(finding["path"])
+    return f"{finding['path']}:{finding['line']}{index_of(finding.get('data'))}"
+
+
+def index_of(data: Any) -> str:
+    """" (index N)" when a finding's ``data`` names a JSON array's record, else ""."""
+    index = data.get("record") if isinstance(data, dict) else None
+    return f" (index {index:,})" if isinstance(index, int) and not isinstance(index, bool) else ""
 
 
 def scalar_stats(value: Any, limit: int = 12) -> list[tuple[str, Any]]:
