@@ -132,7 +132,7 @@ def may_repeat(text: str, times: int) -> bool:
     # a spacing with no occurrence before the middle one puts all need of them after it
     ahead = half + (last - half) // (need - 1)
     probe = stripped[half:half + 8]
-    first = stripped.find(probe, max(0, half - reach), half + 8)
+    first = stripped.find(probe, half - reach if half > reach else 0, half + 8)
     return (first < half or stripped.find(probe, half + 1, ahead + 8) >= 0) and _spaced(
         stripped, probe, half, need, first, ahead)
 
