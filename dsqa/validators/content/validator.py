@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from ...formats import CHAT
+from ...formats import CHAT, COMPLETION, PREFERENCE
 from ...model import Finding, Record
 from ...redact import mask_secrets
 from ...wording import article
 from ..base import Code, Validator
 from ..turns import turns
 from . import cnt001_empty, cnt002_placeholders, cnt003_boilerplate, cnt004_loops, cnt005_cutoff, cnt006_mojibake
-from .cnt002_placeholders import find_placeholders, may_hold_placeholder, other_strings
+from .cnt002_placeholders import find_placeholders, may_hold_placeholder, other_strings, place_of, record_strings
 from .cnt003_boilerplate import find_boilerplate, find_boilerplate_gated
 from .cnt004_loops import find_loop, loop_min_chars, may_repeat, probe_needed
 from .cnt005_cutoff import looks_cut_off, may_look_cut_off
@@ -126,6 +126,8 @@ class ContentValidator(Validator):
         if fmt != CHAT:
             for turn in turns(value, fmt):
                 self._text(out, record, turn.role, turn.text, {"tool_calls": turn.calls}, turn.pointer, gates)
+            if gates.placeholder and (fmt == PREFERENCE or fmt == COMPLETION):
+                self._other_placeholders(out, record, record_strings(value, fmt == PREFERENCE))
             return out
         messages = value.get("messages")
         if not isinstance(messages, list):
@@ -148,7 +150,7 @@ class ContentValidator(Validator):
             elif isinstance(content, list):
                 self._parts(out, record, m, i, content, gates)
         if gates.placeholder:
-            self._other_placeholders(out, record, messages)
+            self._other_placeholders(out, record, other_strings(messages))
         return out
 
     def _parts(self, out: list[Finding], record: Record, message: dict[str, Any], i: int, content: list[Any], gates: Gates) -> None:
@@ -157,10 +159,10 @@ class ContentValidator(Validator):
             if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
                 self._text(out, record, message.get("role"), part["text"], message, f"/messages/{i}/content/{j}/text", gates)
 
-    def _other_placeholders(self, out: list[Finding], record: Record, messages: list[Any]) -> None:
-        """CNT002 on the strings of the messages beyond their text."""
+    def _other_placeholders(self, out: list[Finding], record: Record, strings: Iterable[tuple[Any, str, str]]) -> None:
+        """CNT002 on the strings of a record beyond its turns' texts (``other_strings``, ``record_strings``)."""
         # placeholders hide in every string, not only in message text (issue 14 C)
-        for role, where, text in other_strings(messages):
+        for role, where, text in strings:
             if text and (self._reference or may_hold_placeholder(text, self._extra)):
                 self._placeholders(out, record, role, text, where)
 
@@ -193,7 +195,7 @@ class ContentValidator(Validator):
         if found:
             more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
             out.append(self.finding(
-                "CNT002", record, f"unfilled template placeholder {quote(found[0])} in {article(role)} message{more}", pointer(where),
+                "CNT002", record, f"unfilled template placeholder {quote(found[0])} in {place_of(role, pointer(where))}{more}", pointer(where),
                 hint="fill in the template (or list intended ones in validators.content.allow_placeholders)",
                 data={"placeholders": [mask_secrets(p) for p in found[:10]]},
             ))
