@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ...model import Severity
+from ...wording import article
 from ..base import Code
 from .common import strip_code
 
@@ -19,8 +20,11 @@ CODE = Code(
         TODO, TBD or FIXME word. The model learns to answer "Hello! I am {{name}}". Text in ```
         code blocks and `inline code` is skipped; a lone {word} is not flagged when the text looks
         like code (f", .format(, def, ${, ...) or is JSON; LaTeX (\\frac{a}{b}), JSON objects and
-        HTML tags are not placeholders, nor a TODO in a code comment. Fill in the template, or
-        list the placeholders you mean to keep in allow_placeholders.
+        HTML tags are not placeholders, nor a TODO in a code comment. Every string of a record
+        is read: message text, content parts keyed other than "text", tool arguments and names,
+        and in preference and prompt/completion records any other key's strings too; ids, roles
+        and types are not text. Fill in the template, or list the placeholders you mean to keep
+        in allow_placeholders.
     """,
     failing='{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello! I am {{name}}, made by {{author}}."}]}',
     passing='{"messages": [{"role": "user", "content": "Format a greeting for Ann"}, {"role": "assistant", "content": "print(f\\"Hello {name}!\\") prints Hello Ann!"}]}',
@@ -145,11 +149,12 @@ def may_hold_placeholder_words(raw: bytes, sig: bytes) -> bool:
 _NOT_TEXT = frozenset({"role", "type", "id", "tool_call_id", "weight", "image_url", "input_audio", "file", "refusal"})
 
 
-def other_strings(messages: list[Any]) -> Iterator[tuple[Any, str, str]]:
+def other_strings(messages: list[Any], prefix: str = "/messages") -> Iterator[tuple[Any, str, str]]:
     """(role, JSON Pointer, text) of every string in a chat record's messages that is not a message's
     string content or a text part's "text": content parts with other keys (e.g. "value"), strings
     in a content list, tool-call arguments and names, and any other key's strings, whatever the
-    record's schema errors. Identifiers (role, type, ids) are left out."""
+    record's schema errors. Identifiers (role, type, ids) are left out. ``prefix``: the pointer
+    of the list."""
     for i, m in enumerate(messages):
         if type(m) is not dict:
             continue
@@ -157,7 +162,7 @@ def other_strings(messages: list[Any]) -> Iterator[tuple[Any, str, str]]:
         for key, value in m.items():
             if key in _NOT_TEXT:
                 continue
-            base = f"/messages/{i}/{_escape(str(key))}"
+            base = f"{prefix}/{i}/{_escape(str(key))}"
             if key == "content":
                 if type(value) is not list:
                     continue  # string content is message text already
@@ -189,3 +194,64 @@ def _walk(role: Any, where: str, value: Any) -> Iterator[tuple[Any, str, str]]:
 
 def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
+
+
+# -- the strings of a preference or prompt/completion record that its turns do not hold
+
+#: the keys whose values the turns of a record read (as messages, or as the prompt and completion)
+_PREFERENCE_TURNS = ("input", "preferred_output", "non_preferred_output")
+_COMPLETION_TURNS = ("prompt", "completion")
+
+
+def record_strings(value: Any, preference: bool) -> Iterator[tuple[Any, str, str]]:
+    """(role, JSON Pointer, text) of every string of a preference record (``preference``) or a
+    prompt/completion record that is not the text of one of its turns: in the messages of the
+    input and the outputs as ``other_strings`` finds them, texts of messages without a role, and
+    every string under any other key (role None). Identifiers (role, type, ids) are left out."""
+    if type(value) is not dict:
+        return
+    if preference:
+        inp = value.get("input")
+        if type(inp) is dict:
+            for key, node in inp.items():
+                if key not in _NOT_TEXT:
+                    yield from _messages_or_walk(node, f"/input/{_escape(str(key))}", key == "messages")
+        else:
+            yield from _walk(None, "/input", inp)
+        for key in _PREFERENCE_TURNS[1:]:
+            yield from _messages_or_walk(value.get(key), f"/{key}", True)
+        turn_keys: tuple[str, ...] = _PREFERENCE_TURNS
+    else:
+        # a prompt or completion that is a string is a turn; any other value is walked
+        turn_keys = tuple(k for k in _COMPLETION_TURNS if type(value.get(k)) is str)
+    for key, node in value.items():
+        if key not in turn_keys and key not in _NOT_TEXT:
+            yield from _walk(None, f"/{_escape(str(key))}", node)
+
+
+def _messages_or_walk(node: Any, where: str, messages: bool) -> Iterator[tuple[Any, str, str]]:
+    """The strings of a list of messages beyond their turns' texts, or of any other value."""
+    if not messages or type(node) is not list:
+        yield from _walk(None, where, node)
+        return
+    yield from other_strings(node, where)
+    for i, m in enumerate(node):
+        # the turns skip a message without a role: its text is read here
+        if type(m) is dict and type(m.get("role")) is not str:
+            content = m.get("content")
+            if type(content) is str:
+                yield None, f"{where}/{i}/content", content
+            elif type(content) is list:
+                for j, part in enumerate(content):
+                    if type(part) is dict and part.get("type") == "text" and type(part.get("text")) is str:
+                        yield None, f"{where}/{i}/content/{j}/text", part["text"]
+
+
+def place_of(role: Any, where: str) -> str:
+    """Where a text is, for a message: "a user message", "a message" (no role), or 'the "notes" field'."""
+    if isinstance(role, str) and role:
+        return article(role) + " message"
+    keys = [k for k in where.split("/")[1:] if not k.isdigit()]
+    if "content" in keys and keys[0] in ("messages", "input", "preferred_output", "non_preferred_output"):
+        return "a message"
+    return f'the "{keys[-1].replace("~1", "/").replace("~0", "~")}" field' if keys else "the record"

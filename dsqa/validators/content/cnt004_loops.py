@@ -53,15 +53,21 @@ def find_repetition(words: list[str], min_repeats: int, min_words: int, max_phra
     return None
 
 
-def find_loop(text: str, times: int, min_words: int) -> tuple[str, int] | None:
+def probe_needed(min_words: int) -> bool:
+    """Does the loop probe (``may_repeat``) decide which loops count? It needs runs longer than
+    its 8 characters, so below 8 words the words are compared wherever the loop is."""
+    return min_words >= 8
+
+
+def find_loop(text: str, times: int, min_words: int, probed: bool = False) -> tuple[str, int] | None:
     """The rule: the phrase and its repeats of a loop in a reply that the probe places where a
     generation loop is (see ``may_repeat``), or None.
 
     The probe is part of what the rule means, not a prefilter: it decides which loops count
-    (those at the end of the reply or across its middle). It needs runs longer than its 8
-    characters, so below 8 words the words are compared wherever the loop is.
+    (those at the end of the reply or across its middle; see ``probe_needed``). ``probed``: the
+    caller has run the probe already, and it said yes.
     """
-    if min_words >= 8 and not may_repeat(text, times):
+    if not probed and probe_needed(min_words) and not may_repeat(text, times):
         return None
     if len(text) > 2 * WINDOW_CHARS:
         return _find_loop_in_windows(text, times, min_words)
@@ -89,10 +95,11 @@ def _find_loop_in_windows(text: str, times: int, min_words: int) -> tuple[str, i
 # -- prefilters: each may say yes when the rule finds nothing, and never says no when it finds something
 
 
-def may_loop(text: str, min_words: int) -> bool:
-    """Prefilter of ``find_loop``: can the reply hold ``min_words`` words (they take at least
-    2 * min_words - 1 characters)?"""
-    return len(text) >= 2 * min_words - 1
+def loop_min_chars(min_words: int) -> int:
+    """Prefilter of ``find_loop``: a reply shorter than this many characters cannot hold
+    ``min_words`` words (they take at least 2 * min_words - 1). The validator works it out once
+    and compares each reply's length with it."""
+    return 2 * min_words - 1
 
 
 def may_repeat(text: str, times: int) -> bool:
@@ -125,7 +132,7 @@ def may_repeat(text: str, times: int) -> bool:
     # a spacing with no occurrence before the middle one puts all need of them after it
     ahead = half + (last - half) // (need - 1)
     probe = stripped[half:half + 8]
-    first = stripped.find(probe, max(0, half - reach), half + 8)
+    first = stripped.find(probe, half - reach if half > reach else 0, half + 8)
     return (first < half or stripped.find(probe, half + 1, ahead + 8) >= 0) and _spaced(
         stripped, probe, half, need, first, ahead)
 

@@ -59,7 +59,10 @@ def line_gates(record: Record) -> Gates:
     sig = record.signature
     if sig is None:
         sig = signature(record)
-    placeholder, lead = _marks_gates(sig)
+    # _marks_gates, spelled out: this runs once per record
+    marks = sig.translate(None, _NOT_MARKS)
+    seen = _MARKS_SEEN.get(marks)
+    placeholder, lead = seen if seen is not None else _marks_gates(sig)
     return _GATES[(
         placeholder or may_hold_placeholder_words(raw, sig),
         escaped or (lead and may_hold_mojibake_line(raw, sig)),

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from ...formats import CHAT
+from ...formats import CHAT, COMPLETION, PREFERENCE
 from ...model import Finding, Record
 from ...redact import mask_secrets
 from ...wording import article
 from ..base import Code, Validator
 from ..turns import turns
 from . import cnt001_empty, cnt002_placeholders, cnt003_boilerplate, cnt004_loops, cnt005_cutoff, cnt006_mojibake
-from .cnt002_placeholders import find_placeholders, may_hold_placeholder, other_strings
+from .cnt002_placeholders import find_placeholders, may_hold_placeholder, other_strings, place_of, record_strings
 from .cnt003_boilerplate import find_boilerplate, find_boilerplate_gated
-from .cnt004_loops import find_loop, may_loop
+from .cnt004_loops import find_loop, loop_min_chars, may_repeat, probe_needed
 from .cnt005_cutoff import looks_cut_off, may_look_cut_off
 from .cnt006_mojibake import find_mojibake, may_hold_mojibake
 from .common import has_calls, pointer, quote
@@ -90,6 +90,8 @@ class ContentValidator(Validator):
         self._allowed = frozenset(self.options["allow_placeholders"])
         self._times = self.options["repeat_min_times"]
         self._words = self.options["repeat_min_words"]
+        self._loop_chars = loop_min_chars(self._words)
+        self._unprobed = not probe_needed(self._words)
         self._cutoff = self.options["cutoff_min_chars"]
         self._refusal_chars = self.options["refusal_chars"]
         #: reference mode: every prefilter answers yes
@@ -124,6 +126,8 @@ class ContentValidator(Validator):
         if fmt != CHAT:
             for turn in turns(value, fmt):
                 self._text(out, record, turn.role, turn.text, {"tool_calls": turn.calls}, turn.pointer, gates)
+            if gates.placeholder and (fmt == PREFERENCE or fmt == COMPLETION):
+                self._other_placeholders(out, record, record_strings(value, fmt == PREFERENCE))
             return out
         messages = value.get("messages")
         if not isinstance(messages, list):
@@ -146,7 +150,7 @@ class ContentValidator(Validator):
             elif isinstance(content, list):
                 self._parts(out, record, m, i, content, gates)
         if gates.placeholder:
-            self._other_placeholders(out, record, messages)
+            self._other_placeholders(out, record, other_strings(messages))
         return out
 
     def _parts(self, out: list[Finding], record: Record, message: dict[str, Any], i: int, content: list[Any], gates: Gates) -> None:
@@ -155,10 +159,10 @@ class ContentValidator(Validator):
             if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
                 self._text(out, record, message.get("role"), part["text"], message, f"/messages/{i}/content/{j}/text", gates)
 
-    def _other_placeholders(self, out: list[Finding], record: Record, messages: list[Any]) -> None:
-        """CNT002 on the strings of the messages beyond their text."""
+    def _other_placeholders(self, out: list[Finding], record: Record, strings: Iterable[tuple[Any, str, str]]) -> None:
+        """CNT002 on the strings of a record beyond its turns' texts (``other_strings``, ``record_strings``)."""
         # placeholders hide in every string, not only in message text (issue 14 C)
-        for role, where, text in other_strings(messages):
+        for role, where, text in strings:
             if text and (self._reference or may_hold_placeholder(text, self._extra)):
                 self._placeholders(out, record, role, text, where)
 
@@ -191,7 +195,7 @@ class ContentValidator(Validator):
         if found:
             more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
             out.append(self.finding(
-                "CNT002", record, f"unfilled template placeholder {quote(found[0])} in {article(role)} message{more}", pointer(where),
+                "CNT002", record, f"unfilled template placeholder {quote(found[0])} in {place_of(role, pointer(where))}{more}", pointer(where),
                 hint="fill in the template (or list intended ones in validators.content.allow_placeholders)",
                 data={"placeholders": [mask_secrets(p) for p in found[:10]]},
             ))
@@ -208,19 +212,25 @@ class ContentValidator(Validator):
                     "CNT003", record, f"refusal or AI-disclaimer boilerplate in a reply: {quote(m.group())}", pointer(where),
                     hint="rewrite the reply to answer, or drop the example (ignore CNT003 for refusal training data)",
                 ))
-        if self._loops and (reference or may_loop(text, self._words)):
-            rep = find_loop(text, self._times, self._words)
-            if rep is not None:
-                phrase, times = rep
-                out.append(self.finding(
-                    "CNT004", record, f"the phrase {quote(phrase)} repeats {times} times in a row", pointer(where),
-                    hint="a generation loop; cut the reply at the first repetition or drop the example",
-                    data={"times": times, "words": len(phrase.split())},
-                ))
-        if self._cut and len(text) >= self._cutoff and (reference or may_look_cut_off(text)):
+        n = len(text)
+        # the probe is part of the rule (see find_loop); run here, it saves a call per reply
+        if self._loops and (reference or n >= self._loop_chars) and (self._unprobed or may_repeat(text, self._times)):
+            self._loop(out, record, text, where)
+        if self._cut and n >= self._cutoff and (reference or may_look_cut_off(text)):
             why = looks_cut_off(text)
             if why is not None and not has_calls(message):
                 out.append(self.finding(
                     "CNT005", record, f"reply looks cut off: {why}", pointer(where),
                     hint="regenerate the reply with a higher length limit, or finish it by hand",
                 ))
+
+    def _loop(self, out: list[Finding], record: Record, text: str, where: str | int) -> None:
+        """CNT004 on a reply the loop probe passed."""
+        rep = find_loop(text, self._times, self._words, probed=True)
+        if rep is not None:
+            phrase, times = rep
+            out.append(self.finding(
+                "CNT004", record, f"the phrase {quote(phrase)} repeats {times} times in a row", pointer(where),
+                hint="a generation loop; cut the reply at the first repetition or drop the example",
+                data={"times": times, "words": len(phrase.split())},
+            ))
