@@ -93,7 +93,7 @@ def leaks(v: DuplicatesValidator) -> Iterator[Finding]:
     others = [o for o in v._train if o.context.role != v.context.role]
     for other in others:
         yield from _exact(v, other, leaked, counts)
-    if v.options["near"]:
+    if v._near:
         for other in others:
             yield from _near(v, other, leaked, counts)
     if v.wants("DUP007"):

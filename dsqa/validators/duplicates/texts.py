@@ -6,6 +6,7 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from hashlib import sha256
+from struct import Struct
 from typing import Any
 
 from ...formats import CHAT, COMPLETION, PREFERENCE
@@ -13,6 +14,9 @@ from ...formats import CHAT, COMPLETION, PREFERENCE
 FORMATS = {None: 0, CHAT: 1, PREFERENCE: 2, COMPLETION: 3}
 FORMAT_OF = {v: k for k, v in FORMATS.items()}
 _SYSTEM_ROLES = ("system", "developer")
+#: the first 8 bytes of a digest as a little-endian 64-bit integer: 64 bits, because among 10M
+#: records the chance that two different texts share a digest is about 10M² / 2⁶⁵, under 3 in a million
+_U64 = Struct("<Q").unpack_from
 
 
 def _digest(text: str | tuple[str, ...]) -> int:
@@ -30,7 +34,7 @@ def _digest(text: str | tuple[str, ...]) -> int:
         data = b"s" + text.encode("utf-8", "surrogatepass")
     else:
         data = b"t" + b"\xff".join([part.encode("utf-8", "surrogatepass") for part in text])
-    return int.from_bytes(sha256(data).digest()[:8], "little") or 1
+    return _U64(sha256(data).digest())[0] or 1
 
 
 def digests(t: _Texts) -> tuple[int, int, int]:
@@ -48,13 +52,26 @@ def digests(t: _Texts) -> tuple[int, int, int]:
     n = len(context)
     if not t.plain or type(exact) is str or type(context) is str or n + 1 >= len(exact) or exact[:n] != context:
         return _digest(exact), _digest(context), _digest((*context, f"<assistant> {answer}"))
+    if t.ascii:
+        # ASCII text's UTF-8 is its Latin-1, and "\xff" in Latin-1 is the byte 0xFF: one join and
+        # one encode make the same bytes as encoding each part and joining them with 0xFF
+        data = memoryview("\xff".join(exact).encode("latin-1"))
+        context_end = sum(map(len, context)) + n - 1 if n else 0
+        answer_end = context_end + (n > 0) + len(exact[n])
+        h = sha256(b"t")
+        h.update(data[:context_end])
+        context_digest = _U64(h.digest())[0] or 1
+        h.update(data[context_end:answer_end])
+        answer_digest = _U64(h.digest())[0] or 1
+        h.update(data[answer_end:])
+        return _U64(h.digest())[0] or 1, context_digest, answer_digest
     encoded = [part.encode("utf-8", "surrogatepass") for part in exact]
     h = sha256(b"t" + b"\xff".join(encoded[:n]))
-    context_digest = int.from_bytes(h.digest()[:8], "little") or 1
+    context_digest = _U64(h.digest())[0] or 1
     h.update((b"\xff" if n else b"") + encoded[n])
-    answer_digest = int.from_bytes(h.digest()[:8], "little") or 1
+    answer_digest = _U64(h.digest())[0] or 1
     h.update(b"\xff" + b"\xff".join(encoded[n + 1:]))
-    return int.from_bytes(h.digest()[:8], "little") or 1, context_digest, answer_digest
+    return _U64(h.digest())[0] or 1, context_digest, answer_digest
 
 
 @dataclass(slots=True)
@@ -68,6 +85,8 @@ class _Texts:
     answer: str | None
     #: the exact text's turns are those of the context and the answer (digests may share a pass)
     plain: bool = True
+    #: every part of the exact text is ASCII (checked, not assumed; False: not known)
+    ascii: bool = False
 
 
 class _Normaliser:
@@ -277,6 +296,28 @@ def _turns(value: dict[str, Any], fmt: str | None, norm: _Normaliser) -> tuple[l
     return None
 
 
+def _plain_turns(turns: list[Any]) -> tuple[list[str], list[str], list[str], bool] | None:
+    """Each turn's role, text and "<role> text", and whether they are all ASCII, when every turn is
+    exactly a string role (not a tool's) and a string content that is already normal; None
+    otherwise (``_turn_texts`` then).
+
+    For a line that passed ``clean_line`` and no case folding: its strings are printable ASCII,
+    and joined by single spaces, a double space anywhere is a double, leading or trailing space
+    in some content (or an empty one): one C-level search stands for the per-turn tests.
+    """
+    try:
+        roles = [m["role"] for m in turns]
+        texts = [m["content"] for m in turns]
+        joined = " ".join(texts)
+        ascii = "".join(roles).isascii() and joined.isascii()  # O(1): CPython marks ASCII strings
+    except (KeyError, TypeError):  # a turn that is no dict, lacks a key, or holds no string there
+        return None
+    if (sum(map(len, turns)) != 2 * len(turns) or "tool" in roles or "function" in roles or "  " in joined
+            or joined[:1] == " " or joined[-1:] == " "):
+        return None
+    return roles, texts, [f"<{r}> {t}" for r, t in zip(roles, texts)], ascii
+
+
 def _turn_texts(turns: list[Any], norm: _Normaliser, clean: bool) -> tuple[list[str], list[str], list[str], bool, list[str] | None]:
     """Each turn's role, exact normalised text and "<role> text", whether some message holds more
     than role and content, and each turn's compared text (``said_text``) when some differs from
@@ -366,7 +407,13 @@ def texts_of(value: dict[str, Any], fmt: str | None, scope: str, norm: _Normalis
     if found is None:
         return _Texts(norm.dump(value), "", "", None, None)
     turns, extras = found
-    roles, texts, tagged, more, said = _turn_texts(turns, norm, clean)
+    plain = _plain_turns(turns) if clean and not norm.fold else None
+    if plain is not None:
+        roles, texts, tagged, ascii = plain
+        more, said = False, None
+    else:
+        roles, texts, tagged, more, said = _turn_texts(turns, norm, clean)
+        ascii = False
     if extras is None:
         extras = _extras(value, turns, norm) if more or len(value) > 1 else ""
     exact = (*tagged, extras)
@@ -378,6 +425,7 @@ def texts_of(value: dict[str, Any], fmt: str | None, scope: str, norm: _Normalis
     last = len(roles) - 1
     while last >= 0 and roles[last] != "assistant":
         last -= 1
+    ascii = ascii and extras.isascii()
     if last < 0:
-        return _Texts(exact, body, system, None, None, said is None)
-    return _Texts(exact, body, system, tuple(tagged[:last]), texts[last], said is None)
+        return _Texts(exact, body, system, None, None, said is None, ascii)
+    return _Texts(exact, body, system, tuple(tagged[:last]), texts[last], said is None, ascii)

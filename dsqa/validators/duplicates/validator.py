@@ -93,7 +93,8 @@ class DuplicatesValidator(Validator):
         super().__init__(options, context)
         self._norm = _Normaliser(bool(self.options["case_fold"]))
         self._scope: str = self.options["scope"]
-        self._near = bool(self.options["near"])
+        # the sketches serve only near-duplicates (DUP002) and near-duplicate leakage (DUP005)
+        self._near = bool(self.options["near"]) and (self.wants("DUP002") or self.wants("DUP005"))
         self._lines = array("I")
         self._index = array("I")
         self._fmt = bytearray()
@@ -181,7 +182,7 @@ class DuplicatesValidator(Validator):
                 "keys": (np.frombuffer(self._keys, dtype=np.uint32).reshape(-1, bands) if len(self._keys)
                          else np.zeros((0, bands), np.uint32)),
                 "valid": (np.frombuffer(bytes(self._valid), dtype=np.uint8).astype(bool) if len(self._valid)
-                          else np.zeros(n if not self.options["near"] else 0, bool)),
+                          else np.zeros(n if not self._near else 0, bool)),
             }
             first = first_of(self._np["exact"])
             self._np["first"] = first
@@ -216,7 +217,7 @@ class DuplicatesValidator(Validator):
         self.metrics = {"duplicates": stats}
         yield from exact.exact_duplicates(self._at, a, stats)
         empty = np.zeros((0, 2), dtype=np.int64)
-        near_pairs = near.candidates(a) if self.options["near"] and n else empty
+        near_pairs = near.candidates(a) if self._near and n else empty
         conflict_pairs = conflicts.conflict_pairs(a["context"], a["answer"], a["unique"]) if self.options["conflicts"] and n else empty
         stats["candidate_pairs"] = int(len(near_pairs))
         leaks = list(leakage.leaks(self)) if self._train else []
