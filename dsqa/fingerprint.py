@@ -120,12 +120,27 @@ def stamp_late(path: Path, display: str, findings: Iterable[Finding]) -> list[Fi
     lines = {f.line for f in findings if f.line is not None and f.fingerprint is None and f.validator != READER}
     if not lines:
         return findings
+    indexes = {_array_index(f) for f in findings} - {None}
     try:
-        by_line = {r.line: r for r in records_at(path, display, lines)}  # type: ignore[arg-type]
+        found = list(records_at(path, display, lines, indexes))  # type: ignore[arg-type]
     except (OSError, DsqaError):
         return findings
+    by_line = {r.line: r for r in found}
+    by_index = {r.index: r for r in found} if indexes else {}
     out = []
     for f in findings:
-        record = by_line.get(f.line) if f.line is not None and f.validator != READER else None
+        index = _array_index(f)
+        if index is not None:  # several records of a JSON array may share the line: its index names it
+            record = by_index.get(index)
+        else:
+            record = by_line.get(f.line) if f.line is not None and f.validator != READER else None
         out.append(stamp(f, record) if record is not None else f)
     return out
+
+
+def _array_index(finding: Finding) -> int | None:
+    """The index of the JSON array record an unstamped finding names in ``data.record``, if any."""
+    if finding.fingerprint is not None or finding.validator == READER or not finding.data:
+        return None
+    index = finding.data.get("record")
+    return index if type(index) is int else None

@@ -11,6 +11,8 @@ from ..base import Code
 if TYPE_CHECKING:
     import numpy as np
 
+    from .validator import DuplicatesValidator
+
 #: a finding at a line of the file: (code, line, message, hint, data)
 At = Callable[..., Finding]
 
@@ -52,7 +54,7 @@ def first_of(values: np.ndarray) -> np.ndarray:
     return first
 
 
-def exact_duplicates(at: At, a: dict[str, Any], stats: dict[str, Any]) -> Iterator[Finding]:
+def exact_duplicates(v: DuplicatesValidator, a: dict[str, Any], stats: dict[str, Any]) -> Iterator[Finding]:
     """DUP001 for every record that repeats an earlier one; counts the groups in ``stats``."""
     import numpy as np
 
@@ -60,8 +62,8 @@ def exact_duplicates(at: At, a: dict[str, Any], stats: dict[str, Any]) -> Iterat
     if n:
         stats["exact_groups"] = int(len(np.unique(first[~unique])))
     for pos in np.flatnonzero(~unique):
-        of = int(lines[first[pos]])
-        yield at(
-            "DUP001", int(lines[pos]), f"exact duplicate of line {of}",
-            "remove the repeated example; duplicates over-weight what they repeat", {"of": of},
+        pos, of = int(pos), int(first[pos])
+        yield v._at_record(
+            "DUP001", pos, f"exact duplicate of {v._name(of)}",
+            "remove the repeated example; duplicates over-weight what they repeat", {"of": int(lines[of])}, of,
         )
