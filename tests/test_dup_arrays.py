@@ -118,3 +118,15 @@ def test_jsonl_findings_still_name_lines(tmp_path: Path) -> None:
     data = write_jsonl(tmp_path / "train.jsonl", rows)
     (finding,) = [f for f in check([data], load_config("default")).findings if f.code == "DUP001"]
     assert (finding.line, finding.message, finding.data) == (13, "exact duplicate of line 4", {"of": 4})
+
+
+def test_a_pretty_printed_array_names_the_record_and_its_line(tmp_path: Path) -> None:
+    rows = _records()
+    rows.append(json.loads(json.dumps(rows[3])))
+    data = tmp_path / "train.json"
+    data.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    (finding,) = [f for f in check([data], load_config("default")).findings if f.code == "DUP001"]
+    start = data.read_text(encoding="utf-8").splitlines().index("  {", 0)  # record 0 starts on line 2
+    assert start == 1 and finding.data["record"] == 12 and finding.data["of_record"] == 3
+    assert finding.data["of"] > 2 and finding.line > finding.data["of"]
+    assert finding.message == f"exact duplicate of record 3 at line {finding.data['of']}"

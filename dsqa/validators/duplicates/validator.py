@@ -109,6 +109,8 @@ class DuplicatesValidator(Validator):
         self._np: dict[str, Any] | None = None
         #: the file is a JSON array, whose records messages name by index (None: not looked at yet)
         self._array: bool | None = None
+        #: every record of the array is on one line (its line names none of them)
+        self._one_line = False
 
     # -- the streaming part ------------------------------------------------------------------
 
@@ -207,14 +209,18 @@ class DuplicatesValidator(Validator):
                 self._array = file_kind(local_path(self.context.path), self.context.path).array
             except (OSError, InputError):
                 self._array = False
+            lines = self._arrays()["lines"]
+            self._one_line = not len(lines) or int(lines.min()) == int(lines.max())
         return self._array
 
     def _name(self, pos: int, commas: bool = False) -> str:
         """The record at ``pos`` as a message names it: ``line N``, or in a JSON array ``record I``,
-        its index from 0 (as ``data.record`` says it): several records may share a line."""
-        if self.in_array():
-            return f"record {int(self._index[pos]):,}"
+        its index from 0 (as ``data.record`` says it), since several records may share a line,
+        and ``at line N`` unless every record of the array is on one line."""
         line = int(self._lines[pos])
+        if self.in_array():
+            index = f"record {int(self._index[pos]):,}"
+            return index if self._one_line else f"{index} at line {line:,}"
         return f"line {line:,}" if commas else f"line {line}"
 
     def _at_record(self, code: str, pos: int, message: str, hint: str, data: dict[str, Any], of: int | None = None) -> Finding:
