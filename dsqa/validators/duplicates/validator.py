@@ -93,8 +93,8 @@ class DuplicatesValidator(Validator):
         super().__init__(options, context)
         self._norm = _Normaliser(bool(self.options["case_fold"]))
         self._scope: str = self.options["scope"]
-        # the sketches serve only near-duplicates (DUP002) and near-duplicate leakage (DUP005)
-        self._near = bool(self.options["near"]) and (self.wants("DUP002") or self.wants("DUP005"))
+        # not skipped when DUP002 and DUP005 are unreported: the stats block counts near-duplicates
+        self._near = bool(self.options["near"])
         self._lines = array("I")
         self._index = array("I")
         self._fmt = bytearray()
