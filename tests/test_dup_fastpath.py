@@ -1,4 +1,4 @@
-"""The duplicates validator's fast paths (plain turns, one-join ASCII digests) give what the general paths give."""
+"""The duplicates validator's fast path for a clean line (ASCII digests from one join) gives what the general path gives."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from dsqa.formats import CHAT, COMPLETION
-from dsqa.validators.duplicates.texts import _digest, _Normaliser, _plain_turns, clean_line, digests, texts_of
+from dsqa.validators.duplicates.texts import _digest, _Normaliser, clean_line, digests, texts_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,7 +20,7 @@ def _chat(*turns: tuple[Any, Any], **more: Any) -> dict[str, Any]:
     return {"messages": [{"role": r, "content": c} for r, c in turns], **more}
 
 
-#: records on and off the fast path: each a value and whether the plain-turns path takes it
+#: records of every shape the turns take (each with whether plain-text turns alone make it; all on clean lines)
 EDGES: list[tuple[dict[str, Any], bool]] = [
     (_chat(("system", "Be brief."), ("user", "Hi there"), ("assistant", "Hello")), True),
     (_chat(("user", "Hi"), ("assistant", "Hello"), ("user", "Bye"), ("assistant", "Ciao")), True),
@@ -70,14 +70,16 @@ def _same(value: dict[str, Any], fmt: str) -> tuple[Any, ...]:
 @pytest.mark.parametrize(("value", "plain"), EDGES)
 def test_the_fast_path_gives_the_general_paths_texts_and_digests(value: dict[str, Any], plain: bool) -> None:
     assert clean_line(json.dumps(value).encode())
-    assert (_plain_turns(value["messages"]) is not None) is plain
     ascii, _ = _same(value, CHAT)
-    assert ascii is plain
+    assert ascii is True  # a clean line: the one-join digests were taken
+    if plain:  # plain-text turns are compared as they are
+        t = texts_of(value, CHAT, "conversation", _Normaliser(False), True)
+        assert t.exact[:-1] == tuple(f"<{m['role']}> {m['content']}" for m in value["messages"])
 
 
 def test_the_fast_path_on_completions_and_non_ascii_records() -> None:
     assert _same({"prompt": "2+2?", "completion": "4"}, COMPLETION)[0] is True
-    assert _same({"prompt": "2+2?", "completion": 4}, COMPLETION)[0] is False
+    assert _same({"prompt": "2+2?", "completion": 4}, COMPLETION)[0] is True
     # not ASCII: the general digests (the line is not clean, so the general turns too)
     value = _chat(("user", "Caf\u00e9?"), ("assistant", "Oui, caf\u00e9 \u2615"))
     assert not clean_line(json.dumps(value, ensure_ascii=False).encode())
@@ -107,5 +109,5 @@ def test_equal_texts_get_equal_digests_on_either_path() -> None:
     norm = _Normaliser(False)
     a = texts_of(plain, CHAT, "conversation", norm, True)
     b = texts_of(spaced, CHAT, "conversation", norm, True)
-    assert a.ascii and not b.ascii
-    assert digests(a) == digests(b)
+    assert a.ascii and b.ascii
+    assert digests(a) == digests(b) == digests(texts_of(spaced, CHAT, "conversation", norm, False))

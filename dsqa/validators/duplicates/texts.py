@@ -85,7 +85,7 @@ class _Texts:
     answer: str | None
     #: the exact text's turns are those of the context and the answer (digests may share a pass)
     plain: bool = True
-    #: every part of the exact text is ASCII (checked, not assumed; False: not known)
+    #: every part of the exact text is ASCII: the record's line passed ``clean_line`` (False: not known)
     ascii: bool = False
 
 
@@ -296,28 +296,6 @@ def _turns(value: dict[str, Any], fmt: str | None, norm: _Normaliser) -> tuple[l
     return None
 
 
-def _plain_turns(turns: list[Any]) -> tuple[list[str], list[str], list[str], bool] | None:
-    """Each turn's role, text and "<role> text", and whether they are all ASCII, when every turn is
-    exactly a string role (not a tool's) and a string content that is already normal; None
-    otherwise (``_turn_texts`` then).
-
-    For a line that passed ``clean_line`` and no case folding: its strings are printable ASCII,
-    and joined by single spaces, a double space anywhere is a double, leading or trailing space
-    in some content (or an empty one): one C-level search stands for the per-turn tests.
-    """
-    try:
-        roles = [m["role"] for m in turns]
-        texts = [m["content"] for m in turns]
-        joined = " ".join(texts)
-        ascii = "".join(roles).isascii() and joined.isascii()  # O(1): CPython marks ASCII strings
-    except (KeyError, TypeError):  # a turn that is no dict, lacks a key, or holds no string there
-        return None
-    if (sum(map(len, turns)) != 2 * len(turns) or "tool" in roles or "function" in roles or "  " in joined
-            or joined[:1] == " " or joined[-1:] == " "):
-        return None
-    return roles, texts, [f"<{r}> {t}" for r, t in zip(roles, texts)], ascii
-
-
 def _turn_texts(turns: list[Any], norm: _Normaliser, clean: bool) -> tuple[list[str], list[str], list[str], bool, list[str] | None]:
     """Each turn's role, exact normalised text and "<role> text", whether some message holds more
     than role and content, and each turn's compared text (``said_text``) when some differs from
@@ -407,13 +385,7 @@ def texts_of(value: dict[str, Any], fmt: str | None, scope: str, norm: _Normalis
     if found is None:
         return _Texts(norm.dump(value), "", "", None, None)
     turns, extras = found
-    plain = _plain_turns(turns) if clean and not norm.fold else None
-    if plain is not None:
-        roles, texts, tagged, ascii = plain
-        more, said = False, None
-    else:
-        roles, texts, tagged, more, said = _turn_texts(turns, norm, clean)
-        ascii = False
+    roles, texts, tagged, more, said = _turn_texts(turns, norm, clean)
     if extras is None:
         extras = _extras(value, turns, norm) if more or len(value) > 1 else ""
     exact = (*tagged, extras)
@@ -425,7 +397,7 @@ def texts_of(value: dict[str, Any], fmt: str | None, scope: str, norm: _Normalis
     last = len(roles) - 1
     while last >= 0 and roles[last] != "assistant":
         last -= 1
-    ascii = ascii and extras.isascii()
+    # a clean line holds only ASCII strings, and every text made of them (JSON, media tokens) is ASCII
     if last < 0:
-        return _Texts(exact, body, system, None, None, said is None, ascii)
-    return _Texts(exact, body, system, tuple(tagged[:last]), texts[last], said is None, ascii)
+        return _Texts(exact, body, system, None, None, said is None, clean)
+    return _Texts(exact, body, system, tuple(tagged[:last]), texts[last], said is None, clean)
