@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ...model import Finding, Severity
@@ -12,9 +12,6 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .validator import DuplicatesValidator
-
-#: a finding at a line of the file: (code, line, message, hint, data)
-At = Callable[..., Finding]
 
 _RECORD = '{"messages": [{"role": "user", "content": "How do I reset my router?"}, {"role": "assistant", "content": "Hold the reset button for ten seconds."}]}'
 _OTHER = '{"messages": [{"role": "user", "content": "What colour is the sky?"}, {"role": "assistant", "content": "Blue, on a clear day."}]}'
