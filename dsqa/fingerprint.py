@@ -120,23 +120,31 @@ def stamp_late(path: Path, display: str, findings: Iterable[Finding]) -> list[Fi
     lines = {f.line for f in findings if f.line is not None and f.fingerprint is None and f.validator != READER}
     if not lines:
         return findings
+    indexes = {_array_index(f) for f in findings} - {None}
     try:
-        by_line: dict[int, list[Record]] = {}
-        for r in records_at(path, display, lines):  # type: ignore[arg-type]
-            by_line.setdefault(r.line, []).append(r)
+        found = list(records_at(path, display, lines, indexes))  # type: ignore[arg-type]
     except (OSError, DsqaError):
         return findings
+    by_line: dict[int, list[Record]] = {}
+    for r in found:
+        by_line.setdefault(r.line, []).append(r)
+    by_index = {r.index: r for r in found} if indexes else {}
     out = []
     for f in findings:
-        record = _record_of(f, by_line.get(f.line, [])) if f.line is not None and f.validator != READER else None
+        index = _array_index(f)
+        record: Record | None = None
+        if index is not None:  # several records of a JSON array may share the line: its index names it
+            record = by_index.get(index)
+        elif f.line is not None and f.validator != READER:
+            on_line = by_line.get(f.line, [])
+            record = on_line[0] if len(on_line) == 1 else None  # of several on one line: no guess
         out.append(stamp(f, record) if record is not None else f)
     return out
 
 
-def _record_of(finding: Finding, records: list[Record]) -> Record | None:
-    """The record a finding at their line is about: the only one, or the one ``data.record`` names
-    (records of a JSON array may share a line); None rather than a guess."""
-    index = (finding.data or {}).get("record")
-    if index is not None:
-        return next((r for r in records if r.index == index), None)
-    return records[0] if len(records) == 1 else None
+def _array_index(finding: Finding) -> int | None:
+    """The index of the JSON array record an unstamped finding names in ``data.record``, if any."""
+    if finding.fingerprint is not None or finding.validator == READER or not finding.data:
+        return None
+    index = finding.data.get("record")
+    return index if type(index) is int else None

@@ -224,16 +224,19 @@ def test_pointer_follows_map() -> None:
     assert sm.pointer({"question": "Q", "input": "", "answer": "A"}, "/messages/1/content") == "/answer"
 
 
-def test_a_dataset_level_finding_in_a_one_line_array_names_no_guessed_record(tmp_path: Path) -> None:
-    """Duplicates found after the pass carry only a line: with every record on line 1 the record
-    is unknown, and ``data.record`` must not name the first one."""
+def test_a_finding_after_the_pass_in_a_one_line_array_names_its_record(tmp_path: Path) -> None:
+    """Duplicates found after the pass name their records by index (every record is on line 1),
+    never a guessed first one, and are stamped from the record they name."""
     rows = [{"instruction": f"Question {i} about the weather in town {i}?", "input": "", "output": f"Answer {i}."} for i in range(12)]
     rows.append(dict(rows[5]))
     data = tmp_path / "one_line.json"
     data.write_text(json.dumps(rows))
     report = check([data], load_config("default"))
     dup = [f for f in report.findings if f.code == "DUP001"]
-    assert len(dup) == 1 and dup[0].line == 1 and "record" not in (dup[0].data or {})
+    assert len(dup) == 1 and dup[0].line == 1
+    assert dup[0].data == {"of": 1, "record": 12, "of_record": 5}
+    assert dup[0].message == "exact duplicate of record 5"
+    assert dup[0].excerpt == json.dumps(rows[12])
 
 
 @pytest.mark.parametrize("source, value", [

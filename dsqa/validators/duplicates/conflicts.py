@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any
 from ...model import Finding, Severity
 from ...wording import similarity as shown
 from ..base import Code
-from .exact import At, first_of
+from .exact import first_of
 from .similar import similarity
 from .texts import _Texts
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from .validator import DuplicatesValidator
 
 _ASK = '{"messages": [{"role": "user", "content": "What is the boiling point of water at sea level?"}, {"role": "assistant", "content": '
 
@@ -50,7 +52,7 @@ def conflict_pairs(context: np.ndarray, answer: np.ndarray, unique: np.ndarray) 
 
 
 def conflicts(
-    at: At, pairs: np.ndarray, texts: dict[int, _Texts], lines: np.ndarray, below: float, stats: dict[str, Any],
+    v: DuplicatesValidator, pairs: np.ndarray, texts: dict[int, _Texts], below: float, stats: dict[str, Any],
     reworded: list[tuple[int, int]],
 ) -> Iterator[Finding]:
     """DUP003 for each pair whose answers are not similar; the others (same prompt, a reworded
@@ -62,9 +64,9 @@ def conflicts(
             reworded.append((i, j))
             continue
         stats["conflicts"] += 1
-        yield at(
-            "DUP003", int(lines[j]),
-            f"same prompt as line {int(lines[i])} with a different answer (answer similarity {shown(s)})",
+        yield v._at_record(
+            "DUP003", j,
+            f"same prompt as {v._name(i)} with a different answer (answer similarity {shown(s)})",
             "keep one answer per prompt, or make the prompts say what differs",
-            {"of": int(lines[i]), "answer_similarity": round(s, 3)},
+            {"of": int(v._lines[i]), "answer_similarity": round(s, 3)}, i,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ...model import Finding, Severity
@@ -11,8 +11,7 @@ from ..base import Code
 if TYPE_CHECKING:
     import numpy as np
 
-#: a finding at a line of the file: (code, line, message, hint, data)
-At = Callable[..., Finding]
+    from .validator import DuplicatesValidator
 
 _RECORD = '{"messages": [{"role": "user", "content": "How do I reset my router?"}, {"role": "assistant", "content": "Hold the reset button for ten seconds."}]}'
 _OTHER = '{"messages": [{"role": "user", "content": "What colour is the sky?"}, {"role": "assistant", "content": "Blue, on a clear day."}]}'
@@ -52,7 +51,7 @@ def first_of(values: np.ndarray) -> np.ndarray:
     return first
 
 
-def exact_duplicates(at: At, a: dict[str, Any], stats: dict[str, Any]) -> Iterator[Finding]:
+def exact_duplicates(v: DuplicatesValidator, a: dict[str, Any], stats: dict[str, Any]) -> Iterator[Finding]:
     """DUP001 for every record that repeats an earlier one; counts the groups in ``stats``."""
     import numpy as np
 
@@ -60,8 +59,8 @@ def exact_duplicates(at: At, a: dict[str, Any], stats: dict[str, Any]) -> Iterat
     if n:
         stats["exact_groups"] = int(len(np.unique(first[~unique])))
     for pos in np.flatnonzero(~unique):
-        of = int(lines[first[pos]])
-        yield at(
-            "DUP001", int(lines[pos]), f"exact duplicate of line {of}",
-            "remove the repeated example; duplicates over-weight what they repeat", {"of": of},
+        pos, of = int(pos), int(first[pos])
+        yield v._at_record(
+            "DUP001", pos, f"exact duplicate of {v._name(of)}",
+            "remove the repeated example; duplicates over-weight what they repeat", {"of": int(lines[of])}, of,
         )

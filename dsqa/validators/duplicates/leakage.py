@@ -93,7 +93,7 @@ def leaks(v: DuplicatesValidator) -> Iterator[Finding]:
     others = [o for o in v._train if o.context.role != v.context.role]
     for other in others:
         yield from _exact(v, other, leaked, counts)
-    if v.options["near"]:
+    if v._near:
         for other in others:
             yield from _near(v, other, leaked, counts)
     if v.wants("DUP007"):
@@ -102,6 +102,16 @@ def leaks(v: DuplicatesValidator) -> Iterator[Finding]:
     stats["leaked_exact"] = counts["exact"]
     stats["leaked_near"] = counts["near"]
     stats["shared_prompts"] = counts["prompts"]
+
+
+def _record(v: DuplicatesValidator, pos: int) -> dict[str, int]:
+    """``{"record": index}`` for a record of a JSON array (several may share a line), else nothing."""
+    return {"record": int(v._index[pos])} if v.in_array() else {}
+
+
+def _training_record(v: DuplicatesValidator, pos: int) -> dict[str, int]:
+    """``{"training_record": index}`` for a training record of a JSON array, else nothing."""
+    return {"training_record": int(v._index[pos])} if v.in_array() else {}
 
 
 def _split(v: DuplicatesValidator) -> str:
@@ -126,13 +136,14 @@ def _exact(v: DuplicatesValidator, train: DuplicatesValidator, leaked: np.ndarra
     hit = pos < len(sorted_exact)
     hit[hit] = sorted_exact[pos[hit]] == a["exact"][hit]
     for i in np.flatnonzero(hit & ~leaked):
-        line = int(t["lines"][order[pos[i]]])
+        j = int(order[pos[i]])
         counts["exact"] += 1
-        yield v._at(
-            "DUP004", int(a["lines"][i]),
-            f"{_split(v)} example is also in the {_split(train)} split: {train.context.path} line {line:,}",
+        yield v._at_record(
+            "DUP004", int(i),
+            f"{_split(v)} example is also in the {_split(train)} split: {train.context.path} {train._name(j, commas=True)}",
             _hint(v, "shared examples"),
-            {"training_file": train.context.path, "training_line": line, "other_split": _split(train)},
+            {"training_file": train.context.path, "training_line": int(t["lines"][j]), **_training_record(train, j),
+             "other_split": _split(train)},
         )
     leaked |= hit
 
@@ -158,15 +169,15 @@ def _near(v: DuplicatesValidator, train: DuplicatesValidator, leaked: np.ndarray
     if isinstance(mine, str) or isinstance(theirs, str):
         return
     for i, (s, j) in sorted(_best_matches(pairs, mine, theirs, v.options).items()):
-        line = int(t["lines"][j])
         counts["near"] += 1
         leaked[i] = True
-        yield v._at(
-            "DUP005", int(a["lines"][i]),
-            f"{_split(v)} example is a near-duplicate of the {_split(train)} split's {train.context.path} line {line:,}"
+        yield v._at_record(
+            "DUP005", i,
+            f"{_split(v)} example is a near-duplicate of the {_split(train)} split's {train.context.path} {train._name(j, commas=True)}"
             f" (similarity {shown(s)})",
             _hint(v, "near-copies"),
-            {"training_file": train.context.path, "training_line": line, "similarity": round(s, 3), "other_split": _split(train)},
+            {"training_file": train.context.path, "training_line": int(t["lines"][j]), **_training_record(train, j),
+             "similarity": round(s, 3), "other_split": _split(train)},
         )
 
 
@@ -188,16 +199,15 @@ def _prompts(v: DuplicatesValidator, others: list[DuplicatesValidator], leaked: 
         hit = (pos < len(sorted_context)) & (a["context"] != 0) & ~leaked
         hit[hit] = sorted_context[pos[hit]] == a["context"][hit]
         for i in np.flatnonzero(hit):
-            line = int(t["lines"][order[pos[i]]])
-            matches.setdefault(int(i), []).append((_split(other), other.context.path, line))
+            matches.setdefault(int(i), []).append((other, int(order[pos[i]])))
     for i in sorted(matches):
         found = matches[i]
         counts["prompts"] += 1
-        where = " and ".join(f"the {split} split's {path} line {line:,}" for split, path, line in found)
-        yield v._at(
-            "DUP007", int(a["lines"][i]), f"{_split(v)} example has the same prompt as {where}",
+        where = " and ".join(f"the {_split(o)} split's {o.context.path} {o._name(j, commas=True)}" for o, j in found)
+        yield v._at_record(
+            "DUP007", i, f"{_split(v)} example has the same prompt as {where}",
             "keep each prompt in one split; a prompt the model was trained on says little about new ones",
-            {"matches": [{"split": split, "file": path, "line": line} for split, path, line in found]},
+            {"matches": [{"split": _split(o), "file": o.context.path, "line": int(o._lines[j]), **_record(o, j)} for o, j in found]},
         )
 
 

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 from ...model import Finding, Severity
 from ...wording import similarity as shown
 from ..base import Code
-from .exact import At
 from .similar import similarity
 from .texts import _Texts
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from .validator import DuplicatesValidator
 
 #: clusters listed in stats.duplicates.clusters (largest first)
 TOP_CLUSTERS = 10
@@ -114,7 +115,7 @@ def clusters(pairs: list[tuple[int, int]]) -> dict[int, list[int]]:
 
 
 def near_duplicates(
-    at: At, scores: dict[tuple[int, int], float], texts: dict[int, _Texts], lines: np.ndarray, stats: dict[str, Any],
+    v: DuplicatesValidator, scores: dict[tuple[int, int], float], texts: dict[int, _Texts], lines: np.ndarray, stats: dict[str, Any],
 ) -> Iterator[Finding]:
     """DUP002 for every cluster member but its representative; the clusters go into ``stats``."""
     summary = []
@@ -127,11 +128,11 @@ def near_duplicates(
         for m in members:
             s = scores.get((rep, m)) or scores.get((m, rep)) or similarity(texts[m].scope, texts[rep].scope)
             listed.append({"line": int(lines[m]), "similarity": round(s, 3)})
-            yield at(
-                "DUP002", int(lines[m]),
-                f"near-duplicate of line {int(lines[rep])} (similarity {shown(s)}, cluster of {size:,})",
+            yield v._at_record(
+                "DUP002", m,
+                f"near-duplicate of {v._name(rep)} (similarity {shown(s)}, cluster of {size:,})",
                 "keep one example of each cluster, or make the examples differ in substance",
-                {"of": int(lines[rep]), "similarity": round(s, 3), "cluster_size": size},
+                {"of": int(lines[rep]), "similarity": round(s, 3), "cluster_size": size}, rep,
             )
         summary.append({"representative": int(lines[rep]), "size": size, "members": listed})
     stats["clusters"] = len(summary)

@@ -6,6 +6,7 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from hashlib import sha256
+from struct import Struct
 from typing import Any
 
 from ...formats import CHAT, COMPLETION, PREFERENCE
@@ -13,6 +14,9 @@ from ...formats import CHAT, COMPLETION, PREFERENCE
 FORMATS = {None: 0, CHAT: 1, PREFERENCE: 2, COMPLETION: 3}
 FORMAT_OF = {v: k for k, v in FORMATS.items()}
 _SYSTEM_ROLES = ("system", "developer")
+#: the first 8 bytes of a digest as a little-endian 64-bit integer: 64 bits, because among 10M
+#: records the chance that two different texts share a digest is about 10M² / 2⁶⁵, under 3 in a million
+_U64 = Struct("<Q").unpack_from
 
 
 def _digest(text: str | tuple[str, ...]) -> int:
@@ -30,7 +34,7 @@ def _digest(text: str | tuple[str, ...]) -> int:
         data = b"s" + text.encode("utf-8", "surrogatepass")
     else:
         data = b"t" + b"\xff".join([part.encode("utf-8", "surrogatepass") for part in text])
-    return int.from_bytes(sha256(data).digest()[:8], "little") or 1
+    return _U64(sha256(data).digest())[0] or 1
 
 
 def digests(t: _Texts) -> tuple[int, int, int]:
@@ -48,13 +52,26 @@ def digests(t: _Texts) -> tuple[int, int, int]:
     n = len(context)
     if not t.plain or type(exact) is str or type(context) is str or n + 1 >= len(exact) or exact[:n] != context:
         return _digest(exact), _digest(context), _digest((*context, f"<assistant> {answer}"))
+    if t.ascii:
+        # ASCII text's UTF-8 is its Latin-1, and "\xff" in Latin-1 is the byte 0xFF: one join and
+        # one encode make the same bytes as encoding each part and joining them with 0xFF
+        data = memoryview("\xff".join(exact).encode("latin-1"))
+        context_end = sum(map(len, context)) + n - 1 if n else 0
+        answer_end = context_end + (n > 0) + len(exact[n])
+        h = sha256(b"t")
+        h.update(data[:context_end])
+        context_digest = _U64(h.digest())[0] or 1
+        h.update(data[context_end:answer_end])
+        answer_digest = _U64(h.digest())[0] or 1
+        h.update(data[answer_end:])
+        return _U64(h.digest())[0] or 1, context_digest, answer_digest
     encoded = [part.encode("utf-8", "surrogatepass") for part in exact]
     h = sha256(b"t" + b"\xff".join(encoded[:n]))
-    context_digest = int.from_bytes(h.digest()[:8], "little") or 1
+    context_digest = _U64(h.digest())[0] or 1
     h.update((b"\xff" if n else b"") + encoded[n])
-    answer_digest = int.from_bytes(h.digest()[:8], "little") or 1
+    answer_digest = _U64(h.digest())[0] or 1
     h.update(b"\xff" + b"\xff".join(encoded[n + 1:]))
-    return int.from_bytes(h.digest()[:8], "little") or 1, context_digest, answer_digest
+    return _U64(h.digest())[0] or 1, context_digest, answer_digest
 
 
 @dataclass(slots=True)
@@ -68,6 +85,8 @@ class _Texts:
     answer: str | None
     #: the exact text's turns are those of the context and the answer (digests may share a pass)
     plain: bool = True
+    #: every part of the exact text is ASCII: the record's line passed ``clean_line`` (False: not known)
+    ascii: bool = False
 
 
 class _Normaliser:
@@ -378,6 +397,7 @@ def texts_of(value: dict[str, Any], fmt: str | None, scope: str, norm: _Normalis
     last = len(roles) - 1
     while last >= 0 and roles[last] != "assistant":
         last -= 1
+    # a clean line holds only ASCII strings, and every text made of them (JSON, media tokens) is ASCII
     if last < 0:
-        return _Texts(exact, body, system, None, None, said is None)
-    return _Texts(exact, body, system, tuple(tagged[:last]), texts[last], said is None)
+        return _Texts(exact, body, system, None, None, said is None, clean)
+    return _Texts(exact, body, system, tuple(tagged[:last]), texts[last], said is None, clean)

@@ -93,6 +93,7 @@ class DuplicatesValidator(Validator):
         super().__init__(options, context)
         self._norm = _Normaliser(bool(self.options["case_fold"]))
         self._scope: str = self.options["scope"]
+        # not skipped when DUP002 and DUP005 are unreported: the stats block counts near-duplicates
         self._near = bool(self.options["near"])
         self._lines = array("I")
         self._index = array("I")
@@ -106,6 +107,10 @@ class DuplicatesValidator(Validator):
         self._pending_bytes = 0
         self._train: list[DuplicatesValidator] = []
         self._np: dict[str, Any] | None = None
+        #: the file is a JSON array, whose records messages name by index (None: not looked at yet)
+        self._array: bool | None = None
+        #: every record of the array is on one line (its line names none of them)
+        self._one_line = False
 
     # -- the streaming part ------------------------------------------------------------------
 
@@ -181,7 +186,7 @@ class DuplicatesValidator(Validator):
                 "keys": (np.frombuffer(self._keys, dtype=np.uint32).reshape(-1, bands) if len(self._keys)
                          else np.zeros((0, bands), np.uint32)),
                 "valid": (np.frombuffer(bytes(self._valid), dtype=np.uint8).astype(bool) if len(self._valid)
-                          else np.zeros(n if not self.options["near"] else 0, bool)),
+                          else np.zeros(n if not self._near else 0, bool)),
             }
             first = first_of(self._np["exact"])
             self._np["first"] = first
@@ -191,6 +196,41 @@ class DuplicatesValidator(Validator):
 
     def _at(self, code: str, line: int | None, message: str, hint: str | None = None, data: dict[str, Any] | None = None) -> Finding:
         return Finding(code, self.codes[code].severity, message, self.name, self.context.path, line, None, hint, data)
+
+    def in_array(self) -> bool:
+        """Whether the file is a JSON array (looked at once, at the end: checked in place, its
+        records have the raw bytes of their conversion, so no record says so)."""
+        if self._array is None:
+            from ...errors import InputError
+            from ...inputs import local_path
+            from ...reading import file_kind
+
+            try:
+                self._array = file_kind(local_path(self.context.path), self.context.path).array
+            except (OSError, InputError):
+                self._array = False
+            lines = self._arrays()["lines"]
+            self._one_line = not len(lines) or int(lines.min()) == int(lines.max())
+        return self._array
+
+    def _name(self, pos: int, commas: bool = False) -> str:
+        """The record at ``pos`` as a message names it: ``line N``, or in a JSON array ``record I``,
+        its index from 0 (as ``data.record`` says it), since several records may share a line,
+        and ``at line N`` unless every record of the array is on one line."""
+        line = int(self._lines[pos])
+        if self.in_array():
+            index = f"record {int(self._index[pos]):,}"
+            return index if self._one_line else f"{index} at line {line:,}"
+        return f"line {line:,}" if commas else f"line {line}"
+
+    def _at_record(self, code: str, pos: int, message: str, hint: str, data: dict[str, Any], of: int | None = None) -> Finding:
+        """A finding at the record at ``pos``; in a JSON array ``data`` also holds its index
+        (``record``, as check-time findings in place have it) and that of the record ``of`` (``of_record``)."""
+        if self.in_array():
+            data = {**data, "record": int(self._index[pos])}
+            if of is not None:
+                data["of_record"] = int(self._index[of])
+        return self._at(code, int(self._lines[pos]), message, hint, data)
 
     def reread(self, positions: Sequence[int], answers_only: Sequence[int] = ()) -> dict[int, _Texts] | str:
         """The texts of the records at these positions, read again from the file; or why not.
@@ -214,9 +254,9 @@ class DuplicatesValidator(Validator):
             "conflicts": 0,
         }
         self.metrics = {"duplicates": stats}
-        yield from exact.exact_duplicates(self._at, a, stats)
+        yield from exact.exact_duplicates(self, a, stats)
         empty = np.zeros((0, 2), dtype=np.int64)
-        near_pairs = near.candidates(a) if self.options["near"] and n else empty
+        near_pairs = near.candidates(a) if self._near and n else empty
         conflict_pairs = conflicts.conflict_pairs(a["context"], a["answer"], a["unique"]) if self.options["conflicts"] and n else empty
         stats["candidate_pairs"] = int(len(near_pairs))
         leaks = list(leakage.leaks(self)) if self._train else []
@@ -233,7 +273,7 @@ class DuplicatesValidator(Validator):
             yield self._at("DUP006", None, f"near-duplicate and conflict checks skipped: {texts}")
             return
         pairs: list[tuple[int, int]] = [(int(i), int(j)) for i, j in near_pairs]
-        yield from conflicts.conflicts(self._at, conflict_pairs, texts, a["lines"], float(self.options["conflict_below"]), stats, pairs)
+        yield from conflicts.conflicts(self, conflict_pairs, texts, float(self.options["conflict_below"]), stats, pairs)
         near_set = set(np.unique(near_pairs).tolist())
         missing = sorted({p for pair in pairs for p in pair if p not in near_set})
         if missing:  # reworded answers to one prompt: their whole texts are needed after all
@@ -243,5 +283,5 @@ class DuplicatesValidator(Validator):
                 return
             texts.update(more)
         scores = near.verify(pairs, texts, a["context"], self.options)
-        yield from near.near_duplicates(self._at, scores, texts, a["lines"], stats)
+        yield from near.near_duplicates(self, scores, texts, a["lines"], stats)
 
