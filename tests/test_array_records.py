@@ -43,7 +43,7 @@ def test_a_finding_in_a_one_line_array_names_its_record(tmp_path: Path) -> None:
 def test_the_text_report_says_which_record(tmp_path: Path) -> None:
     result = run_cli("check", str(_one_line(tmp_path)))
     assert result.returncode == 1, result.stderr
-    assert "data.json:1 (index 2): SCH010 error" in result.stdout
+    assert "data.json:1 (record 2): SCH010 error" in result.stdout
 
 
 def test_clean_rejects_only_the_bad_record_of_a_one_line_array_and_keeps_its_content(tmp_path: Path) -> None:

@@ -88,7 +88,7 @@ def test_the_cli_json_report_names_the_record(tmp_path: Path) -> None:
     assert (finding["code"], finding["line"], finding["data"]["record"]) == ("DUP001", 1, 11)
     assert finding["message"] == "exact duplicate of record 0"
     proc = run_cli("check", str(data), "--select", "DUP001")
-    assert f"{data}:1: DUP001 warning exact duplicate of record 0" in proc.stdout
+    assert f"{data}:1 (record 11): DUP001 warning exact duplicate of record 0" in proc.stdout
 
 
 def test_leakage_names_the_training_record(tmp_path: Path) -> None:

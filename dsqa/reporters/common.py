@@ -49,7 +49,7 @@ def gating_ids(data: dict[str, Any]) -> set[int]:
 
 
 def where(finding: dict[str, Any]) -> str:
-    """``path:line`` or ``path`` for dataset-level findings; ``path:line (index N)`` for a record of
+    """``path:line`` or ``path`` for dataset-level findings; ``path:line (record N)`` for a record of
     a JSON array, several of which may share a line."""
     if finding.get("line") is None:
         return str(finding["path"])
@@ -57,9 +57,9 @@ def where(finding: dict[str, Any]) -> str:
 
 
 def index_of(data: Any) -> str:
-    """" (index N)" when a finding's ``data`` names a JSON array's record, else ""."""
+    """" (record N)" when a finding's ``data`` names a JSON array's record, else ""."""
     index = data.get("record") if isinstance(data, dict) else None
-    return f" (index {index:,})" if isinstance(index, int) and not isinstance(index, bool) else ""
+    return f" (record {index:,})" if isinstance(index, int) and not isinstance(index, bool) else ""
 
 
 def scalar_stats(value: Any, limit: int = 12) -> list[tuple[str, Any]]:
