@@ -88,8 +88,8 @@ class Group(NamedTuple):
 
 
 def plan(tests: Iterable[LineTest]) -> list[LineTest | Group]:
-    """The tests in the order ``candidates`` tries them: those that share a run test grouped
-    under it (dozens of token kinds share one), the others alone."""
+    """The tests with those that share a run test grouped under it (dozens of token kinds share
+    one), the others alone, for ``arrange``."""
     out: list[LineTest | Group] = []
     where: dict[tuple[bytes, bytes | None, bytes, bytes], int] = {}
     for test in tests:
