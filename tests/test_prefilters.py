@@ -64,7 +64,8 @@ CONTENT_PIECES = [
 SECRET_PIECES = [
     "4111 1111 1111 1111", "4111-1111-1111-1111", "card 4111111111111111", "Visa 4222222222222", "3782 822463 10005",
     "+44 20 7946 0958", "+12 34 56 78", "+12 (34) 56 78", "(415) 867-5309", "415-867-5309", "415.867.5309",
-    "SSN 123 45 6789", "Tel 030 901820",  # the only witnesses of ' ' in the runs of ssn and phone_national
+    # the only witnesses of ' ' and '-' in the run of ssn, and of ' ', '.', '-', ')' and the length in phone_national's
+    "SSN 123 45 6789", "SSN 123-45-6789", "Tel 030 901820", "Tel 030.901820", "Tel 030-901820", "Tel (030) 901820", "Tel 030 90182",
     "DE89 3704 0044 0532 0130 00", "GB82WEST12345698765432", "NO93 8601 1117 947", "NL97 A1B2 0417 1643 00",
     "sk-proj-Ab3dEfGhIjKlMnOpQrStUvWx9yZ", "AKIAIOSFODNN7EXAMPLE", "ASIA1234567890ABCDEF", "ABIA1234567890ABCDEF",
     "ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6", "gho_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6",
