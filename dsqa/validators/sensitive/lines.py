@@ -88,8 +88,8 @@ class Group(NamedTuple):
 
 
 def plan(tests: Iterable[LineTest]) -> list[LineTest | Group]:
-    """The tests in the order ``candidates`` tries them: those that share a run test grouped
-    under it (dozens of token kinds share one), the others alone."""
+    """The tests with those that share a run test grouped under it (dozens of token kinds share
+    one), the others alone, for ``arrange``."""
     out: list[LineTest | Group] = []
     where: dict[tuple[bytes, bytes | None, bytes, bytes], int] = {}
     for test in tests:
@@ -135,10 +135,13 @@ class Hides(NamedTuple):
     escapes: re.Pattern[bytes] | None
     slash: bool
 
-    def __call__(self, raw: bytes) -> bool:
+    def __call__(self, raw: bytes, sig: bytes) -> bool:
+        # the signature keeps '0' and '/' (not the backslash or 'u'): "\\u00" in the line leaves
+        # "00" in it, and "\\/" a '/'; testing the short signature first spares most lines the
+        # two searches of the whole line
         escapes = self.escapes
-        return ((escapes is not None and raw.find(b"\\u00") >= 0 and escapes.search(raw) is not None)
-                or (self.slash and raw.find(b"\\/") >= 0))
+        return ((escapes is not None and b"00" in sig and raw.find(b"\\u00") >= 0 and escapes.search(raw) is not None)
+                or (self.slash and b"/" in sig and raw.find(b"\\/") >= 0))
 
 
 def hides(chars: set[str]) -> Hides:
@@ -167,21 +170,70 @@ def _any_needle(needles: tuple[tuple[int, str, bytes], ...], raw: bytes, sig: by
     return False
 
 
-def candidates(tests: Iterable[LineTest | Group], raw: bytes, sig: bytes) -> list[str]:
+class Plan(NamedTuple):
+    """The line tests as ``candidates`` tries them, cheapest first.
+
+    ``guarded`` are the tests without a run or a marker whose every needle has a guard byte:
+    none of them passes when the signature holds none of those bytes (``guards`` turns them, and
+    only them, into NUL bytes: one translation and one memchr tell). ``plain`` are the other tests without a run.
+    ``sig_runs`` are the groups whose run the signature can rule out, by (table, deleted from
+    the signature) and then shortest run first: the signature's translation is made once, and
+    when it lacks a run it lacks every longer one. ``line_runs`` are the groups only the line
+    can tell.
+    """
+
+    guards: bytes
+    guarded: tuple[LineTest, ...]
+    plain: tuple[LineTest, ...]
+    sig_runs: tuple[tuple[bytes, bytes, tuple[tuple[bytes, bytes, tuple[LineTest, ...]], ...]], ...]
+    line_runs: tuple[Group, ...]
+
+
+def arrange(tests: Iterable[LineTest | Group]) -> Plan:
+    """The ``Plan`` of tests as ``plan`` groups them."""
+    guarded: list[LineTest] = []
+    plain: list[LineTest] = []
+    by_table: dict[tuple[bytes, bytes], list[tuple[bytes, bytes, tuple[LineTest, ...]]]] = {}
+    line_runs: list[Group] = []
+    for test in tests:
+        if isinstance(test, LineTest):
+            unguarded = test.marker >= 0 or not test.needles or any(g < 0 for g, _, _ in test.needles)
+            (plain if unguarded else guarded).append(test)
+            continue
+        table, sig_delete, line_delete, need = test.run
+        if sig_delete is None:
+            line_runs.append(test)
+        else:
+            by_table.setdefault((table, sig_delete), []).append((need, line_delete, test.members))
+    marked = {g for test in guarded for g, _, _ in test.needles}
+    guards = bytes(0 if b in marked else 1 for b in range(256))
+    sig_runs = tuple((table, sig_delete, tuple(sorted(steps, key=lambda s: len(s[0]))))
+                     for (table, sig_delete), steps in by_table.items())
+    return Plan(guards, tuple(guarded), tuple(plain), sig_runs, tuple(line_runs))
+
+
+def candidates(tests: Plan, raw: bytes, sig: bytes) -> list[str]:
     """The kinds whose line test the raw line (and its signature ``sig``) passes; ``tests`` as
-    ``plan`` orders them."""
+    ``arrange`` orders them."""
     # the short signature is tested first (a byte with ``int in bytes``, a part in its Latin-1
     # text, both faster than ``bytes.find``), and the line, ten times longer, only on a hit
     found: list[str] = []
     text = ""
-    for test in tests:
-        if isinstance(test, Group):
-            table, sig_delete, line_delete, need = test.run
-            if ((sig_delete is None or sig.translate(table, sig_delete).find(need) >= 0)
-                    and raw.translate(table, line_delete).find(need) >= 0):
-                text = _needles(test.members, raw, sig, text, found)
-        else:
-            text = _needles((test,), raw, sig, text, found)
+    if tests.guarded and 0 in sig.translate(tests.guards):
+        text = _needles(tests.guarded, raw, sig, text, found)
+    if tests.plain:
+        text = _needles(tests.plain, raw, sig, text, found)
+    for table, sig_delete, steps in tests.sig_runs:
+        short = sig.translate(table, sig_delete)
+        for need, line_delete, members in steps:
+            if short.find(need) < 0:
+                break  # no run this long, so none longer
+            if raw.translate(table, line_delete).find(need) >= 0:
+                text = _needles(members, raw, sig, text, found)
+    for group in tests.line_runs:
+        table, _, line_delete, need = group.run
+        if raw.translate(table, line_delete).find(need) >= 0:
+            text = _needles(group.members, raw, sig, text, found)
     return found
 
 

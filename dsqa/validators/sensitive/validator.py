@@ -11,7 +11,7 @@ from ...redact import find_secrets
 from ..base import Code, Validator, pointer_of
 from ..rawsig import signature
 from .codes import CODES, HINTS
-from .lines import Group, LineTest, candidates, hides, line_test, plan, relied_on
+from .lines import Plan, arrange, candidates, hides, line_test, plan, relied_on
 
 _BACKSLASH = ord("\\")  # ``int in bytes`` is a memchr; most lines hold no escape at all
 DEFAULT_ALLOWED_DOMAINS = (
@@ -58,7 +58,7 @@ class SensitiveValidator(Validator):
         tests = [(k, line_test(k, redact.KINDS[k])) for k in self._kinds]
         #: kinds whose prefilter says nothing about a raw line: every line may hold them
         self._always = [k for k, t in tests if t is None]
-        self._tests: list[LineTest | Group] = plan(t for _, t in tests if t is not None)
+        self._tests: Plan = arrange(plan(t for _, t in tests if t is not None))
         self._hides = hides(relied_on(redact.KINDS[k] for k, t in tests if t is not None))
 
     def _candidates(self, record: Record) -> list[str]:
@@ -66,11 +66,13 @@ class SensitiveValidator(Validator):
         raw = record.raw
         # no line of its own (an element of a .json array), reference mode, or a character that
         # a line test relies on written as an escape (no ordinary JSON writer does that): all
-        if not raw or self._reference or (_BACKSLASH in raw and self._hides(raw)):
+        if not raw or self._reference:
             return self._kinds
         sig = record.signature
         if sig is None:
             sig = signature(record)
+        if _BACKSLASH in raw and self._hides(raw, sig):
+            return self._kinds
         found = candidates(self._tests, raw, sig)
         if self._always:
             found = [k for k in self._kinds if k in self._always or k in found]
