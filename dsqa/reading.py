@@ -782,7 +782,7 @@ def _element(stream: _ArrayStream, path: str, index: int, max_line_bytes: int = 
             return Record(path, line, index, problems=(_json_error(path, at, exc),)), False
         if end >= len(stream.buf) and stream.more():
             continue  # a number or literal may go on in the next chunk
-        if end - stream.pos > max_line_bytes:
+        if _over(stream.buf, stream.pos, end, max_line_bytes):
             del value
             return _skip_element(stream, path, line, index, max_line_bytes)
         break
@@ -797,6 +797,15 @@ def _element(stream: _ArrayStream, path: str, index: int, max_line_bytes: int = 
         if problem.code != "RDR011":
             record.value = None
     return record, True
+
+
+def _over(text: str, start: int, end: int, limit: int) -> bool:
+    """Whether ``text[start:end]`` is over ``limit`` bytes in UTF-8 (its characters are counted
+    first: a character takes at most 4 bytes, so most elements need no encoding to tell)."""
+    chars = end - start
+    if chars > limit:
+        return True
+    return chars * 4 > limit and len(text[start:end].encode("utf-8", "surrogatepass")) > limit
 
 
 #: what ends a run of text outside a JSON string, and a number or literal

@@ -65,3 +65,16 @@ def test_a_pretty_printed_array_names_records_too(tmp_path: Path) -> None:
     report = check([path], load_config("default"))
     [sch010] = [f for f in report.findings if f.code == "SCH010"]
     assert (sch010.line, sch010.data) == (starts[2], {"record": 2})
+
+
+def test_the_size_limit_of_an_array_element_counts_bytes_not_characters(tmp_path: Path) -> None:
+    """600 Cyrillic letters are 1,200 bytes: over a 1,000-byte limit, though under it in characters."""
+    long_reply = _chat("Напиши длинный ответ.", "я" * 600)
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps([ROWS[0], long_reply, ROWS[1]], ensure_ascii=False, indent=1), encoding="utf-8")
+    pack = tmp_path / "pack.yaml"
+    pack.write_text("validators:\n  reader:\n    max_line_bytes: 1000\n", encoding="utf-8")
+    report = check([path], load_config(str(pack)))
+    [over] = [f for f in report.findings if f.code == "RDR008"]
+    assert over.data is not None and over.data["record"] == 1 and over.data["bytes"] > 1000
+    assert report.datasets[0].records == 3
