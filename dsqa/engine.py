@@ -311,7 +311,7 @@ def _check_dataset(
     context = DatasetContext(
         path=display, role=role, data_format=config.data_format if source_map is None else None,
         model=config.model, epochs=config.epochs, reference_date=config.reference_date, reference=reference,
-        enabled=config.reported_codes(), source_map=source_map,
+        enabled=config.reported_codes(), source_map=source_map, array=file_kind(path, display).array,
     )
     run = _read(path, display, context, config, jobs, progress)
     if run.wrong_kind:

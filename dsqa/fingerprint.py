@@ -117,10 +117,12 @@ def stamp_late(path: Path, display: str, findings: Iterable[Finding]) -> list[Fi
     Reader findings are left alone: they were stamped with their record, or are about the file.
     """
     findings = list(findings)
-    lines = {f.line for f in findings if f.line is not None and f.fingerprint is None and f.validator != READER}
-    if not lines:
-        return findings
     indexes = {_array_index(f) for f in findings} - {None}
+    # a finding that names its array record needs no other record of its line (all of a one-line array)
+    lines = {f.line for f in findings if f.line is not None and f.fingerprint is None and f.validator != READER
+             and _array_index(f) is None}
+    if not lines and not indexes:
+        return findings
     try:
         found = list(records_at(path, display, lines, indexes))  # type: ignore[arg-type]
     except (OSError, DsqaError):

@@ -6,6 +6,7 @@ import codecs
 import json
 import re
 from collections.abc import Collection, Iterator, Sequence
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
@@ -438,11 +439,12 @@ def element_chunks(path: Path, offset: int, size: int) -> Iterator[bytes]:
 
 
 def skipped_element(record: Record) -> tuple[int, int] | None:
-    """Where the bytes of an array element over the size limit are in its file: (offset, size); else None."""
-    if record.value is not None or record.raw:
+    """Where the bytes of an array element the reader found wrong are in its file: (offset, size),
+    for one over the size limit (never parsed) or one it reports (not an object, a key twice, ...); else None."""
+    if record.raw:
         return None
     for p in record.problems:
-        if p.code == "RDR008" and p.data and "offset" in p.data:
+        if p.data and "offset" in p.data and "bytes" in p.data:
             return p.data["offset"], p.data["bytes"]
     return None
 
@@ -789,14 +791,22 @@ def _element(stream: _ArrayStream, path: str, index: int, max_line_bytes: int = 
     start, stream.pos = stream.pos, end
     record = Record(path, line, index, value=value if isinstance(value, dict) else None)
     if not isinstance(value, dict):
-        record.problems = (_not_object(path, line, value),)
+        record.problems = (_with_span(_not_object(path, line, value), stream, start, end),)
         return record, True
     problem = _hostile(path, line, stream.buf[start:end], value)
     if problem is not None:
-        record.problems = (problem,)
+        record.problems = (_with_span(problem, stream, start, end),)
         if problem.code != "RDR011":
             record.value = None
     return record, True
+
+
+def _with_span(problem: Finding, stream: _ArrayStream, start: int, end: int) -> Finding:
+    """``problem`` of the element at ``start:end`` of the window, with where its bytes are in the
+    file (``data.offset`` and ``data.bytes``): an element has no line of its own to copy, and a
+    rejects file must keep what the reader would not pass on."""
+    size = len(stream.buf[start:end].encode("utf-8", "surrogatepass"))
+    return replace(problem, data={**(problem.data or {}), "offset": stream.offset() - size, "bytes": size})
 
 
 def _over(text: str, start: int, end: int, limit: int) -> bool:
@@ -824,6 +834,7 @@ def _skip_element(stream: _ArrayStream, path: str, line: int, index: int, max_li
     offset = stream.offset()
     size, depth, in_string, escaped = 0, 0, False, False
     scalar = buf[i] not in '[{"'
+    done = False  # the element's end was found (it may be the window's last character)
     while True:
         n = len(buf)
         while i < n:
@@ -831,6 +842,7 @@ def _skip_element(stream: _ArrayStream, path: str, line: int, index: int, max_li
                 m = _SCALAR_END.search(buf, i)
                 i = m.start() if m else n
                 if m:
+                    done = True
                     break
                 continue
             if in_string:
@@ -844,6 +856,7 @@ def _skip_element(stream: _ArrayStream, path: str, line: int, index: int, max_li
                     i += 1
                     in_string = False
                     if depth == 0:
+                        done = True
                         break
                 elif i < n:
                     escaped, i = True, n
@@ -860,8 +873,9 @@ def _skip_element(stream: _ArrayStream, path: str, line: int, index: int, max_li
             else:
                 depth -= 1
                 if depth == 0:
+                    done = True
                     break
-        if i < n:
+        if done:
             size += len(buf[stream.pos:i].encode("utf-8", "surrogatepass"))
             stream.pos = i
             break

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from dsqa.config import load_config
 from dsqa.convert.clean import clean_file
 from dsqa.engine import check
+from dsqa.model import Severity
 from tests.helpers import run_cli
 
 
@@ -53,7 +56,7 @@ def test_clean_rejects_only_the_bad_record_of_a_one_line_array_and_keeps_its_con
     kept = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert kept == [ROWS[0], ROWS[1], ROWS[3], ROWS[4]]
     [reject] = [json.loads(line) for line in result.rejects_path.read_text(encoding="utf-8").splitlines()]
-    assert reject["line"] == 1 and reject["record"] == 2 and reject["codes"] == ["SCH010"]
+    assert reject["line"] == 1 and reject["index"] == 2 and reject["codes"] == ["SCH010"]
     assert json.loads(reject["text"]) == ROWS[2]
 
 
@@ -78,3 +81,44 @@ def test_the_size_limit_of_an_array_element_counts_bytes_not_characters(tmp_path
     [over] = [f for f in report.findings if f.code == "RDR008"]
     assert over.data is not None and over.data["record"] == 1 and over.data["bytes"] > 1000
     assert report.datasets[0].records == 3
+
+
+def test_an_element_after_an_oversized_one_is_read_whatever_the_read_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The oversized element's end may be the last character of a read: the next element was taken as part of it."""
+    from dsqa import reading
+
+    big = _chat("Summarise this report.", "word " * 100)
+    rows = [ROWS[0], big, ROWS[1], ROWS[3], big, ROWS[4]]
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    for chunk in range(5, 70):
+        monkeypatch.setattr(reading, "_CHUNK", chunk)
+        records = list(reading.read_records(path, "data.json", max_line_bytes=300))
+        assert [r.index for r in records] == list(range(6)), chunk
+        assert [r.value for r in records if r.value is not None] == [ROWS[0], ROWS[1], ROWS[3], ROWS[4]], chunk
+
+
+def test_clean_keeps_the_bytes_of_array_elements_the_reader_rejects(tmp_path: Path) -> None:
+    """A number, and an object with a key twice: not parsed into a record the checks see, yet their text is kept."""
+    twice = '{"messages": [{"role": "user", "content": "Hi"}], "messages": []}'
+    good = [json.dumps(r, ensure_ascii=False) for r in ROWS[:2]]
+    path = tmp_path / "data.json"
+    path.write_text(f"[{good[0]}, 5, {twice}, {good[1]}]", encoding="utf-8")
+    result = clean_file(path, tmp_path / "out.jsonl", None, load_config("default"))
+    assert (result.read, result.kept, result.rejected) == (4, 2, 2)
+    rejects = [json.loads(line) for line in result.rejects_path.read_text(encoding="utf-8").splitlines()]
+    assert [(r["index"], r["codes"], r["text"]) for r in rejects] == [(1, ["RDR006"], "5"), (2, ["RDR011", "SCH002"], twice)]
+
+
+def test_a_contaminated_element_of_a_one_line_array_is_named_and_rejected_alone(tmp_path: Path) -> None:
+    from dsqa.validators.contamination import ContaminationValidator
+
+    leaked = json.loads(ContaminationValidator.codes["CTM001"].failing)
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps([ROWS[0], leaked, ROWS[1]], ensure_ascii=False), encoding="utf-8")
+    report = check([path], load_config("default"))
+    [ctm] = [f for f in report.findings if f.code == "CTM001"]
+    assert ctm.line == 1 and ctm.data is not None and ctm.data["record"] == 1
+    assert ctm.fingerprint is not None and "Janet" in (ctm.excerpt or "")
+    result = clean_file(path, tmp_path / "out.jsonl", None, load_config("default"), threshold=Severity.WARNING)
+    assert (result.kept, result.rejected) == (2, 1)

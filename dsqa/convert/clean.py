@@ -71,14 +71,14 @@ def _codes(bad: dict[tuple[int, int | None], set[str]], rec: Record, array: bool
 def _write_rejected(rejecter: AtomicOutput, src: Path, rec: Record, codes: set[str], array: bool) -> None:
     """The rejects line of ``rec``: its line, its codes and its text."""
     element = skipped_element(rec) if array else None
-    if element is not None:  # an array element over the limit: copied from where the reader found it
-        head = dumps({"line": rec.line, "record": rec.index, "codes": sorted(codes)})
+    if element is not None:  # an array element the reader rejected: copied from where it found it
+        head = dumps({"line": rec.line, "index": rec.index, "codes": sorted(codes)})
         write_entry_with_content(rejecter, head, partial(element_chunks, Path(src), *element))
     elif over_limit(rec) and not array:  # its bytes were not kept: copied from the file, piece by piece
         head = dumps({"line": rec.line, "codes": sorted(codes)})
         write_entry_with_content(rejecter, head, partial(line_chunks, Path(src), rec.line))
     elif array and rec.value is not None:  # an element has no line of its own: it is written as parsed
-        entry = {"line": rec.line, "record": rec.index, "codes": sorted(codes), "text": dumps(rec.value)}
+        entry = {"line": rec.line, "index": rec.index, "codes": sorted(codes), "text": dumps(rec.value)}
         rejecter.write_line(dumps(entry).encode("utf-8"))
     else:
         entry = {"line": rec.line, "codes": sorted(codes), **original_text(rec)}
@@ -108,7 +108,7 @@ def clean_file(
     Kept JSONL records are the exact bytes of their line (line endings become LF, a byte-order
     mark is dropped); records of a .json array are written one per line as compact JSON. Each
     rejected record becomes one JSONL line in ``rejects``: ``line``, ``codes`` and ``text`` (and
-    for an element of a .json array ``record``, its index: several may share a line).
+    for an element of a .json array ``index``, its index: several may share a line).
     A file-level error that ends reading early (a broken JSON array) is a rejects line too.
     Without ``rejects`` they go next to ``out`` (``<name>.rejects.jsonl``), and that file is written
     only when something was rejected, as ``convert`` does.

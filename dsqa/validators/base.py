@@ -52,6 +52,9 @@ class DatasetContext:
     #: a file in a source format checked in place (alpaca, sharegpt, ...): how its records are
     #: converted (a ``dsqa.sourcemap.SourceMap``); None for the OpenAI formats
     source_map: Any = None
+    #: the file is a JSON array: several records may share a line, so a finding names its
+    #: record by its index too (``data.record``, from 0)
+    array: bool = False
 
 
 class Validator:

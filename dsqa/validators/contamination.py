@@ -96,7 +96,8 @@ class ContaminationValidator(Validator):
         self._paths = ([str(BUNDLED)] if self.options["bundled"] else []) + list(self.options["indexes"])
         self.indexes = [_index(p) for p in self._paths]
         self.pending: list[bytes] = []
-        self.lines: list[int] = []
+        #: (line, index) of each pending text's record
+        self.lines: list[tuple[int, int]] = []
         self.found: list[Finding] = []
         self.checked = 0
 
@@ -115,7 +116,7 @@ class ContaminationValidator(Validator):
             texts = [t.text for t in turns(value, record.format) if self._replies or t.role in _PROMPT_ROLES]
         if texts:
             self.pending.append(self._normalise(texts[0] if len(texts) == 1 else "\n".join(texts)))
-            self.lines.append(record.line)
+            self.lines.append((record.line, record.index))
             if len(self.pending) >= BATCH:
                 self._flush()
         return ()
@@ -144,8 +145,9 @@ class ContaminationValidator(Validator):
         self.checked += len(self.pending)
         self.pending, self.lines = [], []
 
-    def _finding(self, line: int, held: list[tuple[Index, int, int]]) -> Finding:
+    def _finding(self, where: tuple[int, int], held: list[tuple[Index, int, int]]) -> Finding:
         """One finding per example: the item it holds most of, and how many more."""
+        line, record = where
         held.sort(key=lambda h: (-h[2] / max(h[0].items[h[1]].shingles, 1), h[0].items[h[1]].benchmark, h[1]))
         index, item, shared = held[0]
         it = index.items[item]
@@ -160,7 +162,7 @@ class ContaminationValidator(Validator):
                 {"benchmark": index.items[i].benchmark, "item": index.items[i].name, "part": index.items[i].part,
                  "shared": s, "of": index.items[i].shingles, "index": index.source}
                 for index, i, s in held
-            ]},
+            ], **({"record": record} if self.context.array else {})},
         )
 
     def __getstate__(self) -> dict[str, Any]:

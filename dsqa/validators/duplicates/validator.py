@@ -114,10 +114,11 @@ class DuplicatesValidator(Validator):
 
     # -- the streaming part ------------------------------------------------------------------
 
-    def check(self, record: Record) -> Iterator[Finding]:
+    def check(self, record: Record) -> Sequence[Finding]:
+        # an empty tuple, not an empty iterator: the engine skips emit for a record with nothing
         value = record.value
         if not isinstance(value, dict):
-            return iter(())
+            return ()
         t = texts_of(value, record.format, self._scope, self._norm, clean_line(record.raw))
         self._lines.append(record.line)
         self._index.append(record.index)
@@ -134,7 +135,7 @@ class DuplicatesValidator(Validator):
             self._pending_bytes += len(text)
             if len(self._pending) >= BATCH or self._pending_bytes >= BATCH_BYTES:
                 self._sketch()
-        return iter(())
+        return ()
 
     def _sketch(self) -> None:
         if not self._pending:
