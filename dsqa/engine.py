@@ -173,7 +173,6 @@ class _Pass:
         batch_bytes = 0
         sign = any(v.wants_signature for v in self.validators)
         mapper = self.source_map
-        self.array = span is None and file_kind(path, display).array
         records = read_records(path, display, max_line_bytes=max_line, span=span)
         if progress is not None:
             records = _counted(records, progress)
@@ -341,7 +340,7 @@ def _read(
     if run is None:
         run = _Pass(
             _make_validators(config, context), config, progress=progress, reference=context.reference,
-            source_map=context.source_map,
+            source_map=context.source_map, array=context.array,
         )
         run.run(path, display, None)
     if progress is not None:
