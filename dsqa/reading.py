@@ -427,7 +427,7 @@ def line_chunks(path: Path, line: int) -> Iterator[bytes]:
 
 
 def element_chunks(path: Path, offset: int, size: int) -> Iterator[bytes]:
-    """The ``size`` bytes at byte ``offset`` of ``path`` (an array element over the size limit), in pieces."""
+    """The ``size`` bytes at byte ``offset`` of ``path`` (an array element the reader rejected), in pieces."""
     with open_source(path) as f:
         f.seek(offset)
         while size > 0:
@@ -646,6 +646,9 @@ class _ArrayStream:
         # of a window of up to 64 MiB for every element made large arrays quadratic
         self.counted = 0
         self.counted_line = 1
+        #: a position in the window and its byte offset in the file: the offset of a later position
+        #: encodes only the text in between (an array of thousands of rejected elements stays linear)
+        self.mark: tuple[int, int] | None = None
 
     def more(self) -> bool:
         if self.eof:
@@ -665,6 +668,7 @@ class _ArrayStream:
             self.buf = self.buf[self.pos:]
             self.pos = 0
             self.counted, self.counted_line = 0, self.line
+            self.mark = None
         try:
             self.buf += self.decoder.decode(data)
         except UnicodeDecodeError as exc:
@@ -673,15 +677,22 @@ class _ArrayStream:
         return True
 
     def offset(self) -> int:
-        """The byte offset in the file of the current position (it encodes the rest of the window: for rare paths)."""
-        pending = self.decoder.getstate()[0]  # the start of a character split between two reads
-        return self.read_bytes - len(pending) - len(self.buf[self.pos:].encode("utf-8", "surrogatepass"))
+        """The byte offset in the file of the current position."""
+        mark, pos = self.mark, self.pos
+        if mark is not None and mark[0] <= pos:
+            at = mark[1] + len(self.buf[mark[0]:pos].encode("utf-8", "surrogatepass"))
+        else:  # from the end of what was read: the rest of the window, once per window
+            pending = self.decoder.getstate()[0]  # the start of a character split between two reads
+            at = self.read_bytes - len(pending) - len(self.buf[pos:].encode("utf-8", "surrogatepass"))
+        self.mark = (pos, at)
+        return at
 
     def drop(self) -> None:
         """Forget all the text read so far (counting its lines), and read on in small pieces."""
         self.line += self.buf.count("\n")
         self.buf, self.pos = "", 0
         self.counted, self.counted_line = 0, self.line
+        self.mark = None
         self.chunk = _CHUNK
 
     def current_line(self) -> int:

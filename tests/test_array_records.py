@@ -122,3 +122,23 @@ def test_a_contaminated_element_of_a_one_line_array_is_named_and_rejected_alone(
     assert ctm.fingerprint is not None and "Janet" in (ctm.excerpt or "")
     result = clean_file(path, tmp_path / "out.jsonl", None, load_config("default"), threshold=Severity.WARNING)
     assert (result.kept, result.rejected) == (2, 1)
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
+def test_every_rejected_element_knows_where_its_bytes_are(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """An array of strings (a common mistake) is thousands of rejected elements: each one's offset is
+    worked out from the last one's, across reads that cut characters in two."""
+    from dsqa import reading
+
+    monkeypatch.setattr(reading, "_CHUNK", chunk)
+    texts = [f"Antwort Nummer {i}: größer als {i - 1} — ✓" for i in range(2_000)]
+    path = tmp_path / "strings.json"
+    path.write_text("[\n" + ",\n".join(json.dumps(t, ensure_ascii=False) for t in texts) + "\n]", encoding="utf-8")
+    data = path.read_bytes()
+    records = list(reading.read_records(path, "strings.json"))
+    assert len(records) == 2_000
+    for record, text in zip(records, texts):
+        span = reading.skipped_element(record)
+        assert span is not None and record.problems[0].code == "RDR006"
+        offset, size = span
+        assert json.loads(data[offset:offset + size]) == text
