@@ -182,7 +182,7 @@ def split(source: Path, out_dir: Path, validation: float, seed: int, rules: str 
     enabled. Records keep their order and bytes.
     """
     from .config import load_config
-    from .convert.split import check_targets, duplicate_links, split_file
+    from .convert.split import check_targets
     from .inputs import Inputs
 
     _require(source)
@@ -196,18 +196,22 @@ def split(source: Path, out_dir: Path, validation: float, seed: int, rules: str 
 
 def _split(source: Path, out_dir: Path, validation: float, seed: int, config: Any) -> None:
     """Split ``source`` (a regular file) and print what was written."""
-    from .convert.split import duplicate_links, split_file
+    from .convert.split import duplicate_links, duplicate_record_links, split_file
 
     links: list[tuple[int, int]] = []
+    record_links: list[tuple[int, int]] = []
     if _has_duplicate_validator(config):
         from .engine import check as run_check
 
         report = run_check([source], config.with_overrides(select=("DUP",)))
         links = duplicate_links(report.findings, report.datasets[0].stats if report.datasets else None)
-        near = f"exact and near-duplicates ({plural(len(links), 'link')} from the duplicates validator)"
+        record_links = duplicate_record_links(report.findings)
+        count = len(record_links) or len(links)  # a JSON array's links name records, and lines too
+        near = f"exact and near-duplicates ({plural(count, 'link')} from the duplicates validator)"
     else:
         near = "exact duplicates (no duplicates validator is enabled for near-duplicates)"
-    result = split_file(source, out_dir, validation, seed, links=links, max_line_bytes=config.options("reader")["max_line_bytes"])
+    result = split_file(source, out_dir, validation, seed, links=links, record_links=record_links,
+                        max_line_bytes=config.options("reader")["max_line_bytes"])
     click.echo(f"read {result.read:,}: train {result.train:,}, validation {result.validation:,} (seed {seed})")
     if result.validation < result.target:
         click.echo(

@@ -130,3 +130,27 @@ def test_a_pretty_printed_array_names_the_record_and_its_line(tmp_path: Path) ->
     assert start == 1 and finding.data["record"] == 12 and finding.data["of_record"] == 3
     assert finding.data["of"] > 2 and finding.line > finding.data["of"]
     assert finding.message == f"exact duplicate of record 3 at line {finding.data['of']}"
+
+
+def test_split_keeps_near_and_conflicting_copies_of_a_one_line_array_on_one_side(tmp_path: Path) -> None:
+    """Every record of the array has line 1, so links by line joined nothing: the copies must be joined by index."""
+    rows = _records()
+    near = _chat(_TOPICS[7][0], _TOPICS[7][1] + " Wash it soon after.")
+    conflict = _chat(_TOPICS[9][0], "Adults do best with twelve hours, split into three naps.")
+    rows += [near, conflict]  # records 12 and 13: a near copy of record 7, a conflict with record 9
+    data = _one_line(tmp_path / "train.json", rows)
+    apart = 0
+    for seed in range(12):
+        out = tmp_path / f"split{seed}"
+        proc = run_cli("split", str(data), "--validation", "4", "--seed", str(seed), "-o", str(out))
+        assert proc.returncode == 0, proc.stderr
+        assert "(2 links from the duplicates validator)" in proc.stdout
+        sides = {}
+        for name in ("train", "validation"):
+            for line in (out / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
+                sides[line] = name
+        assert len(sides) == len(rows)
+        side = {i: sides[json.dumps(r)] for i, r in enumerate(rows)}
+        assert side[12] == side[7] and side[13] == side[9], seed
+        apart += side[7] != side[9]
+    assert apart  # the seeds do move records between the sides

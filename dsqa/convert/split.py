@@ -96,11 +96,15 @@ def check_targets(src: Path, out_dir: Path) -> None:
             raise UsageError(f"{src}: the split would write {name} over its own input; give another -o directory")
 
 
-def _group(src: Path, kwargs: dict[str, Any], links: Iterable[tuple[int, int]]) -> _Groups:
-    """One group per record, joined for equal normalised content and for each link."""
+def _group(src: Path, kwargs: dict[str, Any], links: Iterable[tuple[int, int]],
+           record_links: Iterable[tuple[int, int]] = ()) -> _Groups:
+    """One group per record, joined for equal normalised content and for each link (of lines, or
+    of a JSON array's record indexes: a line that several records share links none of them)."""
     groups = _Groups()
     first_of: dict[bytes, int] = {}
     index_of_line: dict[int, int] = {}
+    index_of_record: dict[int, int] = {}
+    shared: set[int] = set()
     for rec in read_records(Path(src), str(src), **kwargs):
         if rec.index < 0:
             continue
@@ -109,13 +113,18 @@ def _group(src: Path, kwargs: dict[str, Any], links: Iterable[tuple[int, int]]) 
             problem = rec.problems[0].message if rec.problems else "not read"
             raise InputError(f"{src}: line {rec.line}: {problem}; remove it first (dsqa clean)")
         i = groups.add()
-        index_of_line[rec.line] = i
+        if rec.line in index_of_line:
+            shared.add(rec.line)
+        index_of_line[rec.line] = index_of_record[rec.index] = i
         first = first_of.setdefault(content_hash(rec.value, rec.raw), i)
         if first != i:
             groups.union(first, i)
     for a, b in links:
-        if a in index_of_line and b in index_of_line:
+        if a in index_of_line and b in index_of_line and not {a, b} & shared:
             groups.union(index_of_line[a], index_of_line[b])
+    for a, b in record_links:
+        if a in index_of_record and b in index_of_record:
+            groups.union(index_of_record[a], index_of_record[b])
     return groups
 
 
@@ -161,19 +170,21 @@ def split_file(
     seed: int,
     *,
     links: Iterable[tuple[int, int]] = (),
+    record_links: Iterable[tuple[int, int]] = (),
     max_line_bytes: int | None = None,
 ) -> SplitResult:
     """Write ``out_dir/train.jsonl`` and ``out_dir/validation.jsonl`` from ``src``.
 
     Records with the same normalised content, and records that ``links`` (pairs of line numbers,
-    e.g. near-duplicates found by a validator) join, form groups that go to one side together.
+    e.g. near-duplicates found by a validator) or ``record_links`` (pairs of a JSON array's
+    record indexes) join, form groups that go to one side together.
     Groups are shuffled with ``seed`` and taken into validation while they fit the target size,
     so the same input and seed always give the same files. Records keep their file order and,
     for JSONL, their exact bytes.
     """
     check_targets(src, out_dir)
     kwargs: dict[str, Any] = {} if max_line_bytes is None else {"max_line_bytes": max_line_bytes}
-    groups = _group(src, kwargs, links)
+    groups = _group(src, kwargs, links, record_links)
     total = len(groups.parent)
     target = validation_target(total, validation)
     members: dict[int, list[int]] = {}
@@ -198,3 +209,11 @@ def duplicate_links(findings: Iterable[Finding], stats: DatasetStats | None = No
             links.append((f.line, f.data["of"]))
     # a link is a pair either way round, and a finding and a cluster often name the same one
     return list(dict.fromkeys((min(a, b), max(a, b)) for a, b in links + cluster_links(stats)))
+
+
+def duplicate_record_links(findings: Iterable[Finding]) -> list[tuple[int, int]]:
+    """Pairs of a JSON array's record indexes (the smaller first) that DUP findings join: in a
+    one-line array every record has line 1, and only ``data.record`` and ``data.of_record`` tell them apart."""
+    links = [(f.data["record"], f.data["of_record"]) for f in findings if f.code.startswith("DUP") and f.data
+             and isinstance(f.data.get("record"), int) and isinstance(f.data.get("of_record"), int)]
+    return list(dict.fromkeys((min(a, b), max(a, b)) for a, b in links))
