@@ -53,10 +53,10 @@ def where(finding: dict[str, Any]) -> str:
     a JSON array, several of which may share a line."""
     if finding.get("line") is None:
         return str(finding["path"])
-    return f"{finding['path']}:{finding['line']}{index_of(finding.get('data'))}"
+    return f"{finding['path']}:{finding['line']}{record_suffix(finding.get('data'))}"
 
 
-def index_of(data: Any) -> str:
+def record_suffix(data: Any) -> str:
     """" (record N)" when a finding's ``data`` names a JSON array's record, else ""."""
     index = data.get("record") if isinstance(data, dict) else None
     return f" (record {index:,})" if isinstance(index, int) and not isinstance(index, bool) else ""

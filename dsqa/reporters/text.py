@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from ..model import DatasetResult, Finding, Report, Severity
 from ..safetext import for_humans
 from ..wording import plural
-from .common import index_of
+from .common import record_suffix
 
 #: renderers of a dataset's ``stats[key]`` as a short block of lines under its findings, called
 #: with the stats block and the file's record count; a validator's reporting module adds its
@@ -71,7 +71,7 @@ class _Writer:
     hinted: set[str] = field(default_factory=set)
 
     def finding(self, f: Finding, indent: str = "") -> None:
-        where = f"{f.path}:{f.line}{index_of(f.data)}:" if f.line is not None else f"{f.path}:"
+        where = f"{f.path}:{f.line}{record_suffix(f.data)}:" if f.line is not None else f"{f.path}:"
         sev = _paint(str(f.severity), _COLORS[f.severity], self.color)
         at = f" (at {f.pointer})" if f.pointer else ""
         new = " [new]" if f.baseline == "new" else ""
