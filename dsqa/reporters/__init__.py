@@ -3,31 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TextIO
+from importlib import import_module
+from typing import Any, TextIO
 
 from ..model import Report
-from .github import render as render_github
-from .htmlreport import render as render_html
-from .jsonout import render as render_json
-from .junit import render as render_junit
-from .markdown import render as render_markdown
-from .sarif import render as render_sarif
-from .text import render as render_text
-from .tokenstats import render_tokens as _render_tokens  # noqa: F401  (registers STAT_BLOCKS["tokens"])
-from .dupstats import render_duplicates as _render_duplicates  # noqa: F401  (registers STAT_BLOCKS["duplicates"])
-from .diversitystats import render_diversity as _render_diversity  # noqa: F401  (registers STAT_BLOCKS["diversity"])
 
 Renderer = Callable[..., None]
 
-REPORTERS: dict[str, Renderer] = {
-    "text": render_text,
-    "json": render_json,
-    "html": render_html,
-    "markdown": render_markdown,
-    "sarif": render_sarif,
-    "junit": render_junit,
-    "github": render_github,
+#: the module that renders each format; a run imports only the one it writes (the HTML
+#: report's charts alone took longer to import than a small file takes to check)
+_MODULES = {
+    "text": "text",
+    "json": "jsonout",
+    "html": "htmlreport",
+    "markdown": "markdown",
+    "sarif": "sarif",
+    "junit": "junit",
+    "github": "github",
 }
+
+
+def _renderer(module: str) -> Renderer:
+    def run(*args: Any, **kwargs: Any) -> None:
+        getattr(import_module(f".{module}", __name__), "render")(*args, **kwargs)
+
+    return run
+
+
+REPORTERS: dict[str, Renderer] = {name: _renderer(module) for name, module in _MODULES.items()}
 
 
 def render(name: str, report: Report, out: TextIO, *, color: bool = False, show_all: bool = False,
@@ -38,6 +41,8 @@ def render(name: str, report: Report, out: TextIO, *, color: bool = False, show_
     (every one, or at most that many, instead of grouped by code); the other formats list all.
     """
     if name == "text":
+        from .text import render as render_text
+
         render_text(report, out, color=color, show_all=show_all, max_findings=max_findings)
     else:
         REPORTERS[name](report, out, color=color)

@@ -155,3 +155,10 @@ def render_statistics(report: Report, out: TextIO) -> None:
     for code, sev, items in rows:
         what = _summary(code)
         out.write(f"{len(items):>{width},}  {code:<7} {str(sev):<7}  {what}".rstrip() + "\n")
+
+
+# the stat blocks register themselves in STAT_BLOCKS, in the order the report shows them; they
+# import this module, so they come last
+from . import tokenstats  # noqa: E402, F401, I001
+from . import dupstats  # noqa: E402, F401
+from . import diversitystats  # noqa: E402, F401
