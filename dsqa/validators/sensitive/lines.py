@@ -160,7 +160,7 @@ def index(tests: Iterable[LineTest]) -> Index:
 
 #: a guard byte the signature counts this many times per this many bytes of the line, or more
 #: often, is too common to look at each of its places: the line is searched for the literal
-_PER_BYTES = 128
+_PER_BYTES = 256
 
 
 def _holds(raw: bytes, sig: bytes, needle: Needle) -> bool:
