@@ -209,8 +209,9 @@ class Plan(NamedTuple):
     marker whose every needle has a guard byte: none of them passes when the signature holds
     none of those bytes (one translation and one memchr tell). ``plain`` are the other tests
     without a run, each with its marker byte (-1: none). ``sig_runs`` are the tests whose run the
-    signature can rule out, by (table, deleted from the signature) and then shortest run first:
-    the signature's translation is made once, and when it lacks a run it lacks every longer one.
+    signature can rule out, by (table, deleted from the signature, the shortest run) and then
+    shortest run first: the signature's translation is made once, and when it lacks a run it
+    lacks every longer one.
     ``line_runs`` are the tests only the line can rule out, by run; tests that share a run share
     one test of it. ``closers``: last bytes of a line that no run holds (the '}' of an object):
     every run of such a line ends before a 1, in the line and in its signature.
@@ -219,7 +220,7 @@ class Plan(NamedTuple):
     guards: bytes
     guarded: Index
     plain: tuple[tuple[int, Index], ...]
-    sig_runs: tuple[tuple[bytes, bytes, tuple[tuple[RunTest, Index], ...]], ...]
+    sig_runs: tuple[tuple[bytes, bytes, RunTest, tuple[tuple[RunTest, Index], ...]], ...]
     line_runs: tuple[tuple[RunTest, Index], ...]
     closers: frozenset[int]
 
@@ -245,8 +246,8 @@ def arrange(tests: Iterable[LineTest]) -> Plan:
             line_runs.append((run, index(members)))
         else:
             by_table.setdefault((run.table, run.sig_delete), []).append((run, index(members)))
-    sig_runs = tuple((table, sig_delete, tuple(sorted(steps, key=lambda s: len(s[0].need))))
-                     for (table, sig_delete), steps in by_table.items())
+    ordered = {key: sorted(steps, key=lambda s: len(s[0].need)) for key, steps in by_table.items()}
+    sig_runs = tuple((table, sig_delete, steps[0][0], tuple(steps)) for (table, sig_delete), steps in ordered.items())
     # a closer is kept by the signature, so it ends the signature too
     closers = frozenset(b for b in b'}]"' if b in KEEP and all(run.table[b] and b not in run.line_delete for run in by_run))
     return Plan(guards, index(guarded), tuple(plain), sig_runs, tuple(line_runs), closers)
@@ -263,8 +264,10 @@ def candidates(tests: Plan, raw: bytes, sig: bytes) -> list[str]:
     for marker, needles in tests.plain:
         if marker < 0 or marker in raw:
             passed(needles, raw, sig, found)
-    for table, sig_delete, steps in tests.sig_runs:
+    for table, sig_delete, shortest, steps in tests.sig_runs:
         short = sig.translate(table, sig_delete)
+        if short.find(shortest.ended) < 0 and not (open_end and short.endswith(shortest.need)):
+            continue  # the commonest answer: no run even as long as the shortest
         for run, members in steps:
             if short.find(run.ended) < 0 and not (open_end and short.endswith(run.need)):
                 break  # no run this long, so none longer
