@@ -158,8 +158,8 @@ def index(tests: Iterable[LineTest]) -> Index:
                  tuple((t.kind, t.marker) for t in tests if t.marker >= 0))
 
 
-#: a guard byte the signature counts this many times per this many bytes of the line, or more
-#: often, is too common to look at each of its places: the line is searched for the literal
+#: a guard byte that the signature counts more than once per this many bytes of the line is too
+#: common to look at each of its places: the line is searched for the literal instead
 _PER_BYTES = 256
 
 
