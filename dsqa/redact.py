@@ -468,8 +468,9 @@ def may_match(kind: Kind, text: str, seen: dict[Any, Any] | None = None) -> bool
     return not kind.needles or any(n in text for n in kind.needles)
 
 
-#: per run: the table that turns its characters into NUL bytes, and the bytes it deletes
-_RUN_TABLES: dict[Run, tuple[bytes, bytes, bytes]] = {}
+#: per run: the table that turns its characters into NUL bytes and every other byte into 1, the
+#: bytes it deletes, the NULs it needs, and those NULs with a 1 after them
+_RUN_TABLES: dict[Run, tuple[bytes, bytes, bytes, bytes]] = {}
 
 
 def _holds_run(run: Run, text: str, seen: dict[Any, Any] | None) -> bool:
@@ -477,16 +478,20 @@ def _holds_run(run: Run, text: str, seen: dict[Any, Any] | None) -> bool:
     taken out? (The same test as the sensitive validator's on a raw line.)"""
     tables = _RUN_TABLES.get(run)
     if tables is None:
-        chars = run.chars.encode("ascii")
-        tables = _RUN_TABLES[run] = (bytes.maketrans(chars, b"\0" * len(chars)), run.separators.encode("ascii"),
-                                     b"\0" * run.length)
+        chars = set(run.chars.encode("ascii"))
+        need = b"\0" * run.length
+        tables = _RUN_TABLES[run] = (bytes(0 if b in chars else 1 for b in range(256)),
+                                     run.separators.encode("ascii"), need, need + b"\1")
     raw = None if seen is None else seen.get("")
     if raw is None:
-        raw = text.encode("utf-8", "surrogatepass").replace(b"\0", b"\1")  # a NUL in the text is not a run character
+        raw = text.encode("utf-8", "surrogatepass")  # a NUL in the text is not a run character: the table makes it a 1
         if seen is not None:
             seen[""] = raw
-    table, separators, need = tables
-    return raw.translate(table, separators).find(need) >= 0
+    table, separators, need, ended = tables
+    # a run ends before a byte outside it or at the end: a needle that ends in the rarer byte is
+    # found faster than the NULs alone
+    line = raw.translate(table, separators)
+    return line.find(ended) >= 0 or line.endswith(need)
 
 
 def mask_secrets(text: str) -> str:

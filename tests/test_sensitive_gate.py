@@ -7,6 +7,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dsqa.formats import detect_format
+from dsqa.model import Record
 from dsqa.validators.sensitive import SensitiveValidator
 from helpers import default_validator, gated_and_full
 
@@ -82,3 +84,34 @@ def test_unusual_forms_the_earlier_gate_missed_are_found() -> None:
         value = {"messages": [{"role": "user", "content": content}, {"role": "assistant", "content": "Done."}]}
         gated, _ = gated_and_full(VALIDATOR, value)
         assert [json.loads(g[3])["kind"] for g in gated] == [kind], content
+
+
+def test_a_literal_is_found_whether_its_guard_byte_is_rare_or_common_in_the_line() -> None:
+    # "Basic" is kept by the signature as its 'B' only: in a long line with few B's each of them
+    # is compared, else the line is searched; both must find the credential wherever it is
+    credential = "Authorization: Basic ZGVwbG95OlMzY3IzdCFwdw=="
+    for words, many in (("lorem ipsum", 0), ("lorem ipsum", 400), ("Big Bad Bob", 3), ("Big Bad Bob", 400)):
+        for where in ("start", "end", "after a B"):
+            filler = " ".join([words] * many)
+            content = {"start": f"{credential} {filler}", "end": f"{filler} {credential}",
+                       "after a B": f"Bob: {filler} {credential}"}[where]
+            value = {"messages": [{"role": "user", "content": content}, {"role": "assistant", "content": "Noted."}]}
+            gated, full = gated_and_full(VALIDATOR, value)
+            assert gated == full
+            assert [json.loads(g[3])["kind"] for g in gated] == ["basic_auth"], (words, many, where)
+
+
+def test_a_token_that_ends_a_string_or_the_line_is_found() -> None:
+    # the run test looks for a run followed by a byte outside it, or one that ends the line
+    token = "ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"
+    for value in ({"messages": [{"role": "user", "content": token}, {"role": "assistant", "content": "Noted."}]},
+                  {"messages": [{"role": "user", "content": "Noted."}, {"role": "assistant", "content": "x " + token}]}):
+        gated, full = gated_and_full(VALIDATOR, value)
+        assert gated == full and [json.loads(g[3])["kind"] for g in gated] == ["github_token"]
+    # the gate reads only bytes: a line that ends in blanks (no closing byte last), and one cut
+    # right after the token (its run ends the line), still let the token through
+    line = json.dumps(value)
+    for raw in (line.encode() + b"   ", line[:line.index(token) + len(token)].encode()):
+        record = Record("t.jsonl", 1, 0, value=value, raw=raw)
+        record.format = detect_format(value)
+        assert [f.data["kind"] for f in VALIDATOR.check(record)] == ["github_token"], raw[-8:]

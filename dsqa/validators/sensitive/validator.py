@@ -11,7 +11,7 @@ from ...redact import find_secrets
 from ..base import Code, Validator, pointer_of
 from ..rawsig import signature
 from .codes import CODES, HINTS
-from .lines import Plan, arrange, candidates, hides, line_test, plan, relied_on
+from .lines import Plan, arrange, candidates, hides, line_test, relied_on
 
 _BACKSLASH = ord("\\")  # ``int in bytes`` is a memchr; most lines hold no escape at all
 DEFAULT_ALLOWED_DOMAINS = (
@@ -58,7 +58,7 @@ class SensitiveValidator(Validator):
         tests = [(k, line_test(k, redact.KINDS[k])) for k in self._kinds]
         #: kinds whose prefilter says nothing about a raw line: every line may hold them
         self._always = [k for k, t in tests if t is None]
-        self._tests: Plan = arrange(plan(t for _, t in tests if t is not None))
+        self._tests: Plan = arrange(t for _, t in tests if t is not None)
         self._hides = hides(relied_on(redact.KINDS[k] for k, t in tests if t is not None))
 
     def _candidates(self, record: Record) -> list[str]:
