@@ -133,7 +133,6 @@ class ContentValidator(Validator):
         if not isinstance(messages, list):
             return out
         suspect = gates.placeholder or gates.mojibake
-        reply = self._reply if self._reply_checks else None
         for i, m in enumerate(messages):
             if type(m) is not dict:
                 continue
@@ -144,8 +143,8 @@ class ContentValidator(Validator):
                 # mojibake: a user or system turn needs only the emptiness test, and a reply only
                 # the reply checks; the pointer is the index until a finding
                 if not suspect and content and not content.isspace():
-                    if role == "assistant" and reply is not None:
-                        reply(out, record, content, m, i, gates)
+                    if role == "assistant" and self._reply_checks:
+                        self._reply(out, record, content, m, i, gates)
                     continue
                 self._text(out, record, role, content, m, i, gates)
             elif isinstance(content, list):
