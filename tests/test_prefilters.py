@@ -41,7 +41,7 @@ CONTENT_PIECES = [
     "As a language model, no.", "I'm just a computer program", "I CANNOT HELP", "AS AN AI LANGUAGE MODEL",
     "as an ai", "I Won'T Answer", "I do not know, and I cannot help with that", "As an Aı, I think so", "I wİll not help you", "I MUST DECLINE TO ANSWER",
     # CNT003 in the other languages: each piece the only witness of one "n" form of their prefilters
-    "no tengo opiniones", "NO PUEDO AYUDARTE", "no podemos ayudar", "Como IA, no lo sé", "Como IA no opino", "Como IA, yo no opino",
+    "no tengo opiniones", "NO PUEDO AYUDARTE", "no podemos ayudar", "Como IA, no lo sé", "Como IA no opino", "Como IA, yo no opino", "Como IA eu no sei",
     "nao tenho sentimentos", "nao posso ajudar", "nao podemos ajudar", "nao consigo responder", "Não posso ajudar",
     "Soy una IA", "Como una modelo de IA", "Soy una programa informático", "Je n'ai pas d'opinions", "Je n’ai pas de sentiments",
     "Ich habe keine Gefühle", "Je ne peux pas vous aider", "Je ne pourrais pas répondre", "Je ne suis pas en mesure de le faire",

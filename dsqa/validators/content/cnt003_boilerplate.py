@@ -161,14 +161,17 @@ def may_be_other_script(text: str) -> bool:
 #: English: the forms of "not" (cannot, can not, will not, not able, not allowed, not have),
 #: unable, decline, n't / n’t (can't, won't, don't), "an ai", "artificial intelligence" and
 #: "language model". The other languages in a Latin script (every match of theirs holds an "n"):
-#: no tengo / puedo, "IA, no", nao tenho, não, un(a) / une / ein(e) before the noun, n'ai pas,
+#: no tengo / puedo, "IA, no", "eu no", nao tenho, não, un(a) / une / ein(e) before the noun, n'ai pas,
 #: je ne peux, keine, en tant qu', inteligencia, lenguaje, linguagem, nicht, künstliche; the same
-#: as ``_N_FOREIGN``. sre scans for the "n" in C and looks around it only there
+#: as ``_N_FOREIGN``. sre scans for the "n" in C and looks around it only there. A look back costs
+#: more than a letter, so each literal is anchored where a letter rules most "n"s out first:
+#: cannot at its first "n" ("nnot"), can not at "n not", "decline" where "decline to" goes on,
+#: and the words before "no" (ia, no) or after "ne" (keine) only where a word ends
 _N_LITERALS = re.compile(
-    r"n(?:o(?:t(?:(?<=annot)|(?<=an not)|(?<=will not)|(?= able| allowed| have))| (?:tengo|puedo|podemos)|(?<=ia, no)|(?<=ia no)|(?<=yo no))"
-    r"|a(?:ble|o (?:tenho|posso|podemos|consigo)| (?:ia\b|modelo de ia\b|programa inf))|'(?:t|ai pas)|’(?:t|ai pas)"
-    r"|e(?:(?<=decline)|(?<= keine)| (?:peux|pourrai|suis pas en mesure|ia\b|ki\b|intelligence artificielle|modèle|programme inf|sprach|groß|computerprog))"
-    r"| (?:ai|tant qu|ia\b|ki\b|intelligence artificielle|modelo de ia\b|modèle|programm?[ae] inf|sprach|groß|computerprog)"
+    r"n(?:o(?:t(?: (?:able|allowed|have)|(?<=will not))| (?:tengo|puedo|podemos)|\b(?:(?<=ia, no)|(?<=ia no)|(?<=yo no)|(?<=eu no)))"
+    r"|not|a(?:ble|o (?:tenho|posso|podemos|consigo)| (?:ia\b|modelo de ia\b|programa inf))|'(?:t|ai pas)|’(?:t|ai pas)"
+    r"|e(?: (?:to(?<=decline to)|peux|pourrai|suis pas en mesure|ia\b|ki\b|intelligence artificielle|modèle|programme inf|sprach|groß|computerprog)|\b(?<= keine))"
+    r"| (?:ai|not|tant qu|ia\b|ki\b|intelligence artificielle|modelo de ia\b|modèle|programm?[ae] inf|sprach|groß|computerprog)"
     r"|t(?:elligence(?<=rtificial intelligence)|elig)|gua(?:ge model|je|gem)|icht|stlich|ão)"
 )
 
@@ -183,7 +186,7 @@ def may_hold_boilerplate(low: str) -> bool:
 
 #: the other languages' "n" forms of ``_N_LITERALS`` on their own
 _N_FOREIGN = re.compile(
-    r"n(?:o(?: (?:tengo|puedo|podemos)|(?<=ia, no)|(?<=ia no)|(?<=yo no))"
+    r"n(?:o(?: (?:tengo|puedo|podemos)|(?<=ia, no)|(?<=ia no)|(?<=yo no)|(?<=eu no))"
     r"|a(?:o (?:tenho|posso|podemos|consigo)| (?:ia\b|modelo de ia\b|programa inf))|'ai pas|’ai pas"
     r"|e(?:(?<= keine)| (?:peux|pourrai|suis pas en mesure|ia\b|ki\b|intelligence artificielle|modèle|programme inf|sprach|groß|computerprog))"
     r"| (?:tant qu|ia\b|ki\b|intelligence artificielle|modelo de ia\b|modèle|programm?[ae] inf|sprach|groß|computerprog)"
