@@ -61,12 +61,19 @@ class Sketcher:
 
         Texts must be normalised: words separated by single spaces, no leading or trailing space.
         """
+        keys, valid, _ = self.sketch(texts)
+        return keys, valid
+
+    def sketch(self, texts: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``band_keys``, and a mask of the texts that hold two spaces in a row or start with a
+        space: they are not normalised, and their keys mean nothing."""
         n = len(texts)
         keys = np.zeros((n, self.bands), dtype=np.uint32)
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
         valid = lengths > 0
+        spaced = np.zeros(n, dtype=bool)
         if not valid.any():
-            return keys, valid
+            return keys, valid, spaced
         # a space before every text and NUL padding after it: every word starts right after a
         # space, and no 8-byte read reaches into the next text
         buf = b" " + b"\0\0\0\0\0\0\0\0 ".join(texts) + b"\0" * 8
@@ -76,6 +83,8 @@ class Sketcher:
         begin = np.cumsum(lengths + 9) - lengths - 8  # the first byte of each text
         first = np.searchsorted(starts, begin)  # each text's first word
         counts = np.diff(np.append(first, len(starts)))
+        # an empty word (a word start right after another) is a space doubled or at a text's start
+        spaced[np.searchsorted(first, np.flatnonzero(np.diff(starts) == 1), side="right") - 1] = True
         # the 8 bytes from each word start, read from an unaligned strided view of the buffer
         grams = np.ndarray((len(data) - 7,), dtype="<u8", buffer=buf, strides=(1,))
         tokens = grams[starts]
@@ -92,7 +101,7 @@ class Sketcher:
                 acc *= _ROW
                 acc += sig3[:, :, r]
             keys[:] = _mix(acc) >> np.uint64(32)
-        return keys, valid
+        return keys, valid, spaced
 
     def _minima(self, h: np.ndarray, spare: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """The one-permutation minima (texts x perms, EMPTY where no shingle fell) of mixed shingle

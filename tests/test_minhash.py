@@ -84,3 +84,12 @@ def test_densify_fills_each_empty_bin_from_the_next_full_one(monkeypatch: pytest
             far += int(((want >> np.uint64(32)) > _NEAR_STEPS).sum() - (want == _EMPTY).sum())
     assert far > 0  # some bins were filled from beyond the step-by-step distances
     assert ways["_fill_far"] > 3 and ways["_fill_scan"] > 3
+
+
+def test_sketch_marks_texts_with_a_space_doubled_or_leading() -> None:
+    texts = [b" lead", b"ok text", b"two  spaces", b"", b"end ", b"a b  c d", b"  ", b"x", b"tab\tis not a space"]
+    keys, valid, spaced = Sketcher(12, 7).sketch(texts)
+    assert spaced.tolist() == [True, False, True, False, False, True, True, False, False]
+    assert valid.tolist() == [True, True, True, False, True, True, True, True, True]
+    band, band_valid = Sketcher(12, 7).band_keys(texts)
+    assert band.tolist() == keys.tolist() and band_valid.tolist() == valid.tolist()
