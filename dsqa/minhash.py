@@ -196,25 +196,24 @@ def candidate_pairs(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
     Within a bucket every member is paired with the bucket's first (lowest id) member only, so a
     bucket of size s costs s - 1 pairs rather than s * (s - 1) / 2; clustering joins the rest.
     """
-    out: list[Any] = []
     if len(ids) < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    low = np.uint64(0xFFFFFFFF)
-    uids = ids.astype(np.uint64)
-    for b in range(keys.shape[1]):
-        # key and id in one 64-bit word: one plain sort orders by key, then id (ids fit 32 bits)
-        both = np.sort((keys[:, b].astype(np.uint64) << np.uint64(32)) | uids)
-        sk = both >> np.uint64(32)
-        sid = (both & low).astype(np.int64)
-        new = np.ones(len(sk), dtype=bool)
-        new[1:] = sk[1:] != sk[:-1]
-        head = np.maximum.accumulate(np.where(new, np.arange(len(sk)), 0))
-        member = ~new
-        if member.any():
-            out.append(np.stack((sid[head[member]], sid[member]), axis=1))
-    if not out:
-        return np.zeros((0, 2), dtype=np.int64)
-    return np.unique(np.concatenate(out).astype(np.int64), axis=0)
+    m = len(ids)
+    # per band (a row), key and id in one 64-bit word: one plain sort orders by key, then id (ids fit 32 bits)
+    both = np.sort((keys.T.astype(np.uint64) << np.uint64(32)) | ids.astype(np.uint64), axis=1)
+    sk = both >> np.uint64(32)
+    sid = (both & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    new = np.ones(both.shape, dtype=bool)
+    new[:, 1:] = sk[:, 1:] != sk[:, :-1]
+    head = np.maximum.accumulate(np.where(new, np.arange(m), 0), axis=1)
+    member = ~new
+    return _unique_pairs(np.take_along_axis(sid, head, axis=1)[member], sid[member])
+
+
+def _unique_pairs(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The distinct pairs (first[i], second[i]) of non-negative 32-bit ints, sorted, as an (m, 2) int64 array."""
+    packed = np.unique((first.astype(np.uint64) << np.uint64(32)) | second.astype(np.uint64))
+    return np.stack(((packed >> np.uint64(32)).astype(np.int64), (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)), axis=1)
 
 
 def cross_pairs(keys: np.ndarray, ids: np.ndarray, ref_keys: np.ndarray, ref_ids: np.ndarray) -> np.ndarray:
@@ -237,4 +236,5 @@ def cross_pairs(keys: np.ndarray, ids: np.ndarray, ref_keys: np.ndarray, ref_ids
             out.append(np.stack((ids[hit], ref_ids[order][pos[hit]]), axis=1))
     if not out:
         return np.zeros((0, 2), dtype=np.int64)
-    return np.unique(np.concatenate(out).astype(np.int64), axis=0)
+    pairs = np.concatenate(out)
+    return _unique_pairs(pairs[:, 0], pairs[:, 1])

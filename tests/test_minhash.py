@@ -93,3 +93,27 @@ def test_sketch_marks_texts_with_a_space_doubled_or_leading() -> None:
     assert valid.tolist() == [True, True, True, False, True, True, True, True, True]
     band, band_valid = Sketcher(12, 7).band_keys(texts)
     assert band.tolist() == keys.tolist() and band_valid.tolist() == valid.tolist()
+
+
+def test_candidate_and_cross_pairs_are_the_bucket_heads_with_each_member() -> None:
+    rng = np.random.default_rng(9)
+    for _ in range(40):
+        n, bands = int(rng.integers(0, 60)), int(rng.integers(1, 6))
+        keys = rng.integers(0, 8, size=(n, bands)).astype(np.uint32)
+        ids = np.sort(rng.choice(5000, size=n, replace=False)).astype(np.int64)
+        ref_keys = rng.integers(0, 8, size=(30, bands)).astype(np.uint32)
+        ref_ids = rng.choice(5000, size=30, replace=False).astype(np.int64)
+        want, cross = set(), set()
+        for b in range(bands):
+            buckets: dict[int, list[int]] = {}
+            for k, i in zip(keys[:, b].tolist(), ids.tolist()):
+                buckets.setdefault(k, []).append(i)
+            want |= {(min(m), i) for m in buckets.values() for i in m if i != min(m)}
+            heads: dict[int, int] = {}
+            for k, i in zip(ref_keys[:, b].tolist(), ref_ids.tolist()):
+                heads[k] = min(heads.get(k, i), i)
+            cross |= {(i, heads[k]) for k, i in zip(keys[:, b].tolist(), ids.tolist()) if k in heads}
+        got = minhash.candidate_pairs(keys, ids)
+        assert got.dtype == np.int64 and got.shape == (len(want), 2) and got.tolist() == sorted(map(list, want))
+        got = minhash.cross_pairs(keys, ids, ref_keys, ref_ids)
+        assert got.dtype == np.int64 and got.tolist() == sorted(map(list, cross))
