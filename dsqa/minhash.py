@@ -196,18 +196,24 @@ def candidate_pairs(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
     Within a bucket every member is paired with the bucket's first (lowest id) member only, so a
     bucket of size s costs s - 1 pairs rather than s * (s - 1) / 2; clustering joins the rest.
     """
+    heads: list[Any] = []
+    members: list[Any] = []
     if len(ids) < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    m = len(ids)
-    # per band (a row), key and id in one 64-bit word: one plain sort orders by key, then id (ids fit 32 bits)
-    both = np.sort((keys.T.astype(np.uint64) << np.uint64(32)) | ids.astype(np.uint64), axis=1)
-    sk = both >> np.uint64(32)
-    sid = (both & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    new = np.ones(both.shape, dtype=bool)
-    new[:, 1:] = sk[:, 1:] != sk[:, :-1]
-    head = np.maximum.accumulate(np.where(new, np.arange(m), 0), axis=1)
-    member = ~new
-    return _unique_pairs(np.take_along_axis(sid, head, axis=1)[member], sid[member])
+    low = np.uint64(0xFFFFFFFF)
+    uids = ids.astype(np.uint64)
+    for b in range(keys.shape[1]):
+        # key and id in one 64-bit word: one plain sort orders by key, then id (ids fit 32 bits)
+        both = np.sort((keys[:, b].astype(np.uint64) << np.uint64(32)) | uids)
+        sk = both >> np.uint64(32)
+        sid = both & low
+        new = np.ones(len(sk), dtype=bool)
+        new[1:] = sk[1:] != sk[:-1]
+        head = np.maximum.accumulate(np.where(new, np.arange(len(sk)), 0))
+        member = ~new
+        heads.append(sid[head[member]])
+        members.append(sid[member])
+    return _unique_pairs(np.concatenate(heads), np.concatenate(members))
 
 
 def _unique_pairs(first: np.ndarray, second: np.ndarray) -> np.ndarray:
