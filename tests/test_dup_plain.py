@@ -52,6 +52,8 @@ EDGES: list[tuple[dict[str, Any], dict[str, Any] | None]] = [
     (_chat(("system", "A"), ("system", "B"), ("user", "Hi"), ("assistant", "Ok")), None),
     (_chat(("user", "Hi"), ("system", "Late"), ("assistant", "Ok")), None),
     (_chat(("user", "Hi"), ("tool", "[1,  2]"), ("assistant", "ok")), None),
+    (_chat(("user", "Hi"), ("tool", '{"temp": 21}'), ("assistant", "ok")), None),  # compared by its values
+    (_chat(("user", "Hi"), ("function", "[1, 2]"), ("assistant", "ok")), None),
     (_chat(("user", "Hi"), ("function", "42"), ("assistant", "ok")), None),
     (_chat(("user", "Hi"), ("assistant", "Hello"), tools=[{"type": "function"}]), None),
     (_chat(("user", "Hi"), (None, "Hello")), None),

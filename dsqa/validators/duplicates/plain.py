@@ -30,11 +30,9 @@ class Shape:
 
     @classmethod
     def of(cls, roles: list[str]) -> Shape:
-        """The shape of a record with these roles (strings)."""
+        """The shape of a record with these roles (strings of a clean line: ASCII)."""
         system = sum(r in _SYSTEM_ROLES for r in roles)
         if any(r in _TOOL_ROLES for r in roles) or system > 1 or (system and roles[0] not in _SYSTEM_ROLES):
-            return cls(False)
-        if not all(r.isascii() for r in roles):
             return cls(False)
         pieces: list[str | None] = []
         for i, r in enumerate(roles):

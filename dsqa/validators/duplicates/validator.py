@@ -130,7 +130,7 @@ class DuplicatesValidator(Validator):
         found = plain_chat(value, self._shapes) if self._plain and clean and record.format == CHAT else None
         if found is not None and (self._near or b"  " not in found[3]) and len(found[3]) <= SKETCH_MAX_BYTES:
             exact, context, answer, text = found
-            if self._near:  # the sketch looks for two spaces in a row, else the general path makes this record
+            if self._near:  # the sketch looks for two spaces in a row; a record with them is made again (_redo)
                 self._unsure.append((len(self._pending), len(self._lines), value))
         else:
             t = texts_of(value, record.format, self._scope, self._norm, clean)
