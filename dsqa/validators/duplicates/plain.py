@@ -36,7 +36,7 @@ class Shape:
             return cls(False)
         pieces: list[str | None] = []
         for i, r in enumerate(roles):
-            pieces += [f"{'t' if i == 0 else chr(0xFF)}<{r}> ", None]
+            pieces += [("t" if i == 0 else "\xff") + "<" + r + "> ", None]
         last = len(roles) - 1
         while last >= 0 and roles[last] != "assistant":
             last -= 1
