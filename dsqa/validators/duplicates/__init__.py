@@ -1,6 +1,7 @@
 """Exact duplicates, near-duplicates (MinHash LSH + rapidfuzz), conflicting answers and leakage, a module per check.
 
-``texts`` (the normalised texts of a record and their digests), ``exact`` (DUP001), ``near``
+``texts`` (the normalised texts of a record and their digests), ``plain`` (the same, fast, for
+the common plain chat record), ``exact`` (DUP001), ``near``
 (DUP002: candidates, verification, clusters), ``conflicts`` (DUP003), ``leakage`` (DUP004,
 DUP005), ``similar`` (the similarity measure) and ``validator`` (the streaming state, the re-read
 of candidate texts and DUP006).

@@ -9,11 +9,13 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ...formats import CHAT
 from ...model import Finding, Record, Severity
 from ...stats import DuplicatesStats
 from ..base import Code, DatasetContext, Validator
 from . import conflicts, exact, leakage, near
 from .exact import first_of
+from .plain import Shape, plain_chat
 from .texts import FORMAT_OF as _FORMAT_OF
 from .texts import FORMATS, _digest, _Normaliser, _Texts, clean_line, digests, texts_of
 
@@ -105,6 +107,11 @@ class DuplicatesValidator(Validator):
         self._valid = bytearray()
         self._pending: list[bytes] = []
         self._pending_bytes = 0
+        #: the pending texts of the fast path, not yet known to be normal: (index in pending, position, record value)
+        self._unsure: list[tuple[int, int, dict[str, Any]]] = []
+        #: the fast path for plain chat records (not in reference mode); the role sequences it has seen
+        self._plain = not context.reference and self._scope == "conversation" and not self._norm.fold
+        self._shapes: dict[str, Shape] = {}
         self._train: list[DuplicatesValidator] = []
         self._np: dict[str, Any] | None = None
         #: the file is a JSON array, whose records messages name by index (None: not looked at yet)
@@ -119,16 +126,23 @@ class DuplicatesValidator(Validator):
         value = record.value
         if not isinstance(value, dict):
             return ()
-        t = texts_of(value, record.format, self._scope, self._norm, clean_line(record.raw))
+        clean = clean_line(record.raw)
+        found = plain_chat(value, self._shapes) if self._plain and clean and record.format == CHAT else None
+        if found is not None and (self._near or b"  " not in found[3]) and len(found[3]) <= SKETCH_MAX_BYTES:
+            exact, context, answer, text = found
+            if self._near:  # the sketch looks for two spaces in a row; a record with them is made again (_redo)
+                self._unsure.append((len(self._pending), len(self._lines), value))
+        else:
+            t = texts_of(value, record.format, self._scope, self._norm, clean)
+            exact, context, answer = digests(t)
+            text = t.scope.encode("utf-8", "surrogatepass") if self._near else b""
         self._lines.append(record.line)
         self._index.append(record.index)
         self._fmt.append(FORMATS.get(record.format, 0))
-        exact, context, answer = digests(t)
         self._exact.append(exact)
         self._context.append(context)
         self._answer.append(answer)
         if self._near:
-            text = t.scope.encode("utf-8", "surrogatepass")
             if len(text) > SKETCH_MAX_BYTES:
                 text = text[:SKETCH_MAX_BYTES].rstrip(b" ")
             self._pending.append(text)
@@ -142,11 +156,29 @@ class DuplicatesValidator(Validator):
             return
         from ...minhash import Sketcher
 
-        keys, valid = Sketcher.shared(self.options["bands"], self.options["rows"]).band_keys(self._pending)
+        sketcher = Sketcher.shared(self.options["bands"], self.options["rows"])
+        keys, valid, spaced = sketcher.sketch(self._pending)
+        if self._unsure and spaced.any():
+            self._redo(sketcher, keys, valid, spaced)
         self._keys.frombytes(keys.tobytes())
         self._valid.extend(valid.astype("u1").tobytes())
         self._pending = []
         self._pending_bytes = 0
+        self._unsure = []
+
+    def _redo(self, sketcher: Any, keys: Any, valid: Any, spaced: Any) -> None:
+        """The records of the fast path (``plain_chat``) whose scope text holds two spaces in a row,
+        made again by the general path: their digests, and the keys of their normalised texts."""
+        pending, at = [], []
+        for i, pos, value in self._unsure:
+            if spaced[i]:
+                t = texts_of(value, CHAT, self._scope, self._norm, True)
+                self._exact[pos], self._context[pos], self._answer[pos] = digests(t)
+                text = t.scope.encode("utf-8", "surrogatepass")
+                pending.append(text[:SKETCH_MAX_BYTES].rstrip(b" ") if len(text) > SKETCH_MAX_BYTES else text)
+                at.append(i)
+        if at:
+            keys[at], valid[at] = sketcher.band_keys(pending)
 
     def __getstate__(self) -> dict[str, Any]:
         self._sketch()  # workers hand back finished signatures, never texts
