@@ -81,7 +81,8 @@ class _TooDeep(Exception):
 
 
 def key_count(value: dict[str, Any]) -> int:
-    """How many keys ``value`` and every object in it hold; -1 when it nests over MAX_DEPTH levels."""
+    """How many keys ``value`` and every object in it hold, plus the colons in their string values
+    (not in keys); -1 when it nests over MAX_DEPTH levels."""
     try:
         return _object_keys(value, MAX_DEPTH)
     except _TooDeep:
@@ -94,7 +95,9 @@ def _object_keys(value: dict[str, Any], room: int) -> int:
     n = len(value)
     for item in value.values():
         kind = item.__class__
-        if kind is dict:
+        if kind is str:
+            n += item.count(":")
+        elif kind is dict:
             n += _object_keys(item, room - 1)
         elif kind is list:
             n += _list_keys(item, room - 1)
@@ -107,51 +110,33 @@ def _list_keys(items: list[Any], room: int) -> int:
     n = 0
     for item in items:
         kind = item.__class__
-        if kind is dict:
-            # a flat object in a list (a chat message) is counted here, without a call
-            n += len(item)
-            for inner in item.values():
-                inner_kind = inner.__class__
-                if inner_kind is dict:
-                    n += _object_keys(inner, room - 2 if room > 1 else _deep())
-                elif inner_kind is list:
-                    n += _list_keys(inner, room - 2 if room > 1 else _deep())
+        if kind is str:
+            n += item.count(":")
+        elif kind is dict:
+            n += _object_keys(item, room - 1)
         elif kind is list:
             n += _list_keys(item, room - 1)
     return n
 
 
-def _deep() -> int:
-    raise _TooDeep
-
-
-#: a quote that may end a key, and the colon after it: not a quote after a lone backslash (escaped)
-_KEY_END = re.compile(r'"(?<!(?<!\\)\\")[ \t\r\n]*:')
-_KEY_END_BYTES = re.compile(_KEY_END.pattern.encode())
-
-
 def may_repeat_key(text: str | bytes, value: dict[str, Any], start: int = 0, end: int = sys.maxsize) -> bool:
-    """Prefilter of RDR011 (and RDR014): False only when no object in ``value``, parsed from
+    """Prefilter of RDR011 and RDR014: False only when no object in ``value``, parsed from
     ``text[start:end]``, holds a key twice in the text, and ``value`` nests MAX_DEPTH levels at most.
 
     Every key written in the text is followed by its own colon outside any string, so the text
     holds at least as many colons as keys, and as many keys as the parsed objects hold, one fewer
-    for each repeat: when the colons are as many as the parsed keys, no key repeats. The keys of
-    the objects near the top (``_near_keys``) are counted first; when the colons are as many, the
-    objects further down hold no key, so they are empty, and only lists (one '[' each) nest there.
-    Colons in strings (times, URLs, "Note:") make a second count: a colon after a quote that no
-    lone backslash escapes, as every key's colon is.
+    for each repeat: when the colons are as many as the parsed keys, no key repeats.
+
+    The keys of the objects near the top (``_near_keys``) are counted first; when the colons are
+    as many, the objects further down hold no key, so they are empty, and only lists (one '['
+    each) nest there. Else colons in strings (times, URLs, "Note:") are counted too: a colon in a
+    string value is in the text as it is, unless it is written as an escape (\\u003a).
     """
     is_bytes = text.__class__ is bytes
     colons = text.count(b":" if is_bytes else ":", start, end)
     if colons == _near_keys(value) and text.count(b"[" if is_bytes else "[", start, end) + 3 <= MAX_DEPTH:
         return False
-    keys = key_count(value)
-    if keys < 0:
-        return True
-    if colons == keys:
-        return False
-    return len((_KEY_END_BYTES if is_bytes else _KEY_END).findall(text, start, end)) != keys
+    return colons != key_count(value) or text.find(b"\\u003" if is_bytes else "\\u003", start, end) >= 0
 
 
 def _near_keys(value: dict[str, Any]) -> int:
@@ -256,12 +241,17 @@ def _may_nest_deep(raw: bytes | str) -> bool:
     return raw.count("[") + raw.count("{") > MAX_DEPTH
 
 
-def _may_hold_surrogate(raw: bytes | str) -> bool:
+#: the escape of a surrogate (\\ud800 to \\udfff) starts so
+_SURROGATE_ESCAPE = re.compile(r"\\u(?:d|D)")
+_SURROGATE_ESCAPE_BYTES = re.compile(_SURROGATE_ESCAPE.pattern.encode())
+
+
+def _may_hold_surrogate(raw: bytes | str, start: int = 0, end: int = sys.maxsize) -> bool:
     """Prefilter of RDR013: UTF-8 text holds no surrogate, so a lone one is a \\u escape."""
     # the backslash test is a memchr; few lines hold escapes at all
     if raw.__class__ is bytes:
-        return b"\\" in raw and (b"\\ud" in raw or b"\\uD" in raw)
-    return "\\" in raw and ("\\ud" in raw or "\\uD" in raw)
+        return raw.find(b"\\", start, end) >= 0 and _SURROGATE_ESCAPE_BYTES.search(raw, start, end) is not None
+    return raw.find("\\", start, end) >= 0 and _SURROGATE_ESCAPE.search(raw, start, end) is not None
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -662,7 +652,7 @@ def _parse(path: str, line_no: int, content: bytes, col_offset: int, reference: 
     value = _FAILED if reference else _scan_whole(text)
     if value.__class__ is dict and not may_repeat_key(content, value):
         # no key twice, no deeper than MAX_DEPTH: a number too large and a lone surrogate are left
-        problem = _hostile(path, line_no, content, value, shallow=True) if _ODD or b"\\" in content else None
+        problem = _hostile(path, line_no, content, value, shallow=True) if _ODD or _may_hold_surrogate(content) else None
     else:
         if value is _FAILED or value.__class__ is dict:
             try:
@@ -977,7 +967,7 @@ def _element_problem(path: str, line: int, text: str, start: int, end: int, valu
         _ODD.clear()
         value = _DECODER.raw_decode(text, start)[0]
         return _hostile(path, line, text[start:end], value, reference=reference)
-    if _ODD or text.find("\\", start, end) >= 0:
+    if _ODD or _may_hold_surrogate(text, start, end):
         return _hostile(path, line, text[start:end], value, shallow=True)
     return None
 
