@@ -921,7 +921,7 @@ def _element(
     line = stream.current_line()
     while True:
         try:
-            value, end = _scan_at(stream.buf, stream.pos, reference)
+            value, end, cleared = _scan_at(stream.buf, stream.pos, reference)
         except (ValueError, RecursionError) as exc:
             if len(stream.buf) - stream.pos > max_line_bytes:
                 return _skip_element(stream, path, line, index, max_line_bytes)
@@ -940,7 +940,7 @@ def _element(
     if not isinstance(value, dict):
         record.problems = (_with_span(_not_object(path, line, value), stream, start, end),)
         return record, True
-    problem = _element_problem(path, line, stream.buf, start, end, value, reference)
+    problem = _element_problem(path, line, stream.buf, start, end, value, cleared, reference)
     if problem is not None:
         record.problems = (_with_span(problem, stream, start, end),)
         if problem.code != "RDR011":
@@ -948,24 +948,31 @@ def _element(
     return record, True
 
 
-def _scan_at(text: str, pos: int, reference: bool) -> tuple[Any, int]:
-    """The value of the JSON document at ``text[pos:]`` and where it ends, read by the C scanner
-    alone (by the hooked decoder in ``reference`` mode, or to raise the error the finding quotes)."""
+def _scan_at(text: str, pos: int, reference: bool) -> tuple[Any, int, bool]:
+    """The value of the JSON document at ``text[pos:]``, where it ends, and whether
+    ``may_repeat_key`` cleared it, read by the C scanner alone; read by the hooked decoder in
+    ``reference`` mode, when a key may repeat in it, or to raise the error the finding quotes."""
     _ODD.clear()
     if not reference:
         try:
-            return _SCAN(text, pos)  # type: ignore[no-any-return]
+            value, end = _SCAN(text, pos)
         except (StopIteration, ValueError, RecursionError):
-            _ODD.clear()
-    return _DECODER.raw_decode(text, pos)
-
-
-def _element_problem(path: str, line: int, text: str, start: int, end: int, value: dict[str, Any], reference: bool) -> Finding | None:
-    """What ``_hostile`` finds in the object at ``text[start:end]``, read again with the pairs hook
-    when a key may repeat in it."""
-    if reference or may_repeat_key(text, value, start, end):
+            pass
+        else:
+            if value.__class__ is not dict:
+                return value, end, False
+            if not may_repeat_key(text, value, pos, end):
+                return value, end, True
         _ODD.clear()
-        value = _DECODER.raw_decode(text, start)[0]
+    value, end = _DECODER.raw_decode(text, pos)
+    return value, end, False
+
+
+def _element_problem(
+    path: str, line: int, text: str, start: int, end: int, value: dict[str, Any], cleared: bool, reference: bool
+) -> Finding | None:
+    """What ``_hostile`` finds in the object at ``text[start:end]`` (``cleared``: by ``may_repeat_key``)."""
+    if not cleared:
         return _hostile(path, line, text[start:end], value, reference=reference)
     if _ODD or _may_hold_surrogate(text, start, end):
         return _hostile(path, line, text[start:end], value, shallow=True)

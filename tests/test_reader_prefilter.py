@@ -5,6 +5,7 @@ record, every raw-text test off) makes of it, on generated records and on the de
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -210,3 +211,14 @@ def test_the_engine_reports_alike_in_both_modes(tmp_path: Path) -> None:
     fast = [f.to_dict() for f in check([path], config).findings]
     assert fast == [f.to_dict() for f in check([path], config, reference=True).findings]
     assert sorted({f["code"] for f in fast if f["code"].startswith("RDR")}) == ["RDR011", "RDR012", "RDR013", "RDR014"]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_records_nested_near_the_recursion_limit_read_alike(tmp_path: Path, suffix: str) -> None:
+    """Around the depth where the parser gives up (the pairs hook takes one more frame than the
+    C scanner alone), each record is what the reference read makes of it."""
+    limit = sys.getrecursionlimit()
+    records = ['{"a": ' * d + "1" + "}" * d for d in range(limit - 250, limit + 2)]
+    seen = assert_same(_write(tmp_path, suffix, records))
+    codes = {code for r in _codes(seen) for code in r}
+    assert codes == {"RDR014", "RDR001"}  # an array is not read past its first RDR001
