@@ -649,7 +649,15 @@ def _parse(path: str, line_no: int, content: bytes, col_offset: int, reference: 
             "re-encode the file as UTF-8",
             {"column": exc.start + 1},
         )
-    value = _FAILED if reference else _scan_whole(text)
+    value = _FAILED
+    if not reference:
+        _ODD.clear()
+        try:
+            value, end = _SCAN(text, 0)
+        except (StopIteration, ValueError, RecursionError):
+            pass
+        else:
+            value = value if end == len(text) else _FAILED  # blanks after it: ``loads`` reads them
     if value.__class__ is dict and not may_repeat_key(content, value):
         # no key twice, no deeper than MAX_DEPTH: a number too large and a lone surrogate are left
         problem = _hostile(path, line_no, content, value, shallow=True) if _ODD or _may_hold_surrogate(content) else None
@@ -680,18 +688,8 @@ def _nul_byte(path: str, line_no: int, content: bytes) -> Finding | None:
     )
 
 
-#: what ``_scan_whole`` returns for text that is not one JSON document with nothing around it
+#: the value of a line that the C scanner alone did not read (``loads`` then reads it, or says why)
 _FAILED = object()
-
-
-def _scan_whole(text: str) -> Any:
-    """The value of ``text`` read by the C scanner alone, or _FAILED (``loads`` then says why)."""
-    _ODD.clear()
-    try:
-        value, end = _SCAN(text, 0)
-    except (StopIteration, ValueError, RecursionError):
-        return _FAILED
-    return value if end == len(text) else _FAILED
 
 
 def _bom_finding(path: str, what: str) -> Finding:
