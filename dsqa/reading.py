@@ -77,12 +77,12 @@ def loads(text: str) -> Any:
 
 
 class _TooDeep(Exception):
-    """A value nests deeper than MAX_DEPTH: the walk of ``key_count`` stops."""
+    """A value nests deeper than MAX_DEPTH: the walk of ``keys_and_colons`` stops."""
 
 
-def key_count(value: dict[str, Any]) -> int:
-    """How many keys ``value`` and every object in it hold, plus the colons in their string values
-    (not in keys); -1 when it nests over MAX_DEPTH levels."""
+def keys_and_colons(value: dict[str, Any]) -> int:
+    """How many keys ``value`` and every object in it hold, plus the colons in the strings it
+    holds (not in its keys); -1 when it nests over MAX_DEPTH levels."""
     try:
         return _object_keys(value, MAX_DEPTH)
     except _TooDeep:
@@ -129,8 +129,9 @@ def may_repeat_key(text: str | bytes, value: dict[str, Any], start: int = 0, end
 
     The keys of the objects near the top (``_near_keys``) are counted first; when the colons are
     as many, the objects further down hold no key, so they are empty, and only lists (one '['
-    each) nest there. Else colons in strings (times, URLs, "Note:") are counted too: a colon in a
-    string value is in the text as it is, unless it is written as an escape (\\u003a).
+    each) nest there. Else colons in strings (times, URLs, "Note:") are counted too
+    (``keys_and_colons``): a colon in a string value is in the text as it is, unless it is
+    written as an escape (\\u003a); those in keys are left out, which only makes the test stricter.
     """
     is_bytes = text.__class__ is bytes
     colons = text.count(b":" if is_bytes else ":", start, end)
@@ -140,7 +141,7 @@ def may_repeat_key(text: str | bytes, value: dict[str, Any], start: int = 0, end
         first = text.find(bracket, start, end)
         if first < 0 or text.find(bracket, first + 1, end) < 0 or text.count(bracket, start, end) + 3 <= MAX_DEPTH:
             return False
-    return colons != key_count(value) or text.find(b"\\u003" if is_bytes else "\\u003", start, end) >= 0
+    return colons != keys_and_colons(value) or text.find(b"\\u003" if is_bytes else "\\u003", start, end) >= 0
 
 
 def _near_keys(value: dict[str, Any]) -> int:

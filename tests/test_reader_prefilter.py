@@ -193,7 +193,7 @@ def test_the_first_count_decides_a_record_with_no_colon_in_its_strings(kind: typ
     without the full count; one with colons in its strings, by the full count."""
     plain = _MESSAGE % '"Hi there"'
     calls: list[int] = []
-    monkeypatch.setattr(reading, "key_count", lambda value: calls.append(1) or -1)
+    monkeypatch.setattr(reading, "keys_and_colons", lambda value: calls.append(1) or -1)
     text: Any = plain.encode("utf-8") if kind is bytes else plain
     assert not may_repeat_key(text, json.loads(plain))
     assert calls == []
@@ -222,3 +222,27 @@ def test_records_nested_near_the_recursion_limit_read_alike(tmp_path: Path, suff
     seen = assert_same(_write(tmp_path, suffix, records))
     codes = {code for r in _codes(seen) for code in r}
     assert codes == {"RDR014", "RDR001"}  # an array is not read past its first RDR001
+
+
+#: lines the C scanner alone does not read (or reads to no object), and what both modes say of each
+BROKEN_LINES = [
+    (b'{"a": "x\x00y"}', ["RDR007"]),  # NUL in a string: no JSON text holds one, so the parse fails first
+    (b'{"a": 1}\x00', ["RDR007"]),
+    (b'{"a": "\xff\x00"}', ["RDR007"]),  # a NUL byte wins over invalid UTF-8, as it did before the parse came first
+    (b'{"a": "\xff"}', ["RDR002"]),
+    (b'{"a": 1}   ', []),  # blanks after the object: the hooked decoder reads them
+    (b'  {"a": 1, "a": 2}', ["RDR011"]),
+    (b'{"a": 1}{"b": 2}', ["RDR001"]),
+    (b'{"a": "unterminated', ["RDR001"]),
+    (b'{"a": NaN}', ["RDR001"]),
+    (b'[1e400, {"a": 1, "a": 2}]', ["RDR006"]),
+    (b'"text"', ["RDR006"]),
+    (b"null", ["RDR006"]),
+]
+
+
+@pytest.mark.parametrize(("line", "codes"), BROKEN_LINES)
+def test_lines_that_do_not_parse_read_alike_in_both_modes(tmp_path: Path, line: bytes, codes: list[str]) -> None:
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(b'{"ok": 1}\n' + line + b"\n")
+    assert _codes(assert_same(path)) == [[], codes]
