@@ -191,18 +191,19 @@ def test_no_demo_record_is_read_twice(demo: Path) -> None:
 def test_the_first_count_decides_a_record_with_no_colon_in_its_strings(kind: type, monkeypatch: pytest.MonkeyPatch) -> None:
     """A chat record with no colon in its text is let through by the colons and keys near the top,
     without the full count; one with colons in its strings, by the full count."""
+    def written(text: str) -> Any:
+        return text.encode("utf-8") if kind is bytes else text
+
     plain = _MESSAGE % '"Hi there"'
     calls: list[int] = []
     monkeypatch.setattr(reading, "keys_and_colons", lambda value: calls.append(1) or -1)
-    text: Any = plain.encode("utf-8") if kind is bytes else plain
-    assert not may_repeat_key(text, json.loads(plain))
+    assert not may_repeat_key(written(plain), json.loads(plain))
     assert calls == []
     monkeypatch.undo()
     colons = _MESSAGE % '"Note: at 10:30, see http://example.org"'
-    text = colons.encode("utf-8") if kind is bytes else colons
-    assert not may_repeat_key(text, json.loads(colons))
-    assert may_repeat_key(text.replace(b'"role"' if kind is bytes else '"role"', b'"content"' if kind is bytes else '"content"', 1),
-                          json.loads(colons.replace('"role"', '"content"', 1)))
+    assert not may_repeat_key(written(colons), json.loads(colons))
+    twice = colons.replace('"role"', '"content"', 1)  # the first message holds "content" twice
+    assert may_repeat_key(written(twice), json.loads(twice))
 
 
 def test_the_engine_reports_alike_in_both_modes(tmp_path: Path) -> None:
