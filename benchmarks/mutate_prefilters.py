@@ -30,9 +30,10 @@ TARGETS = [
     (CONTENT + "lines.py", ["_ESCAPED_ASCII", "line_gates"]),
     ("dsqa/redact.py", ["KINDS"]),
     ("dsqa/validators/sensitive/lines.py", ["__call__"]),
+    ("dsqa/reading.py", ["may_repeat_key", "_may_nest_deep", "_may_hold_surrogate", "_SURROGATE_ESCAPE"]),
 ]
 #: constants that hold a regular expression: its alternatives are deleted one at a time
-REGEXES = {"_N_LITERALS", "_N_FOREIGN", "_BRACKET_LINE", "_ESCAPED_ASCII"}
+REGEXES = {"_N_LITERALS", "_N_FOREIGN", "_BRACKET_LINE", "_ESCAPED_ASCII", "_SURROGATE_ESCAPE"}
 DEFAULT_TESTS = "tests/test_prefilters.py tests/test_content_sensitive_rules.py"
 
 
@@ -102,7 +103,7 @@ def _mutants_of(root: Path, path: str, names: list[str]) -> list[Mutant]:
         name = getattr(node, "name", None)
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], (ast.Name, ast.Tuple)):
             target = node.targets[0]
-            name = target.id if isinstance(target, ast.Name) else target.elts[0].id  # type: ignore[attr-defined]
+            name = target.id if isinstance(target, ast.Name) else getattr(target.elts[0], "id", None)  # type: ignore[attr-defined]
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             name = node.target.id
         if name not in names or not isinstance(node, (ast.FunctionDef, ast.Assign, ast.AnnAssign)):

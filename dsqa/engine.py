@@ -173,7 +173,7 @@ class _Pass:
         batch_bytes = 0
         sign = any(v.wants_signature for v in self.validators)
         mapper = self.source_map
-        records = read_records(path, display, max_line_bytes=max_line, span=span)
+        records = read_records(path, display, max_line_bytes=max_line, span=span, reference=self.reference)
         if progress is not None:
             records = _counted(records, progress)
         for record in records:

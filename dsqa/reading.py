@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import sys
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 from itertools import islice
@@ -64,12 +65,98 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_float, object_pairs_hook=_object)
+#: the C scanner with no pairs hook (a Python call and a list of pairs per object): objects are
+#: built in C, and ``may_repeat_key`` says which records the hooked decoder must read again
+_SCAN = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_float).scan_once
 
 
 def loads(text: str) -> Any:
     """Parse one JSON document strictly (no NaN or Infinity)."""
     _ODD.clear()
     return _DECODER.decode(text)
+
+
+class _TooDeep(Exception):
+    """A value nests deeper than MAX_DEPTH: the walk of ``keys_and_colons`` stops."""
+
+
+def keys_and_colons(value: dict[str, Any]) -> int:
+    """How many keys ``value`` and every object in it hold, plus the colons in the strings it
+    holds (not in its keys); -1 when it nests over MAX_DEPTH levels."""
+    try:
+        return _object_keys(value, MAX_DEPTH)
+    except _TooDeep:
+        return -1
+
+
+def _object_keys(value: dict[str, Any], room: int) -> int:
+    if not room:
+        raise _TooDeep
+    n = len(value)
+    for item in value.values():
+        kind = item.__class__
+        if kind is str:
+            n += item.count(":")
+        elif kind is dict:
+            n += _object_keys(item, room - 1)
+        elif kind is list:
+            n += _list_keys(item, room - 1)
+    return n
+
+
+def _list_keys(items: list[Any], room: int) -> int:
+    if not room:
+        raise _TooDeep
+    n = 0
+    for item in items:
+        kind = item.__class__
+        if kind is str:
+            n += item.count(":")
+        elif kind is dict:
+            n += _object_keys(item, room - 1)
+        elif kind is list:
+            n += _list_keys(item, room - 1)
+    return n
+
+
+def may_repeat_key(text: str | bytes, value: dict[str, Any], start: int = 0, end: int = sys.maxsize) -> bool:
+    """Prefilter of RDR011 and RDR014: False only when no object in ``value``, parsed from
+    ``text[start:end]``, holds a key twice in the text, and ``value`` nests MAX_DEPTH levels at most.
+
+    Every key written in the text is followed by its own colon outside any string, so the text
+    holds at least as many colons as keys, and as many keys as the parsed objects hold, one fewer
+    for each repeat: when the colons are as many as the parsed keys, no key repeats.
+
+    The keys of the objects near the top (``_near_keys``) are counted first; when the colons are
+    as many, the objects further down hold no key, so they are empty, and only lists (one '['
+    each) nest there. Else colons in strings (times, URLs, "Note:") are counted too
+    (``keys_and_colons``): a colon in a string value is in the text as it is, unless it is
+    written as an escape (\\u003a); those in keys are left out, which only makes the test stricter.
+    """
+    is_bytes = text.__class__ is bytes
+    colons = text.count(b":" if is_bytes else ":", start, end)
+    if colons == _near_keys(value):
+        bracket = b"[" if is_bytes else "["
+        # two memchr calls tell the usual line (one list) quicker than a count
+        first = text.find(bracket, start, end)
+        if first < 0 or text.find(bracket, first + 1, end) < 0 or text.count(bracket, start, end) + 3 <= MAX_DEPTH:
+            return False
+    return colons != keys_and_colons(value) or text.find(b"\\u003" if is_bytes else "\\u003", start, end) >= 0
+
+
+def _near_keys(value: dict[str, Any]) -> int:
+    """The keys of ``value``, of the objects in it, and of the objects in its lists (most records'
+    objects: a chat record's messages), at most the keys of every object in it."""
+    n = len(value)
+    for item in value.values():
+        kind = item.__class__
+        if kind is list:
+            for inner in item:
+                if inner.__class__ is dict:
+                    n += len(inner)
+        elif kind is dict:
+            n += len(item)
+    return n
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -111,11 +198,12 @@ def depth(value: Any) -> int:
     return deepest
 
 
-def _hostile(path: str, line: int, raw: bytes | str, value: Any) -> Finding | None:
+def _hostile(path: str, line: int, raw: bytes | str, value: Any, *, shallow: bool = False, reference: bool = False) -> Finding | None:
     """The finding of a parsed record that the checks must not see, or that parsed to something other than it says.
 
-    Cheap tests on the raw text come first: nesting needs more brackets than MAX_DEPTH, a lone
-    surrogate needs a backslash escape.
+    Cheap tests on the raw text come first (not in ``reference`` mode): nesting needs more
+    brackets than MAX_DEPTH, a lone surrogate needs a backslash escape. ``shallow``: the record
+    is known to nest MAX_DEPTH levels at most.
     """
     number = _ODD.get("number")
     if number is not None:
@@ -124,8 +212,8 @@ def _hostile(path: str, line: int, raw: bytes | str, value: Any) -> Finding | No
             f"number {_short(number)} is too large for a 64-bit float (it reads as infinity); record not checked further",
             "write a smaller number, or the value as a string",
         )
-    if raw.count("[" if isinstance(raw, str) else b"[") + raw.count("{" if isinstance(raw, str) else b"{") > MAX_DEPTH:
-        levels = depth(value)
+    if not shallow:
+        levels = depth(value) if reference or _may_nest_deep(raw) else 0
         if levels > MAX_DEPTH:
             return _finding(
                 "RDR014", Severity.ERROR, path, line,
@@ -133,18 +221,14 @@ def _hostile(path: str, line: int, raw: bytes | str, value: Any) -> Finding | No
                 "flatten the record; a training example has no use for such nesting",
                 {"depth": levels},
             )
-    if isinstance(raw, str):
-        raw = raw.encode("utf-8", "surrogatepass")
-    # the backslash test is a memchr; few lines hold escapes at all
-    if b"\\" in raw and (b"\\ud" in raw or b"\\uD" in raw):
-        found = _lone_surrogate(value)
-        if found is not None:
-            pointer, escape = found
-            return Finding(
-                "RDR013", Severity.ERROR,
-                f"string at {pointer} holds the lone surrogate {escape}, which is not a character; record not checked further",
-                READER, path, line, pointer, "remove the escape, or pair it with its other half (as in \\ud83d\\ude00)",
-            )
+    found = _lone_surrogate(value) if reference or _may_hold_surrogate(raw) else None
+    if found is not None:
+        pointer, escape = found
+        return Finding(
+            "RDR013", Severity.ERROR,
+            f"string at {pointer} holds the lone surrogate {escape}, which is not a character; record not checked further",
+            READER, path, line, pointer, "remove the escape, or pair it with its other half (as in \\ud83d\\ude00)",
+        )
     key = _ODD.get("key")
     if key is not None:
         return _finding(
@@ -153,6 +237,26 @@ def _hostile(path: str, line: int, raw: bytes | str, value: Any) -> Finding | No
             "keep one value per key; other readers may take the first one",
         )
     return None
+
+
+def _may_nest_deep(raw: bytes | str) -> bool:
+    """Prefilter of RDR014: nesting over MAX_DEPTH levels needs more brackets than that."""
+    if raw.__class__ is bytes:
+        return raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
+    return raw.count("[") + raw.count("{") > MAX_DEPTH
+
+
+#: the escape of a surrogate (\\ud800 to \\udfff) starts so
+_SURROGATE_ESCAPE = re.compile(r"\\u(?:d|D)")
+_SURROGATE_ESCAPE_BYTES = re.compile(_SURROGATE_ESCAPE.pattern.encode())
+
+
+def _may_hold_surrogate(raw: bytes | str, start: int = 0, end: int = sys.maxsize) -> bool:
+    """Prefilter of RDR013: UTF-8 text holds no surrogate, so a lone one is a \\u escape."""
+    # the backslash test is a memchr; few lines hold escapes at all
+    if raw.__class__ is bytes:
+        return raw.find(b"\\", start, end) >= 0 and _SURROGATE_ESCAPE_BYTES.search(raw, start, end) is not None
+    return raw.find("\\", start, end) >= 0 and _SURROGATE_ESCAPE.search(raw, start, end) is not None
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -331,6 +435,7 @@ def read_records(
     *,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     span: Span | None = None,
+    reference: bool = False,
 ) -> Iterator[Record]:
     """Yield every record of a JSONL file, or of a file holding a JSON array, in file order.
 
@@ -338,20 +443,21 @@ def read_records(
     line is lost silently; blank lines and file-level oddities come out as records with no value
     (index -1). A file of the wrong kind (compressed, CSV...) is one such record, with RDR010.
     ``span`` restricts reading to a byte range of a JSONL file (see ``spans.split_lines``).
+    ``reference``: every prefilter off, each record parsed with the pairs hook (for tests).
     """
     name = display if display is not None else str(path)
     with open_source(path) as f:
         if span is not None:
             f.seek(span.start)
-            yield from _read_lines(f, name, max_line_bytes, span)
+            yield from _read_lines(f, name, max_line_bytes, span, reference)
             return
         kind = _kind(_head(f, path), path, name)
         if kind.wrong is not None:
             yield Record(name, 1, -1, problems=(kind.wrong,))
         elif kind.array:
-            yield from _read_array(f, name, max_line_bytes)
+            yield from _read_array(f, name, max_line_bytes, reference)
         else:
-            yield from _read_lines(f, name, max_line_bytes)
+            yield from _read_lines(f, name, max_line_bytes, None, reference)
 
 
 def records_at(
@@ -464,19 +570,29 @@ def crlf_finding(path: str, first_line: int, count: int) -> Finding:
     )
 
 
-def _read_lines(f: BinaryIO, path: str, max_line_bytes: int, span: Span | None = None) -> Iterator[Record]:
+def _read_lines(
+    f: BinaryIO, path: str, max_line_bytes: int, span: Span | None = None, reference: bool = False
+) -> Iterator[Record]:
     line_no, index, end = (span.line - 1, span.index, span.end) if span else (0, 0, None)
     crlf_lines = first_crlf = 0
+    readline = f.readline
     while end is None or f.tell() < end:
-        chunk = f.readline(_CHUNK)
-        if not chunk:
+        raw = readline(_CHUNK)
+        if not raw:
             break
         line_no += 1
-        raw, size = _whole_line(f, chunk, max_line_bytes)
-        if raw is not None and raw.endswith(b"\r\n"):
+        size = len(raw)
+        if not raw.endswith(b"\n"):
+            raw, size = _rest_of_line(f, raw, max_line_bytes)
+        if raw is None or not raw.endswith(b"\n"):
+            content = raw
+        elif raw.endswith(b"\r\n"):
+            content = raw[:-2]
             crlf_lines += 1
             first_crlf = first_crlf or line_no
-        record = _line_record(path, line_no, index, raw, size, max_line_bytes)
+        else:
+            content = raw[:-1]
+        record = _content_record(path, line_no, index, content, size, max_line_bytes, reference)
         if record.index >= 0:
             index += 1
         yield record
@@ -497,6 +613,13 @@ def _line_record(path: str, line_no: int, index: int, raw: bytes | None, size: i
         content = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
     else:
         content = raw
+    return _content_record(path, line_no, index, content, size, max_line_bytes)
+
+
+def _content_record(
+    path: str, line_no: int, index: int, content: bytes | None, size: int, max_line_bytes: int, reference: bool = False
+) -> Record:
+    """The record of one line without its line ending (None: over the limit), of ``size`` bytes with it."""
     if content is None or len(content) > max_line_bytes:
         return Record(path, line_no, index, problems=(_finding(
             "RDR008", Severity.ERROR, path, line_no,
@@ -504,61 +627,74 @@ def _line_record(path: str, line_no: int, index: int, raw: bytes | None, size: i
             "split the example or raise validators.reader.max_line_bytes in the rule pack",
             {"bytes": size},
         ),))
-    problems: list[Finding] = []
-    col_offset = 0
+    bom: tuple[Finding, ...] = ()
     if line_no == 1 and content.startswith(BOM):
         content = content[3:]
-        col_offset = 1
-        problems.append(_bom_finding(path, "JSONL"))
-    if not content.strip():
-        problems.append(_finding(
+        bom = (_bom_finding(path, "JSONL"),)
+    if not content or content.isspace():  # what strip() strips, without a copy of the line
+        return Record(path, line_no, -1, problems=(*bom, _finding(
             "RDR005", Severity.WARNING, path, line_no, "blank line",
             "remove blank lines; every line of a JSONL file must hold one example",
-        ))
-        return Record(path, line_no, -1, problems=tuple(problems))
-    record = Record(path, line_no, index, raw=content)
-    problem = _parse_into(record, content, col_offset)
-    if problem is not None:
-        problems.append(problem)
-    record.problems = tuple(problems)
-    return record
+        )))
+    value, problem = _parse(path, line_no, content, len(bom), reference)
+    return Record(path, line_no, index, value, content, bom if problem is None else (*bom, problem))
 
 
-def _parse_into(record: Record, content: bytes, col_offset: int) -> Finding | None:
-    """Decode and parse one line into ``record.value``; the finding that stopped it, if any."""
-    path, line_no = record.path, record.line
-    nul = content.find(b"\x00")
-    if nul >= 0:
-        return _finding(
-            "RDR007", Severity.ERROR, path, line_no,
-            f"NUL byte at byte {nul + 1}; line not parsed",
-            "a NUL byte usually means a UTF-16 or binary file; re-export as UTF-8 JSONL",
-            {"column": nul + 1},
-        )
+def _parse(path: str, line_no: int, content: bytes, col_offset: int, reference: bool) -> tuple[Any, Finding | None]:
+    """The value of one line (None when it is not a usable object), and the finding about it, if any."""
+    # a NUL byte is looked for only in a line that does not parse: JSON text cannot hold one
+    if reference and b"\x00" in content:
+        return None, _nul_byte(path, line_no, content)
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return _finding(
+        return None, _nul_byte(path, line_no, content) or _finding(
             "RDR002", Severity.ERROR, path, line_no,
             f"invalid UTF-8 at byte {exc.start + 1}: {exc.reason}; line not parsed",
             "re-encode the file as UTF-8",
             {"column": exc.start + 1},
         )
-    try:
-        value = loads(text)
-    except (ValueError, RecursionError) as exc:
-        return _json_error(path, line_no, exc, col_offset, text)
-    if not isinstance(value, dict):
-        return _not_object(path, line_no, value)
-    # the gates of ``_hostile``, inline: most lines pass all three
-    if _ODD or b"\\" in content or content.count(b"[") + content.count(b"{") > MAX_DEPTH:
-        problem = _hostile(path, line_no, content, value)
-        if problem is not None and problem.code != "RDR011":
-            return problem
+    value = _FAILED
+    if not reference:
+        _ODD.clear()
+        try:
+            value, end = _SCAN(text, 0)
+        except (StopIteration, ValueError, RecursionError):
+            pass
+        else:
+            value = value if end == len(text) else _FAILED  # blanks after it: ``loads`` reads them
+    if value.__class__ is dict and not may_repeat_key(content, value):
+        # no key twice, no deeper than MAX_DEPTH: a number too large and a lone surrogate are left
+        problem = _hostile(path, line_no, content, value, shallow=True) if _ODD or _may_hold_surrogate(content) else None
     else:
-        problem = None
-    record.value = value
-    return problem
+        if value is _FAILED or value.__class__ is dict:
+            try:
+                value = loads(text)  # with the pairs hook, which names a repeated key
+            except (ValueError, RecursionError) as exc:
+                return None, _nul_byte(path, line_no, content) or _json_error(path, line_no, exc, col_offset, text)
+        if not isinstance(value, dict):
+            return None, _not_object(path, line_no, value)
+        problem = _hostile(path, line_no, content, value, reference=reference)
+    if problem is not None and problem.code != "RDR011":
+        return None, problem
+    return value, problem
+
+
+def _nul_byte(path: str, line_no: int, content: bytes) -> Finding | None:
+    """The RDR007 finding of a line that holds a NUL byte, or None."""
+    nul = content.find(b"\x00")
+    if nul < 0:
+        return None
+    return _finding(
+        "RDR007", Severity.ERROR, path, line_no,
+        f"NUL byte at byte {nul + 1}; line not parsed",
+        "a NUL byte usually means a UTF-16 or binary file; re-export as UTF-8 JSONL",
+        {"column": nul + 1},
+    )
+
+
+#: the value of a line that the C scanner alone did not read (``loads`` then reads it, or says why)
+_FAILED = object()
 
 
 def _bom_finding(path: str, what: str) -> Finding:
@@ -718,7 +854,9 @@ class _ArrayStream:
                 return ""
 
 
-def _read_array(f: BinaryIO, path: str, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Record]:
+def _read_array(
+    f: BinaryIO, path: str, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, reference: bool = False
+) -> Iterator[Record]:
     stream = _ArrayStream(f)
     index = 0
     try:
@@ -735,7 +873,7 @@ def _read_array(f: BinaryIO, path: str, max_line_bytes: int = DEFAULT_MAX_LINE_B
             if between is not None:
                 yield between
                 return
-            record, parsed = _element(stream, path, index, max_line_bytes)
+            record, parsed = _element(stream, path, index, max_line_bytes, reference)
             yield record
             if not parsed:
                 return
@@ -775,7 +913,9 @@ def _between_elements(stream: _ArrayStream, path: str, first: bool) -> Record | 
     return None
 
 
-def _element(stream: _ArrayStream, path: str, index: int, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> tuple[Record, bool]:
+def _element(
+    stream: _ArrayStream, path: str, index: int, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, reference: bool = False
+) -> tuple[Record, bool]:
     """The record of the array element at the stream's position, and whether it parsed.
 
     An element over ``max_line_bytes`` is passed over without being kept (RDR008), as a JSONL
@@ -783,9 +923,8 @@ def _element(stream: _ArrayStream, path: str, index: int, max_line_bytes: int = 
     """
     line = stream.current_line()
     while True:
-        _ODD.clear()
         try:
-            value, end = _DECODER.raw_decode(stream.buf, stream.pos)
+            value, end, cleared = _scan_at(stream.buf, stream.pos, reference)
         except (ValueError, RecursionError) as exc:
             if len(stream.buf) - stream.pos > max_line_bytes:
                 return _skip_element(stream, path, line, index, max_line_bytes)
@@ -804,12 +943,43 @@ def _element(stream: _ArrayStream, path: str, index: int, max_line_bytes: int = 
     if not isinstance(value, dict):
         record.problems = (_with_span(_not_object(path, line, value), stream, start, end),)
         return record, True
-    problem = _hostile(path, line, stream.buf[start:end], value)
+    problem = _element_problem(path, line, stream.buf, start, end, value, cleared, reference)
     if problem is not None:
         record.problems = (_with_span(problem, stream, start, end),)
         if problem.code != "RDR011":
             record.value = None
     return record, True
+
+
+def _scan_at(text: str, pos: int, reference: bool) -> tuple[Any, int, bool]:
+    """The value of the JSON document at ``text[pos:]``, where it ends, and whether
+    ``may_repeat_key`` cleared it, read by the C scanner alone; read by the hooked decoder in
+    ``reference`` mode, when a key may repeat in it, or to raise the error the finding quotes."""
+    _ODD.clear()
+    if not reference:
+        try:
+            value, end = _SCAN(text, pos)
+        except (StopIteration, ValueError, RecursionError):
+            pass
+        else:
+            if value.__class__ is not dict:
+                return value, end, False
+            if not may_repeat_key(text, value, pos, end):
+                return value, end, True
+        _ODD.clear()
+    value, end = _DECODER.raw_decode(text, pos)
+    return value, end, False
+
+
+def _element_problem(
+    path: str, line: int, text: str, start: int, end: int, value: dict[str, Any], cleared: bool, reference: bool
+) -> Finding | None:
+    """What ``_hostile`` finds in the object at ``text[start:end]`` (``cleared``: by ``may_repeat_key``)."""
+    if not cleared:
+        return _hostile(path, line, text[start:end], value, reference=reference)
+    if _ODD or _may_hold_surrogate(text, start, end):
+        return _hostile(path, line, text[start:end], value, shallow=True)
+    return None
 
 
 def _with_span(problem: Finding, stream: _ArrayStream, start: int, end: int) -> Finding:

@@ -41,7 +41,7 @@ def split_lines(path: Path, parts: int) -> list[Span]:
         for raw in f:
             line += 1
             stripped = raw[3:] if line == 1 and raw.startswith(BOM) else raw
-            if stripped.strip():
+            if stripped and not stripped.isspace():  # what strip() strips, without a copy of the line
                 index += 1
             pos += len(raw)
             if pos - start >= step and pos < size:
