@@ -239,20 +239,6 @@ PIECE_CHARS = 1 << 18
 _CUT = re.compile(r"(?<=[^\W\d_]) (?=[^\W\d_])")
 
 
-def in_pieces(encode: Callable[[str], list[int]]) -> Callable[[str], Any]:
-    """``encode`` for short strings; for long ones, a stand-in list of the right length made piece by piece.
-
-    A 30 MB message made a list of millions of token ids (hundreds of MB) only to be counted.
-    """
-
-    def run(s: str) -> Any:
-        if len(s) <= PIECE_CHARS:
-            return encode(s)
-        return range(sum(len(encode(piece)) for piece in pieces(s)))
-
-    return run
-
-
 def pieces(s: str, size: int = PIECE_CHARS) -> list[str]:
     """``s`` cut into pieces of at least ``size`` characters, each cut at a ``_CUT`` (or not at all)."""
     out, start = [], 0
@@ -270,26 +256,52 @@ class TokenizerFailed(ValueError):
     """The tokenizer crashed on one string (tiktoken panics on a run of about a million spaces)."""
 
 
-def guarded(encode: Callable[[str], list[int]]) -> Callable[[str], list[int]]:
-    """``encode``, with a crash of the tokenizer's native code turned into TokenizerFailed.
+def encoder(encode: Callable[[str], list[int]], split: bool, fallback: Callable[[str], list[int]] | None = None) -> Callable[[str], Any]:
+    """``encode`` in one Python frame: long strings in pieces when ``split``, a tokenizer crash as TokenizerFailed.
 
-    tiktoken's Rust code overflows its stack on some long strings and raises pyo3's
-    PanicException, which derives from BaseException: it would pass every ``except Exception``
-    and end the run. As an ordinary exception it becomes a finding on its record.
+    A 30 MB message made a list of millions of token ids (hundreds of MB) only to be counted, so
+    with ``split`` a string over PIECE_CHARS is encoded piece by piece into a stand-in list (a
+    range) of the right length. tiktoken's Rust code overflows its stack on some long strings and
+    raises pyo3's PanicException, which derives from BaseException: it would pass every ``except
+    Exception`` and end the run; as an ordinary exception it becomes a finding on its record.
+    ``fallback`` takes a string ``encode`` refuses with UnicodeEncodeError (a lone surrogate).
     """
+    again = fallback or encode
 
-    def run(s: str) -> list[int]:
+    def run(s: str) -> Any:
+        piece = s
         try:
-            return encode(s)
+            if not split or len(s) <= PIECE_CHARS:
+                try:
+                    return encode(s)
+                except UnicodeEncodeError:
+                    return again(s)
+            n = 0
+            for piece in pieces(s):
+                try:
+                    n += len(encode(piece))
+                except UnicodeEncodeError:
+                    n += len(again(piece))
+            return range(n)
         except Exception:
             raise
         except BaseException as exc:
             if type(exc).__name__ != "PanicException":
                 raise
             reason = str(exc).splitlines()[0] if str(exc) else "it panicked"
-            raise TokenizerFailed(f"the tokenizer failed on a {len(s):,}-character string ({reason})") from None
+            raise TokenizerFailed(f"the tokenizer failed on a {len(piece):,}-character string ({reason})") from None
 
     return run
+
+
+def tiktoken_encoder(encoding: tiktoken.Encoding) -> Callable[[str], Any]:
+    """The guarded, piecewise encoder of a tiktoken encoding, calling its Rust core directly.
+
+    ``Encoding.encode_ordinary`` is a Python frame around the core that only retries a string
+    with lone surrogates, replaced; that retry stays, as the fallback.
+    """
+    core = getattr(getattr(encoding, "_core_bpe", None), "encode_ordinary", None)
+    return encoder(core or encoding.encode_ordinary, True, encoding.encode_ordinary)
 
 
 class ChatCounter:
@@ -297,11 +309,10 @@ class ChatCounter:
 
     def __init__(self, encoding: str, tokenizer: str | None = None) -> None:
         self.encoding_name = encoding
-        # a model's own tokenizer.json (--tokenizer) replaces the tiktoken encoding for the strings
-        encode = guarded(local_tokenizer(tokenizer) if tokenizer else get_encoding(encoding).encode_ordinary)
+        # a model's own tokenizer.json (--tokenizer) replaces the tiktoken encoding for the strings;
         # tiktoken splits text into words before it merges bytes, so a long text counts the same
         # in pieces cut before a word: the token list of one piece at a time is all that is held
-        self._encode = encode if tokenizer else in_pieces(encode)
+        self._encode = encoder(local_tokenizer(tokenizer), False) if tokenizer else tiktoken_encoder(get_encoding(encoding))
         self._func_init = FUNC_INIT.get(encoding, FUNC_INIT["cl100k_base"])
         self._cache: dict[str, int] = {}
         self._previous: dict[str, int] = {}
@@ -425,24 +436,42 @@ class ChatCounter:
         """Add the messages to ``out`` starting at token ``offset``; return the offset after them."""
         if not isinstance(messages, list):
             return offset
+        get = self._cache.get
+        count = self._count
         segments = out.segments
         seen = trainable = trainable_messages = empty = 0
         for m in messages:
             if not isinstance(m, dict):
                 continue
             seen += 1
-            frame, target = self._message(m, out)
-            offset += frame + target
-            if m.get("role") != "assistant":
-                continue
-            weight = m.get("weight", 1)
-            if not (weight == 0 and not isinstance(weight, bool)):
-                trainable += target
-                trainable_messages += 1
-                if m.get("content") is None and not m.get("tool_calls") and not m.get("function_call"):
+            role = m.get("role")
+            content = m.get("content")
+            keys = len(m)
+            if type(role) is str and type(content) is str and (keys == 2 or keys == 3 and type(m.get("weight")) is int):
+                # most messages hold only a string role and content (and an int weight): _message inline
+                frame = get(role)
+                if frame is None:
+                    frame = count(role)
+                target = get(content)
+                if target is None:
+                    target = count(content)
+                offset += TOKENS_PER_MESSAGE + frame + target
+                if role != "assistant" or keys == 3 and m["weight"] == 0:
+                    continue
+            else:
+                frame, target = self._message(m, out)
+                offset += frame + target
+                if role != "assistant":
+                    continue
+                weight = m.get("weight", 1)
+                if weight == 0 and not isinstance(weight, bool):
+                    continue
+                if content is None and not m.get("tool_calls") and not m.get("function_call"):
                     empty += 1
-                if target:
-                    segments.append((offset - target, offset))
+            trainable += target
+            trainable_messages += 1
+            if target:
+                segments.append((offset - target, offset))
         out.messages += seen
         out.trainable += trainable
         out.trainable_messages += trainable_messages
