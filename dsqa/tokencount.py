@@ -432,6 +432,18 @@ class ChatCounter:
                     target += self._calls(value)
         return frame, target
 
+    def _other(self, m: dict[str, Any], out: ExampleCount) -> tuple[int, int, int]:
+        """A message ``messages`` does not count inline: its tokens, its target, and 0 when it is not
+        trained, 2 when it is trained but empty (null content and no tool call), else 1."""
+        frame, target = self._message(m, out)
+        if m.get("role") != "assistant":
+            return frame + target, target, 0
+        weight = m.get("weight", 1)
+        if weight == 0 and not isinstance(weight, bool):
+            return frame + target, target, 0
+        empty = m.get("content") is None and not m.get("tool_calls") and not m.get("function_call")
+        return frame + target, target, 1 + empty
+
     def messages(self, messages: Any, out: ExampleCount, offset: int) -> int:
         """Add the messages to ``out`` starting at token ``offset``; return the offset after them."""
         if not isinstance(messages, list):
@@ -459,15 +471,11 @@ class ChatCounter:
                 if role != "assistant" or keys == 3 and m["weight"] == 0:
                     continue
             else:
-                frame, target = self._message(m, out)
-                offset += frame + target
-                if role != "assistant":
+                tokens, target, trained = self._other(m, out)
+                offset += tokens
+                if not trained:
                     continue
-                weight = m.get("weight", 1)
-                if weight == 0 and not isinstance(weight, bool):
-                    continue
-                if content is None and not m.get("tool_calls") and not m.get("function_call"):
-                    empty += 1
+                empty += trained - 1
             trainable += target
             trainable_messages += 1
             if target:
