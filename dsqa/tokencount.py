@@ -232,7 +232,7 @@ class ExampleCount:
         return sum(end - max(start, limit) for start, end in self.segments if end > limit)
 
 
-#: strings longer than this are encoded in pieces of about this size (see ``in_pieces``)
+#: strings longer than this are encoded in pieces of about this size (see ``guarded``)
 PIECE_CHARS = 1 << 18
 #: where a piece may end: before a space that follows a letter and comes before one; both
 #: tiktoken encodings start a new pre-token there (" word"), so no token spans the cut
@@ -256,52 +256,85 @@ class TokenizerFailed(ValueError):
     """The tokenizer crashed on one string (tiktoken panics on a run of about a million spaces)."""
 
 
-def encoder(encode: Callable[[str], list[int]], split: bool, fallback: Callable[[str], list[int]] | None = None) -> Callable[[str], Any]:
-    """``encode`` in one Python frame: long strings in pieces when ``split``, a tokenizer crash as TokenizerFailed.
+def _failure(exc: BaseException, piece: str) -> BaseException:
+    """What to raise for ``exc`` out of the tokenizer: a crash of its native code as TokenizerFailed, else ``exc``.
 
-    A 30 MB message made a list of millions of token ids (hundreds of MB) only to be counted, so
-    with ``split`` a string over PIECE_CHARS is encoded piece by piece into a stand-in list (a
-    range) of the right length. tiktoken's Rust code overflows its stack on some long strings and
-    raises pyo3's PanicException, which derives from BaseException: it would pass every ``except
-    Exception`` and end the run; as an ordinary exception it becomes a finding on its record.
-    ``fallback`` takes a string ``encode`` refuses with UnicodeEncodeError (a lone surrogate).
+    tiktoken's Rust code overflows its stack on some long strings and raises pyo3's
+    PanicException, which derives from BaseException: it would pass every ``except Exception``
+    and end the run. As an ordinary exception it becomes a finding on its record.
     """
-    again = fallback or encode
+    if type(exc).__name__ != "PanicException":
+        return exc
+    reason = str(exc).splitlines()[0] if str(exc) else "it panicked"
+    return TokenizerFailed(f"the tokenizer failed on a {len(piece):,}-character string ({reason})")
 
-    def run(s: str) -> Any:
+
+def guarded(encode: Callable[[str], list[int]], split: bool) -> Callable[[str], int]:
+    """The length of ``encode``'s token list, piece by piece for a long string when ``split``, a crash as TokenizerFailed.
+
+    tiktoken splits text into words before it merges bytes, so a long text counts the same in
+    pieces cut before a word: a 30 MB message made a list of millions of token ids (hundreds of
+    MB) only to be counted; now the list of one piece at a time is all that is held.
+    """
+
+    def tokens(s: str) -> int:
         piece = s
         try:
             if not split or len(s) <= PIECE_CHARS:
-                try:
-                    return encode(s)
-                except UnicodeEncodeError:
-                    return again(s)
+                return len(encode(s))
             n = 0
             for piece in pieces(s):
-                try:
-                    n += len(encode(piece))
-                except UnicodeEncodeError:
-                    n += len(again(piece))
-            return range(n)
+                n += len(encode(piece))
+            return n
         except Exception:
             raise
         except BaseException as exc:
-            if type(exc).__name__ != "PanicException":
+            failure = _failure(exc, piece)
+            if failure is exc:
                 raise
-            reason = str(exc).splitlines()[0] if str(exc) else "it panicked"
-            raise TokenizerFailed(f"the tokenizer failed on a {len(piece):,}-character string ({reason})") from None
+            raise failure from None
 
-    return run
+    return tokens
 
 
-def tiktoken_encoder(encoding: tiktoken.Encoding) -> Callable[[str], Any]:
-    """The guarded, piecewise encoder of a tiktoken encoding, calling its Rust core directly.
+def tiktoken_tokens(encoding: tiktoken.Encoding) -> Callable[[str], int]:
+    """Token counts of a tiktoken encoding: what ``guarded(encoding.encode_ordinary, True)`` gives, faster.
 
-    ``Encoding.encode_ordinary`` is a Python frame around the core that only retries a string
-    with lone surrogates, replaced; that retry stays, as the fallback.
+    The Rust core's ``encode_to_tiktoken_buffer`` with no special token allowed makes the tokens
+    of ``encode_ordinary`` (a special token's text is ordinary text) in a buffer of 4-byte ids,
+    which tiktoken's ``encode_to_numpy`` reads by its byte length as we do: counting the bytes
+    spares a Python int per token, their list, and the Python frame of ``Encoding.encode_ordinary``.
+    A string with a lone surrogate, which the core refuses, and the pieces of a long string go
+    through ``encode_ordinary`` (it retries the former with the surrogates replaced).
     """
-    core = getattr(getattr(encoding, "_core_bpe", None), "encode_ordinary", None)
-    return encoder(core or encoding.encode_ordinary, True, encoding.encode_ordinary)
+    ordinary = encoding.encode_ordinary
+    to_buffer = getattr(getattr(encoding, "_core_bpe", None), "encode_to_tiktoken_buffer", None)
+    if to_buffer is None:  # a tiktoken without it
+        return guarded(ordinary, True)
+    none: frozenset[str] = frozenset()
+    view = memoryview
+
+    def tokens(s: str) -> int:
+        piece = s
+        try:
+            if len(s) > PIECE_CHARS:
+                n = 0
+                for piece in pieces(s):
+                    n += len(ordinary(piece))
+                return n
+            try:
+                return view(to_buffer(s, none)).nbytes >> 2
+            except UnicodeEncodeError:
+                return len(ordinary(s))
+        except Exception:
+            raise
+        except BaseException as exc:
+            failure = _failure(exc, piece)
+            if failure is exc:
+                raise
+            raise failure from None
+
+    return tokens
 
 
 class ChatCounter:
@@ -309,10 +342,8 @@ class ChatCounter:
 
     def __init__(self, encoding: str, tokenizer: str | None = None) -> None:
         self.encoding_name = encoding
-        # a model's own tokenizer.json (--tokenizer) replaces the tiktoken encoding for the strings;
-        # tiktoken splits text into words before it merges bytes, so a long text counts the same
-        # in pieces cut before a word: the token list of one piece at a time is all that is held
-        self._encode = encoder(local_tokenizer(tokenizer), False) if tokenizer else tiktoken_encoder(get_encoding(encoding))
+        # a model's own tokenizer.json (--tokenizer) replaces the tiktoken encoding for the strings
+        self._tokens = guarded(local_tokenizer(tokenizer), False) if tokenizer else tiktoken_tokens(get_encoding(encoding))
         self._func_init = FUNC_INIT.get(encoding, FUNC_INIT["cl100k_base"])
         self._cache: dict[str, int] = {}
         self._previous: dict[str, int] = {}
@@ -327,7 +358,7 @@ class ChatCounter:
         """Tokens of a string missing from the memo's current generation, which it then joins."""
         n = self._previous.get(s)
         if n is None:
-            n = len(self._encode(s))
+            n = self._tokens(s)
         size = len(s)
         if size <= CACHE_MAX_STRING:
             cache = self._cache
@@ -449,30 +480,35 @@ class ChatCounter:
         if not isinstance(messages, list):
             return offset
         get = self._cache.get
-        count = self._count
+        tokens = self._tokens
         segments = out.segments
-        seen = trainable = trainable_messages = empty = 0
+        seen = len(messages)
+        trainable = trainable_messages = empty = 0
         for m in messages:
             if not isinstance(m, dict):
+                seen -= 1
                 continue
-            seen += 1
             role = m.get("role")
             content = m.get("content")
-            keys = len(m)
-            if type(role) is str and type(content) is str and (keys == 2 or keys == 3 and type(m.get("weight")) is int):
-                # most messages hold only a string role and content (and an int weight): _message inline
+            # most messages hold only a string role and content (and an int weight): counted inline
+            if type(content) is str and type(role) is str and (len(m) == 2 or len(m) == 3 and type(m.get("weight")) is int):
                 frame = get(role)
                 if frame is None:
-                    frame = count(role)
-                target = get(content)
-                if target is None:
-                    target = count(content)
+                    frame = self._count(role)
+                if role == "user" or role == "assistant":
+                    # they differ from example to example: hashing them for the memo costs more
+                    # than their rare repeats save
+                    target = tokens(content)
+                else:
+                    target = get(content)
+                    if target is None:
+                        target = self._count(content)
                 offset += TOKENS_PER_MESSAGE + frame + target
-                if role != "assistant" or keys == 3 and m["weight"] == 0:
+                if role != "assistant" or len(m) == 3 and m["weight"] == 0:
                     continue
             else:
-                tokens, target, trained = self._other(m, out)
-                offset += tokens
+                cost, target, trained = self._other(m, out)
+                offset += cost
                 if not trained:
                     continue
                 empty += trained - 1
