@@ -464,8 +464,11 @@ class ChatCounter:
         return frame, target
 
     def _other(self, m: dict[str, Any], out: ExampleCount) -> tuple[int, int, int]:
-        """A message ``messages`` does not count inline: its tokens, its target, and 0 when it is not
-        trained, 2 when it is trained but empty (null content and no tool call), else 1."""
+        """A message off the inline path of ``messages``: its tokens, its target, and whether it is trained.
+
+        The last is 0 when it is not trained, 2 when it is trained but empty (null content and no
+        tool call), else 1.
+        """
         frame, target = self._message(m, out)
         if m.get("role") != "assistant":
             return frame + target, target, 0
