@@ -232,25 +232,11 @@ class ExampleCount:
         return sum(end - max(start, limit) for start, end in self.segments if end > limit)
 
 
-#: strings longer than this are encoded in pieces of about this size (see ``in_pieces``)
+#: strings longer than this are encoded in pieces of about this size (see ``guarded``)
 PIECE_CHARS = 1 << 18
 #: where a piece may end: before a space that follows a letter and comes before one; both
 #: tiktoken encodings start a new pre-token there (" word"), so no token spans the cut
 _CUT = re.compile(r"(?<=[^\W\d_]) (?=[^\W\d_])")
-
-
-def in_pieces(encode: Callable[[str], list[int]]) -> Callable[[str], Any]:
-    """``encode`` for short strings; for long ones, a stand-in list of the right length made piece by piece.
-
-    A 30 MB message made a list of millions of token ids (hundreds of MB) only to be counted.
-    """
-
-    def run(s: str) -> Any:
-        if len(s) <= PIECE_CHARS:
-            return encode(s)
-        return range(sum(len(encode(piece)) for piece in pieces(s)))
-
-    return run
 
 
 def pieces(s: str, size: int = PIECE_CHARS) -> list[str]:
@@ -270,26 +256,85 @@ class TokenizerFailed(ValueError):
     """The tokenizer crashed on one string (tiktoken panics on a run of about a million spaces)."""
 
 
-def guarded(encode: Callable[[str], list[int]]) -> Callable[[str], list[int]]:
-    """``encode``, with a crash of the tokenizer's native code turned into TokenizerFailed.
+def _failure(exc: BaseException, piece: str) -> BaseException:
+    """What to raise for ``exc`` out of the tokenizer: a crash of its native code as TokenizerFailed, else ``exc``.
 
     tiktoken's Rust code overflows its stack on some long strings and raises pyo3's
     PanicException, which derives from BaseException: it would pass every ``except Exception``
     and end the run. As an ordinary exception it becomes a finding on its record.
     """
+    if type(exc).__name__ != "PanicException":
+        return exc
+    reason = str(exc).splitlines()[0] if str(exc) else "it panicked"
+    return TokenizerFailed(f"the tokenizer failed on a {len(piece):,}-character string ({reason})")
 
-    def run(s: str) -> list[int]:
+
+def guarded(encode: Callable[[str], list[int]], split: bool) -> Callable[[str], int]:
+    """The length of ``encode``'s token list, piece by piece for a long string when ``split``, a crash as TokenizerFailed.
+
+    tiktoken splits text into words before it merges bytes, so a long text counts the same in
+    pieces cut before a word: a 30 MB message made a list of millions of token ids (hundreds of
+    MB) only to be counted; now the list of one piece at a time is all that is held.
+    """
+
+    def tokens(s: str) -> int:
+        piece = s
         try:
-            return encode(s)
+            if not split or len(s) <= PIECE_CHARS:
+                return len(encode(s))
+            n = 0
+            for piece in pieces(s):
+                n += len(encode(piece))
+            return n
         except Exception:
             raise
         except BaseException as exc:
-            if type(exc).__name__ != "PanicException":
+            failure = _failure(exc, piece)
+            if failure is exc:
                 raise
-            reason = str(exc).splitlines()[0] if str(exc) else "it panicked"
-            raise TokenizerFailed(f"the tokenizer failed on a {len(s):,}-character string ({reason})") from None
+            raise failure from None
 
-    return run
+    return tokens
+
+
+def tiktoken_tokens(encoding: tiktoken.Encoding) -> Callable[[str], int]:
+    """Token counts of a tiktoken encoding: what ``guarded(encoding.encode_ordinary, True)`` gives, faster.
+
+    The Rust core's ``encode_to_tiktoken_buffer`` with no special token allowed makes the tokens
+    of ``encode_ordinary`` (a special token's text is ordinary text) in a buffer of 4-byte ids,
+    which tiktoken's ``encode_to_numpy`` reads by its byte length as we do: counting the bytes
+    spares a Python int per token, their list, and the Python frame of ``Encoding.encode_ordinary``.
+    A string with a lone surrogate, which the core refuses, and the pieces of a long string go
+    through ``encode_ordinary`` (it retries the former with the surrogates replaced).
+    """
+    ordinary = encoding.encode_ordinary
+    to_buffer = getattr(getattr(encoding, "_core_bpe", None), "encode_to_tiktoken_buffer", None)
+    if to_buffer is None:  # a tiktoken without it
+        return guarded(ordinary, True)
+    none: frozenset[str] = frozenset()
+    view = memoryview
+
+    def tokens(s: str) -> int:
+        piece = s
+        try:
+            if len(s) > PIECE_CHARS:
+                n = 0
+                for piece in pieces(s):
+                    n += len(ordinary(piece))
+                return n
+            try:
+                return view(to_buffer(s, none)).nbytes >> 2
+            except UnicodeEncodeError:
+                return len(ordinary(s))
+        except Exception:
+            raise
+        except BaseException as exc:
+            failure = _failure(exc, piece)
+            if failure is exc:
+                raise
+            raise failure from None
+
+    return tokens
 
 
 class ChatCounter:
@@ -298,10 +343,7 @@ class ChatCounter:
     def __init__(self, encoding: str, tokenizer: str | None = None) -> None:
         self.encoding_name = encoding
         # a model's own tokenizer.json (--tokenizer) replaces the tiktoken encoding for the strings
-        encode = guarded(local_tokenizer(tokenizer) if tokenizer else get_encoding(encoding).encode_ordinary)
-        # tiktoken splits text into words before it merges bytes, so a long text counts the same
-        # in pieces cut before a word: the token list of one piece at a time is all that is held
-        self._encode = encode if tokenizer else in_pieces(encode)
+        self._tokens = guarded(local_tokenizer(tokenizer), False) if tokenizer else tiktoken_tokens(get_encoding(encoding))
         self._func_init = FUNC_INIT.get(encoding, FUNC_INIT["cl100k_base"])
         self._cache: dict[str, int] = {}
         self._previous: dict[str, int] = {}
@@ -316,7 +358,7 @@ class ChatCounter:
         """Tokens of a string missing from the memo's current generation, which it then joins."""
         n = self._previous.get(s)
         if n is None:
-            n = len(self._encode(s))
+            n = self._tokens(s)
         size = len(s)
         if size <= CACHE_MAX_STRING:
             cache = self._cache
@@ -421,28 +463,62 @@ class ChatCounter:
                     target += self._calls(value)
         return frame, target
 
+    def _other(self, m: dict[str, Any], out: ExampleCount) -> tuple[int, int, int]:
+        """A message off the inline path of ``messages``: its tokens, its target, and whether it is trained.
+
+        The last is 0 when it is not trained, 2 when it is trained but empty (null content and no
+        tool call), else 1.
+        """
+        frame, target = self._message(m, out)
+        if m.get("role") != "assistant":
+            return frame + target, target, 0
+        weight = m.get("weight", 1)
+        if weight == 0 and not isinstance(weight, bool):
+            return frame + target, target, 0
+        empty = m.get("content") is None and not m.get("tool_calls") and not m.get("function_call")
+        return frame + target, target, 1 + empty
+
     def messages(self, messages: Any, out: ExampleCount, offset: int) -> int:
         """Add the messages to ``out`` starting at token ``offset``; return the offset after them."""
         if not isinstance(messages, list):
             return offset
+        get = self._cache.get
+        tokens = self._tokens
         segments = out.segments
-        seen = trainable = trainable_messages = empty = 0
+        seen = len(messages)
+        trainable = trainable_messages = empty = 0
         for m in messages:
             if not isinstance(m, dict):
+                seen -= 1
                 continue
-            seen += 1
-            frame, target = self._message(m, out)
-            offset += frame + target
-            if m.get("role") != "assistant":
-                continue
-            weight = m.get("weight", 1)
-            if not (weight == 0 and not isinstance(weight, bool)):
-                trainable += target
-                trainable_messages += 1
-                if m.get("content") is None and not m.get("tool_calls") and not m.get("function_call"):
-                    empty += 1
-                if target:
-                    segments.append((offset - target, offset))
+            role = m.get("role")
+            content = m.get("content")
+            # most messages hold only a string role and content (and an int weight): counted inline
+            if type(content) is str and type(role) is str and (len(m) == 2 or len(m) == 3 and type(m.get("weight")) is int):
+                frame = get(role)
+                if frame is None:
+                    frame = self._count(role)
+                if role == "user" or role == "assistant":
+                    # they differ from example to example: hashing them for the memo costs more
+                    # than their rare repeats save
+                    target = tokens(content)
+                else:
+                    target = get(content)
+                    if target is None:
+                        target = self._count(content)
+                offset += TOKENS_PER_MESSAGE + frame + target
+                if role != "assistant" or len(m) == 3 and m["weight"] == 0:
+                    continue
+            else:
+                cost, target, trained = self._other(m, out)
+                offset += cost
+                if not trained:
+                    continue
+                empty += trained - 1
+            trainable += target
+            trainable_messages += 1
+            if target:
+                segments.append((offset - target, offset))
         out.messages += seen
         out.trainable += trainable
         out.trainable_messages += trainable_messages

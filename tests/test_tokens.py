@@ -169,12 +169,12 @@ def test_memo_stays_bounded_and_keeps_repeated_strings(monkeypatch: pytest.Monke
     monkeypatch.setattr(tokencount, "CACHE_MAX_ENTRIES", 8)
     counter = ChatCounter("o200k_base")
     encoded: list[str] = []
-    encode = counter._encode
-    counter._encode = lambda s: encoded.append(s) or encode(s)  # type: ignore[method-assign]
+    tokens = counter._tokens
+    counter._tokens = lambda s: encoded.append(s) or tokens(s)  # type: ignore[method-assign]
     prompt = "You are a helpful assistant."
     for i in range(100):
         assert counter.text(prompt) == 6
-        assert counter.text(f"answer {i}") == len(encode(f"answer {i}"))
+        assert counter.text(f"answer {i}") == tokens(f"answer {i}")
         assert len(counter._cache) <= 8 and len(counter._previous) <= 8
     assert encoded.count(prompt) == 1
 

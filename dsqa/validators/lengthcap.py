@@ -58,12 +58,14 @@ class ReplyLengths:
         self.replies += 1
         slot = self.counts.get(tokens)
         if slot is None:
-            slot = self.counts[tokens] = [0, 0]
-            self.lines[tokens] = []
+            self.counts[tokens] = [1, 1 if cut else 0]
+            self.lines[tokens] = [line]
+            return
         slot[0] += 1
         slot[1] += cut
-        if len(self.lines[tokens]) < LINES:
-            self.lines[tokens].append(line)
+        lines = self.lines[tokens]
+        if len(lines) < LINES:
+            lines.append(line)
 
     def merge(self, other: ReplyLengths) -> None:
         """Fold in the chunk of records after ours."""

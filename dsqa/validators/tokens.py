@@ -174,9 +174,9 @@ class TokensValidator(Validator):
         self._counter: ChatCounter | None = ChatCounter(self.encoding, self.tokenizer)
         self.totals = array("I")
         self.message_counts = array("I")
-        self.total_tokens = 0
         self.trainable_tokens = 0
-        self.billed_per_epoch = 0
+        #: tokens over the limit in the examples over it, which billing leaves out
+        self.billed_excess = 0
         self.over_limit = 0
         self.reply_lengths = ReplyLengths()
         self._caps = self.wants("TOK006")
@@ -199,14 +199,26 @@ class TokensValidator(Validator):
         counter = self._counter
         if counter is None:
             counter = self._counter = ChatCounter(self.encoding, self.tokenizer)
-        count = counter.chat(value) if fmt == CHAT else counter.preference(value)
-        limit = self._tally(record, count, fmt)
+        if fmt == CHAT:
+            count = counter.chat(value)
+            limit = self.limit
+            if self._caps and count.segments:
+                self._final_reply(record, count.segments[-1])
+        else:
+            count = counter.preference(value)
+            limit = self.limit_dpo
+        self._tally(count, fmt, limit)
         if (not limit or count.sequence <= limit) and (count.trainable or not count.trainable_messages):
             return ()
+        return self._problems(record, count, limit, fmt)
+
+    def _problems(self, record: Record, count: ExampleCount, limit: int | None, fmt: str) -> list[Finding]:
+        """TOK001 and TOK002 for an example over the limit or with nothing to train on."""
         found: list[Finding] = []
         if limit and count.sequence > limit:
             self.over_limit += 1
             found.append(self._over_limit(record, count, limit, fmt))
+        value = record.value
         if (
             count.trainable_messages and not count.trainable
             and count.empty_trainable_messages < count.trainable_messages
@@ -221,23 +233,20 @@ class TokensValidator(Validator):
             ))
         return found
 
-    def _tally(self, record: Record, count: ExampleCount, fmt: str) -> int | None:
-        """Add one example's counts to the totals; return the token limit that applies to it."""
+    def _tally(self, count: ExampleCount, fmt: str, limit: int | None) -> None:
+        """Add one example's counts to the totals (the token total is summed from ``totals`` at the end)."""
         methods = self.methods
         methods[fmt] = methods.get(fmt, 0) + 1
         total = count.total
         self.totals.append(total)
         self.message_counts.append(count.messages)
-        self.total_tokens += total
         self.trainable_tokens += count.trainable
         if count.images:
             self.images += count.images
             self.unsized_images += count.unsized_images
-        if self._caps and count.segments and fmt == CHAT:
-            self._final_reply(record, count.segments[-1])
-        limit = self.limit if fmt == CHAT else self.limit_dpo
-        self.billed_per_epoch += min(total, limit) if limit else total
-        return limit
+        if limit and total > limit:
+            # billed tokens are the totals with each example capped at the limit
+            self.billed_excess += total - limit
 
     def _over_limit(self, record: Record, count: ExampleCount, limit: int, fmt: str) -> Finding:
         lost = count.lost_after(limit)
@@ -260,19 +269,20 @@ class TokensValidator(Validator):
 
     def _final_reply(self, record: Record, segment: tuple[int, int]) -> None:
         """Count the length of the example's last trained reply, for TOK006."""
-        messages = record.value.get("messages")
-        last = messages[-1] if isinstance(messages, list) and messages else None
-        if isinstance(last, dict) and last.get("role") == "assistant" and isinstance(last.get("content"), str):
-            self.reply_lengths.add(segment[1] - segment[0], not ends_sentence(last["content"]), record.line)
+        # a trained segment comes from a message, so "messages" is a list that is not empty
+        last = record.value["messages"][-1]
+        if isinstance(last, dict) and last.get("role") == "assistant":
+            content = last.get("content")
+            if isinstance(content, str):
+                self.reply_lengths.add(segment[1] - segment[0], not ends_sentence(content), record.line)
 
     def merge(self, other: Validator) -> None:
         assert isinstance(other, TokensValidator)
         self.reply_lengths.merge(other.reply_lengths)
         self.totals.extend(other.totals)
         self.message_counts.extend(other.message_counts)
-        self.total_tokens += other.total_tokens
         self.trainable_tokens += other.trainable_tokens
-        self.billed_per_epoch += other.billed_per_epoch
+        self.billed_excess += other.billed_excess
         self.over_limit += other.over_limit
         self.images += other.images
         self.unsized_images += other.unsized_images
@@ -327,6 +337,7 @@ class TokensValidator(Validator):
     def _stats(self) -> TokensStats:
         target = self.target
         n = len(self.totals)
+        total_tokens = sum(self.totals)
         estimated = target.estimate and not self.tokenizer
         encoding = f"tokenizer {self.tokenizer}" if self.tokenizer else self.encoding
         stats: TokensStats = {
@@ -337,7 +348,7 @@ class TokensValidator(Validator):
             "tokens_estimated": estimated,
             "max_tokens_per_example": self.limit_dpo if self.methods and CHAT not in self.methods else self.limit,
             "examples": n,
-            "total_tokens": self.total_tokens,
+            "total_tokens": total_tokens,
             "trainable_tokens": self.trainable_tokens,
             "percentiles": "nearest-rank",
             "tokens_per_example": distribution(self.totals),
@@ -355,13 +366,14 @@ class TokensValidator(Validator):
         requested = self.context.epochs
         # Together's n_epochs defaults to 1; OpenAI's "auto" follows the cookbook heuristic
         epochs = requested if isinstance(requested, int) else (1 if target.provider == "together" else auto_epochs(n))
-        billed = self.billed_per_epoch * epochs
+        billed_per_epoch = total_tokens - self.billed_excess
+        billed = billed_per_epoch * epochs
         cost = training_cost(billed, target)
         stats.update({
             "billed": True,
             "epochs": epochs,
             "epochs_auto": not isinstance(requested, int),
-            "billed_tokens_per_epoch": self.billed_per_epoch,
+            "billed_tokens_per_epoch": billed_per_epoch,
             "billed_tokens": billed,
             "training_price_per_1m": target.training_price_per_1m,
             "estimated_cost_usd": round(cost, 4) if cost is not None else None,
