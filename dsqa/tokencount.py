@@ -498,9 +498,10 @@ class ChatCounter:
                 frame = get(role)
                 if frame is None:
                     frame = self._count(role)
-                if role == "user" or role == "assistant":
-                    # they differ from example to example: hashing them for the memo costs more
-                    # than their rare repeats save
+                if role == "assistant":
+                    # replies differ from example to example: hashing them for the memo costs more
+                    # than their rare repeats save (a repeated one is a DUP finding anyway); user
+                    # turns keep it, since instructions and few-shot preambles repeat in them
                     target = tokens(content)
                 else:
                     target = get(content)

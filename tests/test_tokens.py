@@ -339,3 +339,22 @@ def test_cli_bad_model_and_epochs_exit_2(tmp_path: Path) -> None:
 def test_default_model_counts_the_bundled_sample() -> None:
     out = run_cli("check", "sample_data/chat_clean.jsonl", cwd=ROOT)
     assert "tokens (gpt-4o-mini-2024-07-18, o200k_base, limit 65,536 per example; default target, set --model):" in out.stdout
+
+
+def test_a_user_preamble_repeated_in_every_example_is_encoded_once() -> None:
+    # few-shot preambles and instructions repeat in user turns across a whole dataset: re-encoding
+    # one of a few KB for each of 100,000 examples would add seconds
+    counter = ChatCounter("o200k_base")
+    encoded: list[str] = []
+    tokens = counter._tokens
+    counter._tokens = lambda s: encoded.append(s) or tokens(s)  # type: ignore[method-assign]
+    preamble = "Translate the sentence into French, keeping names as they are. Examples: " + "Bonjour, Marie. " * 200
+    totals = set()
+    for i in range(50):
+        out = counter.chat({"messages": [
+            {"role": "user", "content": preamble},
+            {"role": "assistant", "content": f"Réponse numéro {i}."},
+        ]})
+        totals.add(out.total - out.trainable)
+    assert encoded.count(preamble) == 1
+    assert len(totals) == 1  # the preamble counts the same every time
