@@ -413,9 +413,18 @@ class DiversityValidator(Validator):
     def _next_block(self, block: int) -> None:
         """Make the sample keys of the block of record indices from ``block``; fold what is pending."""
         self._block_start, self._block_keys = block, _mix_block(block)
+        self._fold_pending()
+
+    def _fold_pending(self) -> None:
         self.first_users._fold()
         self.user_chars._fold()
         self.assistant_chars._fold()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a --jobs worker folds what is pending before it sends its result: folded by the parent
+        # in ``merge``, every span's last block was hashed there one span after another
+        self._fold_pending()
+        return self.__dict__
 
     def _chat(self, value: dict[str, Any], messages: list[Any], wanted: bool) -> _Texts:
         """Count a chat record's turns and roles, and collect its texts (the common case, without Turn objects)."""
