@@ -89,33 +89,20 @@ def keys_and_colons(value: dict[str, Any]) -> int:
         return -1
 
 
-def _object_keys(value: dict[str, Any], room: int) -> int:
+def _object_keys(node: dict[str, Any] | list[Any], room: int) -> int:
+    """``keys_and_colons`` of an object or a list, ``room`` levels from MAX_DEPTH."""
     if not room:
         raise _TooDeep
-    n = len(value)
-    for item in value.values():
-        kind = item.__class__
-        if kind is str:
-            n += item.count(":")
-        elif kind is dict:
-            n += _object_keys(item, room - 1)
-        elif kind is list:
-            n += _list_keys(item, room - 1)
-    return n
-
-
-def _list_keys(items: list[Any], room: int) -> int:
-    if not room:
-        raise _TooDeep
-    n = 0
+    if node.__class__ is dict:
+        n, items = len(node), node.values()  # type: ignore[union-attr]
+    else:
+        n, items = 0, node
     for item in items:
         kind = item.__class__
         if kind is str:
             n += item.count(":")
-        elif kind is dict:
+        elif kind is dict or kind is list:
             n += _object_keys(item, room - 1)
-        elif kind is list:
-            n += _list_keys(item, room - 1)
     return n
 
 

@@ -311,25 +311,21 @@ def tiktoken_tokens(encoding: tiktoken.Encoding) -> Callable[[str], int]:
     to_buffer = getattr(getattr(encoding, "_core_bpe", None), "encode_to_tiktoken_buffer", None)
     if to_buffer is None:  # a tiktoken without it
         return guarded(ordinary, True)
+    slow = guarded(ordinary, True)
     none: frozenset[str] = frozenset()
     view = memoryview
 
     def tokens(s: str) -> int:
-        piece = s
+        if len(s) > PIECE_CHARS:
+            return slow(s)
         try:
-            if len(s) > PIECE_CHARS:
-                n = 0
-                for piece in pieces(s):
-                    n += len(ordinary(piece))
-                return n
-            try:
-                return view(to_buffer(s, none)).nbytes >> 2
-            except UnicodeEncodeError:
-                return len(ordinary(s))
+            return view(to_buffer(s, none)).nbytes >> 2
+        except UnicodeEncodeError:
+            return slow(s)
         except Exception:
             raise
         except BaseException as exc:
-            failure = _failure(exc, piece)
+            failure = _failure(exc, s)
             if failure is exc:
                 raise
             raise failure from None
